@@ -1,0 +1,131 @@
+"""Allowed values for every closed vocabulary in the contracts.
+
+Everything else in Handoff (generator, features, serving schemas, mappings) reads
+these tuples from here, so a new category is added in exactly one place.
+"""
+
+from __future__ import annotations
+
+SENIORITIES: tuple[str, ...] = ("ic", "manager", "director", "vp", "c_level", "unknown")
+
+FUNCTIONS: tuple[str, ...] = (
+    "sales",
+    "marketing",
+    "engineering",
+    "it",
+    "finance",
+    "operations",
+    "hr",
+    "executive",
+    "product",
+    "education",
+    "other",
+    "unknown",
+)
+
+SOURCES: tuple[str, ...] = (
+    "inbound_form",
+    "webinar",
+    "tradeshow",
+    "content",
+    "paid",
+    "outbound",
+    "referral",
+    "partner",
+    "other",
+)
+
+EVENT_TYPES: tuple[str, ...] = (
+    "web_visit",
+    "pricing_page",
+    "content_download",
+    "webinar_registered",
+    "webinar_attended",
+    "tradeshow_visit",
+    "email_open",
+    "email_click",
+    "contact_us",
+    "demo_request",
+    "free_trial",
+    "unsubscribe",
+)
+
+# Events that signal buying intent rather than curiosity.
+HIGH_INTENT_EVENT_TYPES: tuple[str, ...] = ("pricing_page", "demo_request", "contact_us", "free_trial")
+
+CHANNELS: tuple[str, ...] = (
+    "web",
+    "email",
+    "event",
+    "paid_search",
+    "paid_social",
+    "organic",
+    "direct",
+    "partner",
+    "phone",
+    "other",
+)
+
+# Lifecycle stages in the order a lead moves through them. sales_accepted and
+# sales_rejected are alternatives at the same step, as are closed_won and closed_lost.
+STAGES: tuple[str, ...] = (
+    "mql",
+    "accepted",
+    "meeting_set",
+    "sales_accepted",
+    "sales_rejected",
+    "opportunity",
+    "closed_won",
+    "closed_lost",
+)
+
+# Rank of each stage in the lifecycle: stage times must not decrease with rank.
+STAGE_RANK: dict[str, int] = {
+    "mql": 0,
+    "accepted": 1,
+    "meeting_set": 2,
+    "sales_accepted": 3,
+    "sales_rejected": 3,
+    "opportunity": 4,
+    "closed_won": 5,
+    "closed_lost": 5,
+}
+
+TERMINAL_STAGES: tuple[str, ...] = ("closed_won", "closed_lost", "sales_rejected")
+
+REJECT_REASONS: tuple[str, ...] = (
+    "no_budget",
+    "no_authority",
+    "no_need",
+    "bad_timing",
+    "poor_fit",
+    "competitor",
+    "duplicate",
+    "no_show",
+    "unreachable",
+    "other",
+)
+
+# Stages that may carry a meeting rating (the AE rates the meeting they were handed).
+RATED_STAGES: tuple[str, ...] = ("meeting_set", "sales_accepted", "sales_rejected")
+
+# Stages that may carry a deal amount.
+AMOUNT_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
+
+FREE_MAIL_DOMAINS: tuple[str, ...] = (
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "aol.com",
+    "icloud.com",
+    "gmx.com",
+    "mail.com",
+    "proton.me",
+    "protonmail.com",
+    "yandex.com",
+    "live.com",
+    "msn.com",
+    "qq.com",
+    "163.com",
+)

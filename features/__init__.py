@@ -1,0 +1,1 @@
+"""Point-in-time fit and interest features and horizon labels with censoring."""

@@ -1,0 +1,1 @@
+"""The lead scorer (fit + interest models, calibration, policy, reasons), baselines, pyfunc."""

@@ -1,0 +1,1 @@
+"""The FastAPI scoring service and batch scoring with the signed-off champion."""

@@ -1,0 +1,1 @@
+"""Pipelines: train, evaluate, register, report, sign off, promote, roll back."""
