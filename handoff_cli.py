@@ -23,7 +23,9 @@ app = typer.Typer(
 DataDir = Annotated[Path, typer.Argument(exists=True, file_okay=False, help="CRM data folder.")]
 MappingOpt = Annotated[
     Path | None,
-    typer.Option("--mapping", exists=True, dir_okay=False, help="TOML mapping of a foreign export."),
+    typer.Option(
+        "--mapping", exists=True, dir_okay=False, help="TOML mapping of a foreign export."
+    ),
 ]
 
 
@@ -78,7 +80,10 @@ def train(
     from training.train import run_training
 
     result = run_training(
-        data_dir, mapping=mapping, horizon_days=horizon_days, policy_path=policy,
+        data_dir,
+        mapping=mapping,
+        horizon_days=horizon_days,
+        policy_path=policy,
         settings=_settings(),
     )
     typer.echo(result.summary_text())

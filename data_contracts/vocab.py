@@ -51,7 +51,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 # Events that signal buying intent rather than curiosity.
-HIGH_INTENT_EVENT_TYPES: tuple[str, ...] = ("pricing_page", "demo_request", "contact_us", "free_trial")
+HIGH_INTENT_EVENT_TYPES: tuple[str, ...] = (
+    "pricing_page",
+    "demo_request",
+    "contact_us",
+    "free_trial",
+)
 
 CHANNELS: tuple[str, ...] = (
     "web",
