@@ -1,0 +1,99 @@
+"""Metrics for a scored test window: discrimination, calibration, lift, quadrant win rates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+METRIC_NAMES: tuple[str, ...] = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+    "lift_top10",
+    "capture_top10",
+)
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
+    """Weighted mean |observed − predicted| over equal-count probability bins.
+
+    Equal-count bins keep every bin populated when win rates are low, where
+    equal-width bins would put nearly all leads in the first one.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if len(y) == 0:
+        return float("nan")
+    order = np.argsort(p, kind="stable")
+    chunks = np.array_split(order, min(bins, len(y)))
+    total = 0.0
+    for chunk in chunks:
+        if len(chunk):
+            total += len(chunk) * abs(y[chunk].mean() - p[chunk].mean())
+    return float(total / len(y))
+
+
+def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
+    """The `share` highest-scored rows (ties broken by position, so exactly k rows)."""
+    k = max(1, round(len(p) * share))
+    order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
+    mask = np.zeros(len(p), dtype=bool)
+    mask[order[:k]] = True
+    return mask
+
+
+def lift_and_capture(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> tuple[float, float]:
+    """Win rate in the top share over the overall rate, and the share of all wins caught there."""
+    y = np.asarray(y, dtype=float)
+    if len(y) == 0 or y.sum() == 0:
+        return float("nan"), float("nan")
+    mask = top_share_mask(p, share)
+    lift = y[mask].mean() / y.mean()
+    capture = y[mask].sum() / y.sum()
+    return float(lift), float(capture)
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """All headline metrics of one model on one fold."""
+    y = np.asarray(y, dtype=int)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    both_classes = len(np.unique(y)) == 2
+    lift, capture = lift_and_capture(y, p)
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both_classes else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if both_classes else float("nan"),
+        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
+        "ece": expected_calibration_error(y, p),
+        "lift_top10": lift,
+        "capture_top10": capture,
+    }
+
+
+def quadrant_table(quadrants: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Share of leads, wins, win rate per quadrant, in the policy's order."""
+    frame = pd.DataFrame({"quadrant": np.asarray(quadrants, dtype=object), "won": np.asarray(y)})
+    order = ["sales_now", "nurture", "order_taker", "group_resources"]
+    grouped = frame.groupby("quadrant")["won"].agg(["size", "sum", "mean"])
+    grouped = grouped.reindex(order).fillna(0.0)
+    grouped.columns = pd.Index(["leads", "wins", "win_rate"])
+    grouped["share"] = grouped["leads"] / max(len(frame), 1)
+    return grouped[["leads", "share", "wins", "win_rate"]]
+
+
+def metrics_by_model(y: np.ndarray, probabilities: dict[str, np.ndarray]) -> dict[str, Any]:
+    """{model: {metric: value}} for each named probability column."""
+    return {name: binary_metrics(y, p) for name, p in probabilities.items()}
+
+
+def flatten_metrics(prefix: str, table: dict[str, dict[str, float]]) -> dict[str, float]:
+    """`{model: {metric: v}}` → `{f"{prefix}_{model}_{metric}": v}`, finite values only."""
+    flat: dict[str, float] = {}
+    for model, metrics in table.items():
+        for metric, value in metrics.items():
+            if value is not None and np.isfinite(value):
+                flat[f"{prefix}_{model}_{metric}"] = float(value)
+    return flat

@@ -1,0 +1,52 @@
+"""The table `handoff train` prints: one row per model and baseline on the test window."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from training.train import TrainResult
+
+MODELS = (
+    "combined",
+    "fit",
+    "interest",
+    "baseline_logreg",
+    "baseline_naive_bayes",
+    "baseline_points",
+    "oracle",
+)
+COLUMNS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top10")
+
+
+def summary_table(result: TrainResult) -> str:
+    """Plain text, readable in a terminal and pasteable into an issue."""
+    m = result.metrics
+    s = result.summary
+    lines = [
+        f"registered {result.model_name} version {result.version} (run {result.run_id}) "
+        "as a candidate awaiting marketing and BDR sign-off",
+        f"leads {s['n_leads']:,}  events {s['n_events']:,}  labelled {s['n_labelled']:,}  "
+        f"censored {s['n_censored']:,} ({s['censoring'].split(':')[0]})",
+        f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
+        f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
+        "",
+        f"{'model':<22}" + "".join(f"{c:>15}" for c in COLUMNS),
+    ]
+    for model in MODELS:
+        if f"test_{model}_roc_auc" not in m:
+            continue
+        cells = "".join(
+            f"{m[f'test_{model}_{c}']:>15.4f}" if f"test_{model}_{c}" in m else f"{'-':>15}"
+            for c in COLUMNS
+        )
+        lines.append(f"{model:<22}{cells}")
+    if result.phases:
+        lines.append("")
+        lines.append("phase            seconds   peak RSS MB")
+        for record in result.phases:
+            lines.append(
+                f"{record['phase']!s:<14}{float(record['seconds']):>10.1f}"
+                f"{float(record['peak_rss_mb']):>14.0f}"
+            )
+    return "\n".join(lines)
