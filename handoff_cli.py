@@ -36,6 +36,19 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 @app.command()
+def demo(
+    leads: Annotated[
+        int, typer.Option("--leads", min=1000, help="Demo leads to generate.")
+    ] = 20_000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """The whole loop on embedded defaults: generate, validate, train, report, sign off, promote, score."""
+    from training.demo import run_demo
+
+    run_demo(_settings(), leads=leads, seed=seed, echo=typer.echo)
+
+
+@app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the CRM tables to.")],
     leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 10_000,
