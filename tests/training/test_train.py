@@ -1,0 +1,119 @@
+"""`run_training` end to end on small generated data, with a real SQLite-backed MLflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_contracts.synthetic import generate_to_folder
+from models.mlflow_setup import configure_mlflow
+from models.settings import Settings
+from training.train import TrainingRefused, TrainResult, run_training
+
+Trained = tuple[TrainResult, Settings, Path]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    root = tmp_path_factory.mktemp("train")
+    data_dir = root / "crm"
+    generate_to_folder(n_leads=4_000, seed=11, out_dir=data_dir)
+    settings = Settings(home=root / "home")
+    return run_training(data_dir, settings=settings), settings, data_dir
+
+
+def test_train_registers_candidate_without_touching_champion(trained: Trained) -> None:
+    result, settings, _ = trained
+    configure_mlflow(settings)
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    version = client.get_model_version(settings.model_name, result.version)
+    assert version.tags["handoff.status"] == "candidate"
+    assert version.tags["handoff.run_id"] == result.run_id
+    assert len(version.tags["handoff.binding"]) == 64
+    assert "champion" not in client.get_registered_model(settings.model_name).aliases
+
+
+def test_train_logs_metrics_for_models_baselines_and_oracle(trained: Trained) -> None:
+    result, _, _ = trained
+    for model in (
+        "combined",
+        "fit",
+        "interest",
+        "baseline_logreg",
+        "baseline_naive_bayes",
+        "baseline_points",
+        "oracle",
+    ):
+        assert 0.0 <= result.metrics[f"test_{model}_roc_auc"] <= 1.0
+        assert f"test_{model}_ece" in result.metrics
+    assert result.metrics["test_combined_roc_auc"] > 0.6
+
+
+def test_train_counts_and_excludes_censored_leads(trained: Trained) -> None:
+    result = trained[0]
+    summary = result.summary
+    assert summary["n_censored"] > 0
+    assert summary["n_labelled"] + summary["n_censored"] == summary["n_leads"]
+    assert "neither a win nor a loss" in summary["censoring"]
+    n_rows = sum(int(summary["windows"][fold]["rows"]) for fold in ("train", "val", "test"))
+    assert n_rows == summary["n_labelled"]
+
+
+def test_train_windows_are_time_ordered(trained: Trained) -> None:
+    windows = trained[0].summary["windows"]
+    assert pd.Timestamp(windows["train"]["end"]) < pd.Timestamp(windows["val"]["start"])
+    assert pd.Timestamp(windows["val"]["end"]) < pd.Timestamp(windows["test"]["start"])
+
+
+def test_train_writes_artifacts_the_reviewers_need(trained: Trained) -> None:
+    result, settings, _ = trained
+    configure_mlflow(settings)
+    from mlflow.artifacts import download_artifacts
+
+    local = Path(download_artifacts(run_id=result.run_id))
+    for name in (
+        "policy.json",
+        "training_summary.json",
+        "feature_sets.json",
+        "contract.json",
+        "feature_importance.json",
+        "evaluation/metrics.json",
+        "evaluation/test_scores.parquet",
+        "evaluation/test_features.parquet",
+        "evaluation/train_profile.parquet",
+        "evaluation/examples.json",
+    ):
+        assert (local / name).exists(), name
+    scores = pd.read_parquet(local / "evaluation/test_scores.parquet")
+    assert len(scores) == int(result.metrics["n_test"])
+    assert {"label", "win_probability", "quadrant", "baseline_logreg"} <= set(scores.columns)
+    phases = json.loads((local / "training_summary.json").read_text())["phases"]
+    assert [p["phase"] for p in phases][:3] == ["load", "validate", "features"]
+
+
+def test_train_summary_text_names_version_and_models(trained: Trained) -> None:
+    text = trained[0].summary_text()
+    assert f"version {trained[0].version}" in text
+    assert "baseline_points" in text and "oracle" in text
+
+
+def test_train_refuses_data_failing_contracts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "crm"
+    generate_to_folder(n_leads=1_000, seed=2, out_dir=data_dir)
+    leads = pd.read_parquet(data_dir / "leads.parquet")
+    leads.loc[3, "seniority"] = "emperor"
+    leads.to_parquet(data_dir / "leads.parquet", index=False)
+    with pytest.raises(TrainingRefused, match="seniority"):
+        run_training(data_dir, settings=Settings(home=tmp_path / "home"))
+
+
+def test_train_again_makes_a_new_version(trained: Trained) -> None:
+    result, settings, data_dir = trained
+    again = run_training(data_dir, settings=settings, horizon_days=120)
+    assert int(again.version) == int(result.version) + 1
+    assert again.summary["horizon_days"] == 120
