@@ -1,0 +1,458 @@
+"""Check a CRM folder against the contracts, report every failure, quarantine failing rows.
+
+Validation is lazy: every failing row and column is reported, not just the first. Failures
+from pandera (`schemas.py`, the single source of allowed values) and from the cross-table
+rules (`cross_table.py`) are normalised into one frame `file, row, column, check, value`
+where `row` is the 0-based data row in the source file (`None` for table-level failures).
+
+Failing rows leave `valid` and go to quarantine files, and no row disappears unreported:
+a lead whose outcome history failed is quarantined with it (its label can't be trusted),
+and events/outcomes of a quarantined lead are reported as "lead quarantined".
+
+Speed: typed values are coerced here with vectorised pandas (pandera's own coercion turns
+"false" into True and is slow on strings), then pandera runs its checks on the typed frame,
+which takes well under a second per million rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from data_contracts.crm_data import TABLES, CrmData, read_manifest, read_table, table_path
+from data_contracts.cross_table import FAILURE_COLUMNS, cross_table_failures, empty_failures
+from data_contracts.schemas import EngagementEvent, Lead, Outcome
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "leads": Lead.to_schema(),
+    "events": EngagementEvent.to_schema(),
+    "outcomes": Outcome.to_schema(),
+}
+
+MISSING_COLUMN = "missing required column"
+EMPTY_FILE = "empty file"
+MISSING_VALUE = "missing value in required field"
+LEAD_QUARANTINED = "lead quarantined"
+OUTCOMES_INVALID = "lead has invalid outcomes"
+REPORT_LIMIT = 50
+
+_TRUE = frozenset({"true", "t", "1", "yes", "y", "1.0"})
+_FALSE = frozenset({"false", "f", "0", "no", "n", "0.0"})
+
+
+@dataclass
+class ValidationResult:
+    """What validation found, the rows that passed, and where the failing rows went."""
+
+    ok: bool
+    valid: CrmData
+    failures: pd.DataFrame
+    quarantined: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def report_text(self, limit: int = REPORT_LIMIT) -> str:
+        """A summary a data owner can act on: counts, the first failures, the quarantine."""
+        lines = [f"Validation {'passed' if self.ok else 'FAILED'} ({self.valid.source})"]
+        for table, c in self.counts.items():
+            lines.append(
+                f"  {table:<9} {c['rows']:>10,} rows  {c['valid']:>10,} valid  "
+                f"{c['quarantined']:>10,} quarantined"
+            )
+        total = len(self.failures)
+        if total:
+            summary = self.failures.groupby(["file", "column", "check"], dropna=False).size()
+            lines.append(f"{total:,} failures by kind:")
+            for key, n in summary.sort_values(ascending=False).items():
+                lines.append(f"  {': '.join(map(str, key))}  x{n:,}")  # type: ignore[call-overload]
+            shown = self.failures.head(limit)
+            lines.append(f"First {len(shown)} of {total:,} failures:")
+            for rec in shown.to_dict("records"):
+                row, val = rec["row"], rec["value"]
+                where = "table" if row is None else f"row {row}"
+                value = "" if val is None else f" (value: {val!r})"
+                lines.append(f"  {rec['file']} {where}: {rec['column']}: {rec['check']}{value}")
+        for table, path in self.quarantined.items():
+            lines.append(f"Quarantined {table} rows written to {path}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Checked:
+    """One table after single-table checks: typed frame, failures, failing row mask."""
+
+    raw: pd.DataFrame
+    typed: pd.DataFrame
+    failures: pd.DataFrame
+    bad: np.ndarray
+    fatal: list[str] = field(default_factory=list)
+
+
+def _kind(dtype: Any) -> str:
+    """How a contract dtype reads in a report ("not a valid timestamp")."""
+    text = str(dtype)
+    if "datetime" in text:
+        return "timestamp"
+    if text.lower().startswith("int"):
+        return "integer"
+    if text.startswith("float"):
+        return "number"
+    if text == "bool":
+        return "boolean"
+    return "string"
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Failure values as strings (or None), so the failures frame has one value type."""
+    return np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
+
+
+def _coerce(column: pd.Series, kind: str) -> pd.Series:
+    """Typed copy of `column`; values that can't be read become missing (reported by caller)."""
+    if kind == "timestamp":
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            return column.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        if pd.api.types.is_datetime64_dtype(column.dtype):
+            return column.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+        parsed = pd.to_datetime(column, utc=True, format="ISO8601", errors="coerce")
+        return parsed.astype("datetime64[us, UTC]")
+    if kind in ("integer", "number"):
+        if kind == "number" and pd.api.types.is_float_dtype(column.dtype):
+            return column
+        numbers = pd.to_numeric(column, errors="coerce")
+        if kind == "number":
+            return numbers.astype("float64")
+        numbers = numbers.astype("float64")
+        whole = numbers.where(np.isfinite(numbers) & (numbers == np.round(numbers)))
+        return whole.astype("Int64")
+    if kind == "boolean":
+        if pd.api.types.is_bool_dtype(column.dtype):
+            return column.astype("boolean")
+        lowered = column.astype(object).map(lambda v: str(v).strip().lower(), na_action="ignore")
+        out = pd.Series(pd.NA, index=column.index, dtype="boolean")
+        out[lowered.isin(_TRUE).to_numpy(dtype=bool)] = True
+        out[lowered.isin(_FALSE).to_numpy(dtype=bool)] = False
+        return out
+    if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype):
+        return column.astype("str")
+    return column
+
+
+def _pandera_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Pandera's lazy failure cases, as `FAILURE_COLUMNS` rows with readable check names."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return empty_failures()
+    kinds = {name: _kind(col.dtype) for name, col in schema.columns.items()}
+    checks = []
+    for check, column in zip(cases["check"], cases["column"], strict=True):
+        if check == "not_nullable":
+            checks.append(MISSING_VALUE)
+        elif check == "field_uniqueness":
+            checks.append(f"duplicate {column}")
+        elif check.startswith(("coerce_dtype(", "dtype(")):
+            checks.append(f"not a valid {kinds.get(column, 'value')}")
+        elif check == "column_in_dataframe":
+            checks.append(MISSING_COLUMN)
+        else:
+            checks.append(check)
+    rows = [None if pd.isna(i) else int(i) for i in cases["index"]]
+    out = pd.DataFrame(
+        {
+            "row": pd.Series(rows, dtype=object),
+            "column": cases["column"].astype(object).to_numpy(),
+            "check": checks,
+            "value": _text(cases["failure_case"]),
+        }
+    )
+    return out.drop_duplicates(["row", "column", "check"])
+
+
+def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) -> _Checked:
+    """Single-table rules: empty file, missing columns, types, then the pandera model."""
+    schema = SCHEMAS[name]
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    table_level: list[dict[str, Any]] = []
+    fatal: list[str] = []
+    if n == 0 and (require_rows or name == "leads"):
+        table_level.append({"row": None, "column": None, "check": EMPTY_FILE, "value": None})
+    typed = pd.DataFrame(index=raw.index)
+    for col in raw.columns:
+        typed[col] = raw[col]
+    row_parts: list[pd.DataFrame] = []
+    missing: list[str] = []
+    for col_name, col in schema.columns.items():
+        kind = _kind(col.dtype)
+        if col_name not in raw.columns:
+            missing.append(col_name)
+            table_level.append(
+                {"row": None, "column": col_name, "check": MISSING_COLUMN, "value": None}
+            )
+            if not col.nullable:
+                fatal.append(f"{col_name}: {MISSING_COLUMN}")
+            typed[col_name] = _coerce(pd.Series([None] * n, dtype=object), kind)
+            continue
+        coerced = _coerce(raw[col_name], kind)
+        unreadable = (coerced.isna() & raw[col_name].notna()).to_numpy(dtype=bool)
+        if unreadable.any():
+            row_parts.append(
+                pd.DataFrame(
+                    {
+                        "row": pd.Series(np.flatnonzero(unreadable), dtype=object),
+                        "column": col_name,
+                        "check": f"not a valid {kind}",
+                        "value": _text(raw[col_name][unreadable]),
+                    }
+                )
+            )
+        typed[col_name] = coerced
+    if n:
+        checked_schema = schema.remove_columns(missing) if missing else schema
+        found = _pandera_failures(checked_schema, typed)
+        if row_parts and not found.empty:
+            # A cell already reported as unreadable is not also "missing" or "wrong dtype".
+            seen = pd.concat(row_parts)[["row", "column"]].assign(_seen=True)
+            found = found.merge(seen, on=["row", "column"], how="left")
+            found = found.loc[found["_seen"].isna()].drop(columns="_seen")
+        row_parts.append(found)
+    failures = pd.concat(
+        [pd.DataFrame(table_level, columns=["row", "column", "check", "value"]), *row_parts],
+        ignore_index=True,
+    )
+    if not failures.empty:
+        # dtype noise on a cell that has a real finding (e.g. missing) adds nothing.
+        noise = failures["check"].str.startswith("not a valid") & failures["row"].notna()
+        cells = failures.loc[~noise & failures["row"].notna(), ["row", "column"]]
+        key = failures["row"].astype(str) + "\x00" + failures["column"].astype(str)
+        dup = key.isin(set(cells["row"].astype(str) + "\x00" + cells["column"].astype(str)))
+        failures = failures.loc[~(noise & dup)]
+    failures = failures.assign(file=file)[list(FAILURE_COLUMNS)]
+    bad = np.zeros(n, dtype=bool)
+    rows = failures["row"].dropna().astype(int).to_numpy()
+    bad[rows[(rows >= 0) & (rows < n)]] = True
+    if fatal:
+        bad[:] = True
+    return _Checked(raw=raw, typed=typed, failures=failures, bad=bad, fatal=fatal)
+
+
+def _lead_ids(frame: pd.DataFrame) -> pd.Series:
+    return frame["lead_id"].astype(object) if "lead_id" in frame.columns else pd.Series([])
+
+
+def _row_failures(
+    checked: _Checked, file: str, mask: np.ndarray, column: str, check: str
+) -> pd.DataFrame:
+    """Failure rows for the masked rows of a checked table, marking them bad."""
+    if not mask.any():
+        return empty_failures()
+    checked.bad |= mask
+    return pd.DataFrame(
+        {
+            "file": file,
+            "row": pd.Series(np.flatnonzero(mask), dtype=object),
+            "column": column,
+            "check": check,
+            "value": _text(checked.typed[column][mask]),
+        }
+    )
+
+
+def _run(
+    crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
+) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
+    """Validate all tables; return the result and the quarantine frames per table."""
+    checked = {
+        name: _check_table(name, crm.table(name), files[name], name in require_rows)
+        for name in TABLES
+    }
+    leads, outcomes = checked["leads"], checked["outcomes"]
+    known = pd.unique(_lead_ids(leads.typed).dropna())
+
+    ok_frames = {n: c.typed.loc[~c.bad] for n, c in checked.items()}
+    cross = cross_table_failures(
+        ok_frames["leads"], ok_frames["events"], ok_frames["outcomes"], known_lead_ids=known
+    )
+    file_of = {n: files[n] for n in TABLES}
+    parts = [c.failures for c in checked.values()]
+    if not cross.empty:
+        for name in ("events", "outcomes"):
+            rows = cross.loc[cross["file"] == name, "row"].astype(int).to_numpy()
+            checked[name].bad[rows] = True
+        cross["file"] = cross["file"].map(file_of)
+        parts.append(cross)
+
+    # A lead with any failing outcome has an untrustworthy label: quarantine the lead.
+    lead_ids = _lead_ids(leads.typed)
+    bad_outcome_leads = pd.unique(_lead_ids(outcomes.typed)[outcomes.bad].dropna())
+    if len(bad_outcome_leads):
+        mask = lead_ids.isin(bad_outcome_leads).to_numpy(dtype=bool) & ~leads.bad
+        parts.append(_row_failures(leads, files["leads"], mask, "lead_id", OUTCOMES_INVALID))
+
+    # Events and outcomes of a quarantined lead go with it, reported.
+    valid_ids = set(lead_ids[~leads.bad].dropna())
+    gone = [i for i in known if i not in valid_ids]
+    if gone:
+        for name in ("events", "outcomes"):
+            child = checked[name]
+            if "lead_id" not in child.typed.columns:
+                continue
+            mask = child.typed["lead_id"].isin(gone).to_numpy(dtype=bool) & ~child.bad
+            parts.append(_row_failures(child, files[name], mask, "lead_id", LEAD_QUARANTINED))
+
+    parts = [p for p in parts if not p.empty]
+    failures = _tidy(pd.concat(parts, ignore_index=True)) if parts else empty_failures()
+
+    counts: dict[str, dict[str, int]] = {}
+    valid_frames: dict[str, pd.DataFrame] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    for name, c in checked.items():
+        valid_frames[name] = _final_dtypes(c.typed.loc[~c.bad], SCHEMAS[name])
+        quarantine[name] = _quarantine_frame(c, failures.loc[failures["file"] == files[name]])
+        counts[name] = {
+            "rows": len(c.raw),
+            "valid": len(valid_frames[name]),
+            "quarantined": len(quarantine[name]),
+        }
+        if counts[name]["valid"] + counts[name]["quarantined"] != counts[name]["rows"]:
+            raise AssertionError(f"{name}: rows lost in validation: {counts[name]}")
+        unexplained = quarantine[name]["_failures"].isna() | (quarantine[name]["_failures"] == "")
+        if unexplained.any():
+            raise AssertionError(f"{name}: quarantined rows without a reported failure")
+
+    valid = replace(
+        crm,
+        leads=valid_frames["leads"],
+        events=valid_frames["events"],
+        outcomes=valid_frames["outcomes"],
+    )
+    result = ValidationResult(ok=failures.empty, valid=valid, failures=failures, counts=counts)
+    return result, quarantine
+
+
+def _tidy(failures: pd.DataFrame) -> pd.DataFrame:
+    """One value type per column: `row` int or None, `value` str or None."""
+    out = failures.reset_index(drop=True)
+    out["row"] = pd.Series(
+        [None if pd.isna(r) else int(r) for r in out["row"]], dtype=object, index=out.index
+    )
+    out["value"] = pd.Series(_text(out["value"]), dtype=object, index=out.index)
+    for col in ("file", "column", "check"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def _final_dtypes(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Valid rows hold no missing booleans, so booleans become plain `bool` again."""
+    out = frame.copy()
+    for name, col in schema.columns.items():
+        if _kind(col.dtype) == "boolean" and name in out.columns:
+            out[name] = out[name].astype(bool)
+    return out
+
+
+def _quarantine_frame(checked: _Checked, failures: pd.DataFrame) -> pd.DataFrame:
+    """The original failing rows plus `_row` and `_failures` (why each row was held back)."""
+    rows = np.flatnonzero(checked.bad)
+    out = checked.raw.iloc[rows].copy()
+    out.insert(0, "_row", rows)
+    row_level = failures.loc[failures["row"].notna()]
+    if len(rows) and not row_level.empty:
+        text: pd.Series = (
+            row_level["column"].astype(str)
+            + ": "
+            + row_level["check"].astype(str)
+            + np.where(row_level["value"].isna(), "", " (" + row_level["value"].astype(str) + ")")
+        )
+        reasons: pd.Series = text.groupby(row_level["row"].astype(int).to_numpy()).agg("; ".join)
+        out["_failures"] = pd.Series(rows, index=out.index).map(reasons)
+    else:
+        out["_failures"] = pd.Series(None, index=out.index, dtype=object)
+    if checked.fatal:
+        fatal = "; ".join(checked.fatal)
+        out["_failures"] = out["_failures"].map(lambda r: fatal if pd.isna(r) else f"{fatal}; {r}")
+    return out
+
+
+def _write_quarantine(quarantine: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
+    """Write non-empty quarantine frames as `<table>.csv`; nothing is written when all pass."""
+    written: dict[str, Path] = {}
+    for name, frame in quarantine.items():
+        if frame.empty:
+            continue
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / f"{name}.csv"
+            frame.to_csv(path, index=False)
+        except OSError as err:
+            raise OSError(
+                f"cannot write quarantine to {out_dir} ({err}); pass quarantine_dir / --quarantine"
+            ) from err
+        written[name] = path
+    return written
+
+
+def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> ValidationResult:
+    """Validate in-memory CRM tables; write failing rows to `quarantine_dir` if given."""
+    files = {name: name for name in TABLES}
+    result, quarantine = _run(crm, files, require_rows=frozenset())
+    if quarantine_dir is not None:
+        result.quarantined = _write_quarantine(quarantine, Path(quarantine_dir))
+    return result
+
+
+def _read_raw(data_dir: Path) -> tuple[CrmData, dict[str, str], frozenset[str]]:
+    """Read a folder as-is; an unreadable empty file becomes an empty table (reported)."""
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    present: set[str] = set()
+    for name in TABLES:
+        path = table_path(data_dir, name)
+        if path is None:
+            if name == "leads":
+                raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
+            frames[name] = pd.DataFrame()
+            files[name] = name
+            continue
+        present.add(name)
+        files[name] = path.name
+        try:
+            frames[name] = read_table(path)
+        except pd.errors.EmptyDataError:
+            frames[name] = pd.DataFrame()
+    manifest = read_manifest(data_dir)
+    extracted = manifest.get("extracted_at")
+    crm = CrmData(
+        leads=frames["leads"],
+        events=frames["events"],
+        outcomes=frames["outcomes"],
+        source=f"folder:{data_dir}",
+        extracted_at=pd.Timestamp(extracted) if extracted else None,
+    )
+    return crm, files, frozenset(present)
+
+
+def validate_folder(
+    data_dir: Path, mapping: Path | None = None, quarantine_dir: Path | None = None
+) -> ValidationResult:
+    """Validate a CRM folder (or a foreign export through a TOML mapping) and quarantine."""
+    data_dir = Path(data_dir)
+    if mapping is not None:
+        from data_contracts.mapping import apply_mapping, load_mapping
+
+        crm = apply_mapping(load_mapping(Path(mapping)), data_dir)
+        files = {name: name for name in TABLES}
+        require: frozenset[str] = frozenset()
+    else:
+        crm, files, require = _read_raw(data_dir)
+    result, quarantine = _run(crm, files, require_rows=require)
+    out_dir = Path(quarantine_dir) if quarantine_dir is not None else data_dir / "quarantine"
+    result.quarantined = _write_quarantine(quarantine, out_dir)
+    return result
