@@ -1,0 +1,79 @@
+"""Turn a feature frame into the float matrix the boosters see, surviving unseen categories.
+
+Categoricals become codes into the categories seen in training (so LightGBM's categorical
+splits mean the same thing at scoring time); values never seen in training become NaN (the
+booster's missing-value branch) and are reported per row as `"column=value"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+
+def learn_categories(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[Any]]:
+    """Training categories per categorical column (the dtype's, else sorted observed values)."""
+    out: dict[str, list[Any]] = {}
+    for col in columns:
+        s = X[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.cat.categories)
+        else:
+            cats = sorted(pd.unique(s.dropna()).tolist(), key=str)
+        out[col] = cats
+    return out
+
+
+def _encode_categorical(
+    s: pd.Series, categories: Sequence[Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[Any]]:
+    index = pd.Index(categories)
+    all_str = all(isinstance(c, str) for c in categories)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        own = s.cat.categories
+        if all_str:
+            own = own.astype(str)
+        mapping = index.get_indexer(own)
+        raw_codes = s.cat.codes.to_numpy()
+        null = raw_codes < 0
+        codes = np.where(null, -1, mapping[np.maximum(raw_codes, 0)]) if len(own) else raw_codes
+        values = np.asarray(s.astype(object), dtype=object)
+    else:
+        values = s.to_numpy(dtype=object)
+        null = np.asarray(pd.isna(values), dtype=bool)
+        lookup: npt.NDArray[Any] = values
+        if all_str and not null.all():
+            lookup = values.astype(str).astype(object)  # null rows are masked below
+        codes = index.get_indexer(lookup)
+    unseen = (~null) & (codes < 0)
+    encoded = np.where(codes < 0, np.nan, codes.astype(float))
+    return encoded, unseen, values
+
+
+def encode(
+    X: pd.DataFrame, columns: Sequence[str], categories: Mapping[str, Sequence[Any]]
+) -> tuple[npt.NDArray[np.float64], list[list[str]]]:
+    """(n, len(columns)) float matrix and, per row, the unseen categorical values."""
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ValueError(f"feature columns missing from the frame: {missing}")
+    n = len(X)
+    matrix = np.empty((n, len(columns)), dtype=np.float64)
+    unseen_rows: list[list[str]] = [[] for _ in range(n)]
+    for j, col in enumerate(columns):
+        s = X[col]
+        if col in categories:
+            encoded, unseen, values = _encode_categorical(s, categories[col])
+            matrix[:, j] = encoded
+            for i in np.flatnonzero(unseen):
+                unseen_rows[i].append(f"{col}={values[i]}")
+        elif s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
+            matrix[:, j] = s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            num = s if pd.api.types.is_numeric_dtype(s.dtype) else pd.to_numeric(s, errors="coerce")
+            matrix[:, j] = num.to_numpy(dtype=float, na_value=np.nan)
+    return matrix, unseen_rows

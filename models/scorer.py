@@ -1,0 +1,356 @@
+"""`LeadScorer`: a LightGBM fit model, a LightGBM interest model, calibration and a combiner.
+
+Fit ("is this the kind of buyer who wins?") and interest ("are they in market now?") are
+separate models so each score means one thing to sales and marketing; the win probability
+combines them. Both are calibrated on a later fold so a score of 30 means ~30% win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from data_contracts.vocab import HIGH_INTENT_EVENT_TYPES
+from models.calibration import Calibrator, choose_calibration, halves, logit, sigmoid
+from models.encoding import encode, learn_categories
+from models.policy import QUADRANTS, QuadrantPolicy
+from models.reasons import PathContributions, Phrasebook, top_reasons
+
+FloatArray = npt.NDArray[np.float64]
+PARTS = ("fit", "interest")
+SCORED_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "fit_probability",
+    "interest_probability",
+    "win_probability",
+    "fit_score",
+    "interest_score",
+    "win_score",
+    "quadrant",
+    "action",
+    "tier",
+    "speed_to_lead_minutes",
+    "fit_reasons",
+    "interest_reasons",
+    "unseen_categories",
+)
+# Below this many rows LightGBM's thread start-up costs more than it saves.
+_SMALL_BATCH = 2000
+
+
+def auto_monotone(interest_columns: Sequence[str], categorical: Sequence[str]) -> dict[str, int]:
+    """+1 for counts/recency-weighted sums of high-intent events (pricing page, demo, ...).
+
+    More buying intent must never lower the interest score; "days since" style columns are
+    left free because their direction is not "more is better".
+    """
+    out: dict[str, int] = {}
+    for col in interest_columns:
+        name = col.lower()
+        if col in categorical or any(
+            t in name for t in ("since", "recency", "first", "ratio", "share")
+        ):
+            continue
+        if any(event in name for event in HIGH_INTENT_EVENT_TYPES):
+            out[col] = 1
+    return out
+
+
+def _score(p: FloatArray) -> npt.NDArray[np.int64]:
+    return np.clip(np.rint(100.0 * p), 0, 100).astype(np.int64)
+
+
+class LeadScorer(BaseEstimator):  # type: ignore[misc]
+    """Fit + interest LightGBM models, each calibrated, and a combined win probability.
+
+    combiner: "stack" = logistic regression on the two calibrated logits and their product,
+    fitted on out-of-fold calibrated probabilities of the calibration fold; "joint" = a third
+    LightGBM on all features, calibrated. calibration: "isotonic", "platt" or "auto" (lower
+    out-of-fold ECE on the calibration fold). monotone: "auto" (see `auto_monotone`), a
+    {column: -1|0|1} dict, or None.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        max_depth: int = 5,
+        min_child_samples: int = 40,
+        colsample_bytree: float = 0.9,
+        reg_lambda: float = 1.0,
+        early_stopping_rounds: int | None = 30,
+        calibration: Literal["auto", "isotonic", "platt"] = "auto",
+        combiner: Literal["stack", "joint"] = "stack",
+        monotone: Literal["auto"] | dict[str, int] | None = "auto",
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.combiner = combiner
+        self.monotone = monotone
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ training
+    def _train_booster(
+        self,
+        X: FloatArray,
+        y: FloatArray,
+        X_cal: FloatArray,
+        y_cal: FloatArray,
+        names: list[str],
+        categorical: list[str],
+        monotone: dict[str, int],
+    ) -> lgb.Booster:
+        params: dict[str, Any] = {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "min_data_in_leaf": self.min_child_samples,
+            "feature_fraction": self.colsample_bytree,
+            "lambda_l2": self.reg_lambda,
+            "min_data_per_group": 20,
+            "cat_smooth": 10.0,
+            "num_threads": self.n_jobs,
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbosity": -1,
+        }
+        if any(monotone.get(n, 0) for n in names):
+            params["monotone_constraints"] = [int(monotone.get(n, 0)) for n in names]
+            params["monotone_constraints_method"] = "advanced"
+        cat_idx = [i for i, n in enumerate(names) if n in categorical]
+        train = lgb.Dataset(
+            X, y, feature_name=names, categorical_feature=cat_idx, free_raw_data=True
+        )
+        callbacks: list[Any] = []
+        valid_sets = []
+        if self.early_stopping_rounds:
+            valid_sets = [lgb.Dataset(X_cal, y_cal, reference=train)]
+            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+        booster = lgb.train(
+            params,
+            train,
+            num_boost_round=self.n_estimators,
+            valid_sets=valid_sets,
+            callbacks=callbacks,
+        )
+        best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        # Keep only the trees that are used, so reasons and predictions see the same model.
+        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: npt.ArrayLike,
+        *,
+        X_cal: pd.DataFrame,
+        y_cal: npt.ArrayLike,
+        fit_columns: Sequence[str],
+        interest_columns: Sequence[str],
+        categorical_columns: Sequence[str] = (),
+        feature_sets: Sequence[Any] | None = None,
+    ) -> LeadScorer:
+        """Train on (X, y); early-stop, calibrate and fit the combiner on (X_cal, y_cal).
+
+        `feature_sets` (optional) supply descriptions and phrase templates for reason codes.
+        """
+        y_tr = np.asarray(y, dtype=float)
+        y_c = np.asarray(y_cal, dtype=float)
+        if len(np.unique(y_tr)) < 2 or len(np.unique(y_c)) < 2:
+            raise ValueError("both the training and calibration folds need wins and losses")
+        self.fit_columns_ = list(fit_columns)
+        self.interest_columns_ = list(interest_columns)
+        self.columns_ = list(dict.fromkeys([*self.fit_columns_, *self.interest_columns_]))
+        self.categorical_columns_ = [c for c in self.columns_ if c in set(categorical_columns)]
+        self.categories_ = learn_categories(X, self.categorical_columns_)
+        if self.monotone == "auto":
+            self.monotone_ = auto_monotone(self.interest_columns_, self.categorical_columns_)
+        else:
+            self.monotone_ = dict(self.monotone or {})
+        self.phrasebook_ = Phrasebook.from_feature_sets(feature_sets)
+
+        M, _ = encode(X, self.columns_, self.categories_)
+        M_cal, _ = encode(X_cal, self.columns_, self.categories_)
+        self.boosters_: dict[str, lgb.Booster] = {}
+        self.calibrators_: dict[str, Calibrator] = {}
+        self.calibration_ece_: dict[str, dict[str, float]] = {}
+        self.paths_: dict[str, PathContributions] = {}
+        oof: dict[str, FloatArray] = {}
+        parts = {"fit": self.fit_columns_, "interest": self.interest_columns_}
+        if self.combiner == "joint":
+            parts["joint"] = self.columns_
+        for part, cols in parts.items():
+            idx = [self.columns_.index(c) for c in cols]
+            booster = self._train_booster(
+                M[:, idx], y_tr, M_cal[:, idx], y_c, cols, self.categorical_columns_, self.monotone_
+            )
+            raw_cal = np.asarray(
+                booster.predict(M_cal[:, idx], raw_score=True, num_threads=self.n_jobs), dtype=float
+            )
+            cal, oof[part], eces = choose_calibration(
+                raw_cal, y_c, self.calibration, self.random_state
+            )
+            self.boosters_[part] = booster
+            self.calibrators_[part] = cal
+            self.calibration_ece_[part] = eces
+            if part in PARTS:
+                self.paths_[part] = PathContributions.from_booster(booster)
+        self.column_index_ = {
+            part: np.asarray([self.columns_.index(c) for c in cols]) for part, cols in parts.items()
+        }
+
+        if self.combiner == "stack":
+            Z = self._stack_design(oof["fit"], oof["interest"])
+            lr = LogisticRegression(C=1.0, max_iter=1000).fit(Z, y_c)
+            self.stack_coef_ = np.asarray(lr.coef_[0], dtype=float)
+            self.stack_intercept_ = float(lr.intercept_[0])
+            win_oof = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
+            # Out-of-sample AUC of the stacker by cross-fitting its two halves.
+            a, b = halves(len(y_c), self.random_state + 1)
+            cross = np.empty(len(y_c))
+            for tr, te in ((a, b), (b, a)):
+                m = LogisticRegression(C=1.0, max_iter=1000).fit(Z[tr], y_c[tr])
+                cross[te] = m.predict_proba(Z[te])[:, 1]
+            self.cal_auc_ = {
+                "fit": float(roc_auc_score(y_c, oof["fit"])),
+                "interest": float(roc_auc_score(y_c, oof["interest"])),
+                "combined": float(roc_auc_score(y_c, cross)),
+                "combined_in_sample": float(roc_auc_score(y_c, win_oof)),
+            }
+        else:
+            self.cal_auc_ = {p: float(roc_auc_score(y_c, oof[p])) for p in parts}
+        return self
+
+    @staticmethod
+    def _stack_design(p_fit: FloatArray, p_int: FloatArray) -> FloatArray:
+        lf, li = logit(p_fit), logit(p_int)
+        return np.column_stack([lf, li, lf * li])
+
+    # ------------------------------------------------------------------ scoring
+    def _threads(self, n: int) -> int:
+        return 1 if n < _SMALL_BATCH else self.n_jobs
+
+    def _raw(self, part: str, M: FloatArray) -> FloatArray:
+        if len(M) == 0:
+            return np.zeros(0)
+        sub = M[:, self.column_index_[part]]
+        return np.asarray(
+            self.boosters_[part].predict(sub, raw_score=True, num_threads=self._threads(len(M)))
+        )
+
+    def _contributions(self, part: str, M: FloatArray) -> FloatArray:
+        if len(M) == 0:
+            return np.zeros((0, len(self.column_index_[part])))
+        sub = M[:, self.column_index_[part]]
+        leaves = self.boosters_[part].predict(
+            sub, pred_leaf=True, num_threads=self._threads(len(M))
+        )
+        return self.paths_[part].contributions(np.asarray(leaves).reshape(len(M), -1))
+
+    def _probabilities(self, M: FloatArray) -> dict[str, FloatArray]:
+        probs = {p: self.calibrators_[p].predict(self._raw(p, M)) for p in self.boosters_}
+        if self.combiner == "stack":
+            Z = self._stack_design(probs["fit"], probs["interest"])
+            probs["win"] = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
+        else:
+            probs["win"] = probs.pop("joint")
+        return probs
+
+    def predict_parts(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Calibrated fit, interest and win probabilities, indexed like X."""
+        M, _ = encode(X, self.columns_, self.categories_)
+        probs = self._probabilities(M)
+        return pd.DataFrame(
+            {f"{p}_probability": probs[p] for p in ("fit", "interest", "win")}, index=X.index
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """(n, 2) [P(lose), P(win)] of the combined model, for scikit-learn tooling."""
+        win = self.predict_parts(X)["win_probability"].to_numpy()
+        return np.column_stack([1 - win, win])
+
+    def contributions(self, X: pd.DataFrame, part: Literal["fit", "interest"]) -> pd.DataFrame:
+        """Per-feature path contributions (log-odds) of one model; they sum to its raw score."""
+        M, _ = encode(X, self.columns_, self.categories_)
+        c = self._contributions(part, M)
+        return pd.DataFrame(c, index=X.index, columns=list(self.paths_[part].feature_names))
+
+    def reasons(
+        self, X: pd.DataFrame, part: Literal["fit", "interest"], *, top_k: int = 3
+    ) -> list[list[dict[str, Any]]]:
+        """Reason codes of one score per row (see `models.reasons.top_reasons`)."""
+        M, _ = encode(X, self.columns_, self.categories_)
+        return self._reasons(part, M, top_k)
+
+    def _reasons(self, part: str, M: FloatArray, top_k: int) -> list[list[dict[str, Any]]]:
+        idx = self.column_index_[part]
+        names = [self.columns_[i] for i in idx]
+        cats = {j: self.categories_[n] for j, n in enumerate(names) if n in self.categories_}
+        return top_reasons(
+            self._contributions(part, M), M[:, idx], names, cats, self.phrasebook_, top_k=top_k
+        )
+
+    def score_leads(
+        self, X: pd.DataFrame, policy: QuadrantPolicy, *, reasons: bool = True, top_k: int = 3
+    ) -> pd.DataFrame:
+        """The ScoredLead columns (without model_version), reasons and unseen categories.
+
+        One row per row of X, `lead_id` taken from X's index (as str), RangeIndex.
+        """
+        M, unseen = encode(X, self.columns_, self.categories_)
+        probs = self._probabilities(M)
+        scores = {p: _score(probs[p]) for p in ("fit", "interest", "win")}
+        high_fit = scores["fit"] >= policy.fit_threshold
+        high_int = scores["interest"] >= policy.interest_threshold
+        code = np.where(high_fit, np.where(high_int, 0, 1), np.where(high_int, 2, 3))
+        actions = [getattr(policy, q) for q in QUADRANTS]
+        n = len(X)
+        out: dict[str, Any] = {"lead_id": X.index.astype(str).to_numpy(dtype=object)}
+        for p in ("fit", "interest", "win"):
+            out[f"{p}_probability"] = probs[p]
+        for p in ("fit", "interest", "win"):
+            out[f"{p}_score"] = scores[p]
+        out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[code]
+        out["action"] = np.asarray([a.action for a in actions], dtype=object)[code]
+        out["tier"] = np.asarray([a.tier for a in actions], dtype=np.int64)[code]
+        out["speed_to_lead_minutes"] = np.asarray(
+            [a.speed_to_lead_minutes for a in actions], dtype=np.int64
+        )[code]
+        for p in PARTS:
+            out[f"{p}_reasons"] = self._reasons(p, M, top_k) if reasons else [[] for _ in range(n)]
+        out["unseen_categories"] = unseen
+        return pd.DataFrame(out, columns=list(SCORED_COLUMNS))
+
+    def feature_importance(self) -> dict[str, dict[str, float]]:
+        """Total gain per feature for each model ("fit", "interest"[, "joint"])."""
+        return {
+            part: dict(
+                zip(
+                    booster.feature_name(),
+                    (float(v) for v in booster.feature_importance(importance_type="gain")),
+                    strict=True,
+                )
+            )
+            for part, booster in self.boosters_.items()
+        }

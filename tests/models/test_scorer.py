@@ -1,0 +1,115 @@
+"""LeadScorer: estimator contract, calibration, combined AUC, unseen categories, behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from models.calibration import expected_calibration_error
+from models.policy import QuadrantPolicy
+from models.scorer import SCORED_COLUMNS, LeadScorer
+
+
+def test_clone_copies_params_unfitted() -> None:
+    scorer = LeadScorer(num_leaves=7, calibration="platt")
+    twin = clone(scorer)
+    assert twin.get_params() == scorer.get_params()
+    assert not [k for k in vars(twin) if k.endswith("_")]
+
+
+def test_fitted_attributes_end_in_underscore(fitted_scorer) -> None:
+    params = set(LeadScorer().get_params())
+    learned = {k for k in vars(fitted_scorer) if k not in params}
+    assert learned and all(k.endswith("_") for k in learned)
+
+
+def test_calibrated_ece_small_on_held_out(fitted_scorer, synthetic_folds) -> None:
+    test = synthetic_folds["test"]
+    parts = fitted_scorer.predict_parts(test.X)
+    for col in parts.columns:
+        assert expected_calibration_error(test.y, parts[col]) < 0.03, col
+
+
+def test_combined_auc_near_oracle(fitted_scorer, synthetic_folds) -> None:
+    test = synthetic_folds["test"]
+    parts = fitted_scorer.predict_parts(test.X)
+    oracle = roc_auc_score(test.y, test.p_win)
+    combined = roc_auc_score(test.y, parts["win_probability"])
+    assert combined >= oracle - 0.02
+    assert combined > roc_auc_score(test.y, parts["fit_probability"])
+    assert combined > roc_auc_score(test.y, parts["interest_probability"])
+
+
+def test_unseen_category_scored_and_flagged(fitted_scorer, synthetic_folds) -> None:
+    X = synthetic_folds["test"].X.head(3).copy()
+    X["seniority"] = X["seniority"].astype(object)
+    X.iloc[0, X.columns.get_loc("seniority")] = "chief_wizard"
+    X.iloc[1, X.columns.get_loc("seniority")] = None
+    out = fitted_scorer.score_leads(X, QuadrantPolicy())
+    assert out["unseen_categories"].tolist() == [["seniority=chief_wizard"], [], []]
+    assert out["fit_probability"].between(0, 1).all()
+
+
+def test_score_leads_columns_and_ranges(fitted_scorer, synthetic_folds) -> None:
+    X = synthetic_folds["test"].X.head(50)
+    out = fitted_scorer.score_leads(X, QuadrantPolicy(fit_threshold=30, interest_threshold=30))
+    assert list(out.columns) == list(SCORED_COLUMNS)
+    assert out["lead_id"].tolist() == X.index.tolist()
+    assert (out["win_score"] == np.rint(100 * out["win_probability"])).all()
+    assert out["tier"].between(1, 4).all()
+    assert set(out["quadrant"]) <= {"sales_now", "nurture", "order_taker", "group_resources"}
+    reason = out["fit_reasons"].iloc[0][0]
+    assert set(reason) == {"feature", "text", "direction", "weight"}
+
+
+def test_score_leads_empty_frame(fitted_scorer, synthetic_folds) -> None:
+    out = fitted_scorer.score_leads(synthetic_folds["test"].X.head(0), QuadrantPolicy())
+    assert len(out) == 0 and list(out.columns) == list(SCORED_COLUMNS)
+
+
+def test_pricing_visit_never_lowers_interest(fitted_scorer, synthetic_folds) -> None:
+    X = synthetic_folds["test"].X.head(500)
+    more = X.copy()
+    more["pricing_page_count_7d"] += 1
+    before = fitted_scorer.predict_parts(X)["interest_probability"]
+    after = fitted_scorer.predict_parts(more)["interest_probability"]
+    assert (after.to_numpy() >= before.to_numpy() - 1e-12).all()
+
+
+def test_interest_change_does_not_move_fit(fitted_scorer, synthetic_folds) -> None:
+    X = synthetic_folds["test"].X.head(200)
+    changed = X.assign(web_visit_count_30d=X["web_visit_count_30d"] + 5)
+    pd.testing.assert_series_equal(
+        fitted_scorer.predict_parts(X)["fit_probability"],
+        fitted_scorer.predict_parts(changed)["fit_probability"],
+    )
+
+
+def test_irrelevant_column_does_not_move_score(fitted_scorer, synthetic_folds) -> None:
+    X = synthetic_folds["test"].X.head(200)
+    changed = X.assign(email="someone@else.example", company_notes="free text")
+    pd.testing.assert_frame_equal(
+        fitted_scorer.predict_parts(X), fitted_scorer.predict_parts(changed)
+    )
+
+
+def test_feature_importance_per_model(fitted_scorer) -> None:
+    imp = fitted_scorer.feature_importance()
+    assert set(imp) == {"fit", "interest"}
+    assert max(imp["fit"], key=imp["fit"].get) != "fit_noise"
+
+
+def test_fit_single_class_rejected(synthetic_folds) -> None:
+    tr = synthetic_folds["train"]
+    with pytest.raises(ValueError):
+        LeadScorer().fit(
+            tr.X,
+            np.zeros(len(tr.y)),
+            X_cal=tr.X,
+            y_cal=tr.y,
+            fit_columns=["employees_log"],
+            interest_columns=["pricing_page_count_7d"],
+        )
