@@ -27,7 +27,6 @@ from models.reasons import PathContributions, Phrasebook, top_reasons
 FloatArray = npt.NDArray[np.float64]
 PARTS = ("fit", "interest")
 SCORED_COLUMNS: tuple[str, ...] = (
-    "lead_id",
     "fit_probability",
     "interest_probability",
     "win_probability",
@@ -316,7 +315,8 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     ) -> pd.DataFrame:
         """The ScoredLead columns (without model_version), reasons and unseen categories.
 
-        One row per row of X, `lead_id` taken from X's index (as str), RangeIndex.
+        One row per row of X, indexed like X (the `lead_id` index; `reset_index()` gives the
+        ScoredLead `lead_id` column).
         """
         M, unseen = encode(X, self.columns_, self.categories_)
         probs = self._probabilities(M)
@@ -326,7 +326,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         code = np.where(high_fit, np.where(high_int, 0, 1), np.where(high_int, 2, 3))
         actions = [getattr(policy, q) for q in QUADRANTS]
         n = len(X)
-        out: dict[str, Any] = {"lead_id": X.index.astype(str).to_numpy(dtype=object)}
+        out: dict[str, Any] = {}
         for p in ("fit", "interest", "win"):
             out[f"{p}_probability"] = probs[p]
         for p in ("fit", "interest", "win"):
@@ -340,7 +340,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         for p in PARTS:
             out[f"{p}_reasons"] = self._reasons(p, M, top_k) if reasons else [[] for _ in range(n)]
         out["unseen_categories"] = unseen
-        return pd.DataFrame(out, columns=list(SCORED_COLUMNS))
+        return pd.DataFrame(out, columns=list(SCORED_COLUMNS), index=X.index)
 
     def feature_importance(self) -> dict[str, dict[str, float]]:
         """Total gain per feature for each model ("fit", "interest"[, "joint"])."""

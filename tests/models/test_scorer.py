@@ -57,7 +57,7 @@ def test_score_leads_columns_and_ranges(fitted_scorer, synthetic_folds) -> None:
     X = synthetic_folds["test"].X.head(50)
     out = fitted_scorer.score_leads(X, QuadrantPolicy(fit_threshold=30, interest_threshold=30))
     assert list(out.columns) == list(SCORED_COLUMNS)
-    assert out["lead_id"].tolist() == X.index.tolist()
+    assert out.index.tolist() == X.index.tolist()
     assert (out["win_score"] == np.rint(100 * out["win_probability"])).all()
     assert out["tier"].between(1, 4).all()
     assert set(out["quadrant"]) <= {"sales_now", "nurture", "order_taker", "group_resources"}
