@@ -286,4 +286,5 @@ class PointsBaseline(BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """P(win) per row, shape (n,): the training win rate of the lead's grade/points band."""
         bands = pd.Series(self._bands(X))
-        return bands.map(self.band_win_rate_).fillna(self.win_rate_).to_numpy(dtype=float)
+        rates = bands.map(self.band_win_rate_).fillna(self.win_rate_)
+        return np.asarray(rates.to_numpy(dtype=float), dtype=np.float64)

@@ -1,0 +1,245 @@
+"""The MLflow pyfunc that ships a fitted scorer, its policy and feature sets as one model.
+
+Serving and batch scoring load `models:/<name>@champion` and call `score_raw` on raw leads
+and events: features are built by `features.build` — the same code training used — so
+there is no second copy of feature logic to drift. The package source travels with the
+model (`code_paths`), so it loads anywhere the pinned libraries are installed.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import mlflow
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+from data_contracts.schemas import CONTRACT_VERSION, REQUIRED_COLUMNS
+from models.mlflow_setup import disable_telemetry
+from models.policy import QuadrantPolicy
+from models.reasons import Phrasebook
+from models.scorer import LeadScorer
+
+_PACKAGES = ("models", "features", "data_contracts")
+_PINNED = (
+    "lightgbm",
+    "scikit-learn",
+    "scipy",
+    "numpy",
+    "pandas",
+    "pandera",
+    "pyarrow",
+    "pydantic",
+    "joblib",
+)
+
+
+def feature_set_dicts(feature_sets: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """FeatureSet objects (or dicts already) as JSON-ready dicts."""
+    out: list[dict[str, Any]] = []
+    for fs in feature_sets or ():
+        if isinstance(fs, Mapping):
+            out.append(dict(fs))
+        elif hasattr(fs, "to_dict"):
+            out.append(fs.to_dict())
+        elif hasattr(fs, "model_dump"):
+            out.append(fs.model_dump(mode="json"))
+        elif is_dataclass(fs) and not isinstance(fs, type):
+            out.append(asdict(fs))
+        else:
+            raise TypeError(f"cannot serialise feature set {fs!r}")
+    return out
+
+
+def events_from_column(leads: pd.DataFrame, column: str = "events") -> pd.DataFrame:
+    """Explode a per-lead column of event-dict lists into an events table."""
+    rows = [
+        {**event, "lead_id": lead_id}
+        for lead_id, events in zip(leads["lead_id"], leads[column], strict=True)
+        if isinstance(events, list | tuple)
+        for event in events
+    ]
+    frame = pd.DataFrame(rows, columns=None if rows else list(REQUIRED_COLUMNS["events"]))
+    for col in REQUIRED_COLUMNS["events"]:
+        if col not in frame.columns:
+            frame[col] = None
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype(
+        "datetime64[us, UTC]"
+    )
+    return frame
+
+
+class HandoffModel(PythonModel):  # type: ignore[misc]
+    """Scorer + policy + feature sets + contract version, loadable with `mlflow.pyfunc`.
+
+    Build it in memory with the fitted objects, or let `load_context` read them from the
+    logged artifacts (`scorer`, `policy`, `feature_sets`, `contract`).
+    """
+
+    def __init__(
+        self,
+        scorer: LeadScorer | None = None,
+        policy: QuadrantPolicy | None = None,
+        feature_sets: Sequence[Any] | None = None,
+        contract_version: str = CONTRACT_VERSION,
+    ) -> None:
+        self.scorer = scorer
+        self.policy = policy
+        self.feature_sets = feature_set_dicts(feature_sets)
+        self.contract_version = contract_version
+        self._use_feature_set_phrases()
+
+    def _use_feature_set_phrases(self) -> None:
+        # A scorer fitted without feature sets still gets the phrase templates shipped with it.
+        if self.scorer is not None and self.feature_sets:
+            book = getattr(self.scorer, "phrasebook_", None)
+            if book is None or not book.templates:
+                self.scorer.phrasebook_ = Phrasebook.from_feature_sets(self.feature_sets)
+
+    def load_context(self, context: Any) -> None:
+        artifacts = context.artifacts
+        self.scorer = joblib.load(artifacts["scorer"])
+        self.policy = QuadrantPolicy.load(artifacts["policy"])
+        self.feature_sets = json.loads(Path(artifacts["feature_sets"]).read_text(encoding="utf-8"))
+        contract = json.loads(Path(artifacts["contract"]).read_text(encoding="utf-8"))
+        self.contract_version = str(contract.get("contract_version", CONTRACT_VERSION))
+        self._use_feature_set_phrases()
+
+    def _ready(self) -> tuple[LeadScorer, QuadrantPolicy]:
+        if self.scorer is None or self.policy is None:
+            raise RuntimeError("HandoffModel has no scorer/policy: build it or load it first")
+        return self.scorer, self.policy
+
+    def score_features(
+        self, features: pd.DataFrame, *, reasons: bool = True, top_k: int = 3
+    ) -> pd.DataFrame:
+        """Score an already-built feature frame (index lead_id), e.g. test_features.parquet."""
+        scorer, policy = self._ready()
+        if "lead_id" in features.columns:
+            features = features.set_index("lead_id")
+        return scorer.score_leads(features, policy, reasons=reasons, top_k=top_k)
+
+    def score_raw(
+        self,
+        leads: pd.DataFrame,
+        events: pd.DataFrame,
+        as_of: pd.Timestamp | pd.Series | None = None,
+        *,
+        reasons: bool = True,
+        top_k: int = 3,
+    ) -> pd.DataFrame:
+        """Build features exactly as training did, then score; as_of defaults to now (UTC)."""
+        from features.build import build_features
+
+        scorer, policy = self._ready()
+        if as_of is None:
+            as_of = pd.Timestamp.now(tz="UTC").as_unit("us")
+        lead_columns = set(REQUIRED_COLUMNS["leads"])
+        fit_extras = [
+            c for c in scorer.fit_columns_ if c in leads.columns and c not in lead_columns
+        ]
+        interest_extras = [
+            c for c in scorer.interest_columns_ if c in leads.columns and c not in lead_columns
+        ]
+        frame = build_features(
+            leads, events, as_of, fit_extras=fit_extras, interest_extras=interest_extras
+        )
+        return scorer.score_leads(frame.frame, policy, reasons=reasons, top_k=top_k)
+
+    # model_input is deliberately unannotated: MLflow reads that hint as an input schema.
+    def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]
+        """Score leads given as a DataFrame (optional `events` column of event-dict lists), or
+        a dict `{"leads": df, "events": df}` / `{"features": df}`; lead_id comes back a column.
+
+        params: `as_of` (ISO timestamp), `reasons` (bool), `top_k` (int).
+        """
+        params = params or {}
+        reasons = bool(params.get("reasons", True))
+        top_k = int(params.get("top_k", 3))
+        as_of = pd.Timestamp(params["as_of"]) if params.get("as_of") else None
+        if isinstance(model_input, Mapping) and "features" in model_input:
+            scored = self.score_features(
+                pd.DataFrame(model_input["features"]), reasons=reasons, top_k=top_k
+            )
+        else:
+            if isinstance(model_input, Mapping):
+                leads = pd.DataFrame(model_input["leads"])
+                events = model_input.get("events")
+                events = (
+                    pd.DataFrame(events)
+                    if events is not None
+                    else events_from_column(leads.assign(events=None))
+                )
+            else:
+                leads = pd.DataFrame(model_input)
+                events = events_from_column(leads.assign(events=leads.get("events")))
+                leads = leads.drop(columns=["events"], errors="ignore")
+            scored = self.score_raw(leads, events, as_of, reasons=reasons, top_k=top_k)
+        return scored.rename_axis("lead_id").reset_index()
+
+
+def _requirements(extra: Sequence[str] | None) -> list[str]:
+    pins = []
+    for dist in _PINNED:
+        try:
+            pins.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pins.append(dist)
+    pins.append(f"mlflow=={metadata.version('mlflow')}")
+    return [*pins, *(extra or ())]
+
+
+def log_handoff_model(
+    scorer: LeadScorer,
+    policy: QuadrantPolicy,
+    feature_sets: Sequence[Any],
+    *,
+    artifact_path: str = "model",
+    registered_model_name: str | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+) -> Any:
+    """Log the pyfunc (in the active run, if any) and return its `ModelInfo`.
+
+    Requirements are pinned to the installed versions (no slow inference subprocess); the
+    `models`, `features` and `data_contracts` sources ride along as `code_paths`.
+    """
+    disable_telemetry()
+    import data_contracts
+    import features
+
+    roots = {
+        "models": Path(__file__).resolve().parent,
+        "features": Path(features.__file__).resolve().parent,
+        "data_contracts": Path(data_contracts.__file__).resolve().parent,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        joblib.dump(scorer, folder / "scorer.joblib")
+        policy.save(folder / "policy.json")
+        (folder / "feature_sets.json").write_text(
+            json.dumps(feature_set_dicts(feature_sets), indent=2, default=str), encoding="utf-8"
+        )
+        (folder / "contract.json").write_text(
+            json.dumps({"contract_version": CONTRACT_VERSION}), encoding="utf-8"
+        )
+        artifacts = {
+            "scorer": str(folder / "scorer.joblib"),
+            "policy": str(folder / "policy.json"),
+            "feature_sets": str(folder / "feature_sets.json"),
+            "contract": str(folder / "contract.json"),
+        }
+        return mlflow.pyfunc.log_model(
+            name=artifact_path,
+            python_model=HandoffModel(),
+            artifacts=artifacts,
+            code_paths=[str(roots[p]) for p in _PACKAGES],
+            pip_requirements=_requirements(extra_pip_requirements),
+            registered_model_name=registered_model_name,
+        )
