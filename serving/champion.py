@@ -1,0 +1,253 @@
+"""Load `models:/<name>@champion` and follow the alias with an atomic swap.
+
+A background thread polls the alias. A new version is loaded fully (and warmed up) off
+to the side; only then is the one `Champion` reference replaced. A request reads that
+reference once, so it is scored entirely by the old or entirely by the new version.
+Serving only ever serves a version both teams signed off on that exact model and policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from models.mlflow_setup import configure_mlflow
+from serving.scoring import warm_up
+from serving.settings import ServingSettings
+
+logger = logging.getLogger("handoff.serving")
+
+ALIAS = "champion"
+TEAMS: tuple[str, ...] = ("marketing", "bdr")
+NO_CHAMPION = "no champion: sign off and promote a version (handoff promote VERSION)"
+HEADLINE_METRICS: tuple[str, ...] = (
+    "test_combined_roc_auc",
+    "test_combined_pr_auc",
+    "test_combined_brier",
+    "test_combined_ece",
+    "test_combined_lift_top10",
+    "test_combined_capture_top10",
+    "test_fit_roc_auc",
+    "test_interest_roc_auc",
+    "test_baseline_points_roc_auc",
+    "test_baseline_logreg_roc_auc",
+    "n_train",
+    "n_test",
+    "win_rate_test",
+)
+
+
+@dataclass(frozen=True)
+class Champion:
+    """One loaded model version and everything `/v1/model` and each answer report about it."""
+
+    name: str
+    version: str
+    model: Any
+    run_id: str | None
+    binding: str | None
+    signoffs: dict[str, dict[str, Any]]
+    policy: dict[str, Any]
+    training_window: dict[str, Any]
+    metrics: dict[str, float]
+    feature_sets: list[dict[str, str]]
+    contract_version: str
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def signoff_problem(tags: dict[str, str]) -> str | None:
+    """Why a version may not serve (missing/rejected sign-off, or one about other bytes)."""
+    binding = tags.get("handoff.binding")
+    for team in TEAMS:
+        decision = tags.get(f"signoff.{team}.decision")
+        if decision != "approved":
+            return f"{team} sign-off is {decision or 'missing'}"
+        signed = tags.get(f"signoff.{team}.binding")
+        if binding and signed and signed != binding:
+            return f"{team} signed off a different model or policy (binding mismatch)"
+    return None
+
+
+def _is_missing(exc: Exception) -> bool:
+    """MLflow's way of saying the model or the alias does not exist."""
+    code = getattr(exc, "error_code", "")
+    return code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
+def _feature_sets(raw: Any) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    for item in raw or []:
+        if isinstance(item, dict):
+            out.append({"name": str(item.get("name")), "version": str(item.get("version"))})
+        else:
+            out.append({"name": str(item), "version": "?"})
+    return out
+
+
+class ChampionHolder:
+    """The serving model reference, its loader and the thread that follows the alias."""
+
+    def __init__(self, settings: ServingSettings, *, require_signoff: bool = True) -> None:
+        self.settings = settings
+        self.require_signoff = require_signoff
+        self._current: Champion | None = None
+        self._reason = NO_CHAMPION
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failed_version: str | None = None
+        self._client: Any = None
+
+    @property
+    def current(self) -> Champion | None:
+        """Read once per request: the swap replaces this reference atomically."""
+        return self._current
+
+    @property
+    def reason(self) -> str:
+        """Why nothing is serving, for `/readyz` and 503s."""
+        return self._reason
+
+    def _mlflow(self) -> Any:
+        if self._client is None:
+            configure_mlflow(self.settings)
+            from mlflow import MlflowClient
+
+            uri = self.settings.resolved_tracking_uri
+            self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        return self._client
+
+    def refresh(self) -> bool:
+        """Check the alias once; load and swap in a new version. True when it changed."""
+        client = self._mlflow()
+        name = self.settings.model_name
+        try:
+            mv = client.get_model_version_by_alias(name, ALIAS)
+        except Exception as exc:
+            if not _is_missing(exc):
+                raise  # a store hiccup must not take a healthy champion out of service
+            if self._current is not None:
+                logger.warning("champion alias removed; no longer serving")
+            self._current, self._reason = None, NO_CHAMPION
+            return False
+        version = str(mv.version)
+        if self._current is not None and self._current.version == version:
+            return False
+        tags = dict(mv.tags or {})
+        problem = signoff_problem(tags) if self.require_signoff else None
+        if problem is not None:
+            if self._failed_version != version:
+                logger.error("refusing to serve version %s: %s", version, problem)
+                self._failed_version = version
+            self._current = None
+            self._reason = f"champion version {version} is not servable: {problem}"
+            return False
+        try:
+            champion = self._load(client, name, version, mv.run_id, tags)
+        except Exception:
+            if self._failed_version != version:
+                logger.exception("loading champion version %s failed; will retry", version)
+                self._failed_version = version
+            if self._current is None:
+                self._reason = f"champion version {version} failed to load (see server log)"
+            return False
+        old = self._current.version if self._current else None
+        self._current = champion
+        self._failed_version = None
+        logger.info("serving model %s version %s (was %s)", name, version, old)
+        return True
+
+    def _load(
+        self, client: Any, name: str, version: str, run_id: str | None, tags: dict[str, str]
+    ) -> Champion:
+        """Load one version completely (model, policy, window, metrics) and warm it up."""
+        import mlflow
+
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        model = pyfunc.unwrap_python_model()
+        policy: dict[str, Any] = {}
+        window: dict[str, Any] = {}
+        metrics: dict[str, float] = {}
+        feature_sets: Any = None
+        if getattr(model, "policy", None) is not None:
+            policy = model.policy.model_dump(mode="json")
+        if run_id:
+            run = client.get_run(run_id)
+            metrics = {
+                k: float(run.data.metrics[k]) for k in HEADLINE_METRICS if k in run.data.metrics
+            }
+            from mlflow.artifacts import load_dict
+
+            summary = self._artifact_dict(load_dict, run_id, "training_summary.json")
+            window = {
+                k: summary[k]
+                for k in ("windows", "data_end", "horizon_days", "n_labelled", "n_censored")
+                if k in summary
+            }
+            if not policy:
+                policy = self._artifact_dict(load_dict, run_id, "policy.json")
+            feature_sets = summary.get("feature_sets")
+        if getattr(model, "feature_sets", None):
+            feature_sets = model.feature_sets
+        signoffs = {
+            team: {
+                key: tags.get(f"signoff.{team}.{key}")
+                for key in ("decision", "by", "at", "comment")
+            }
+            | {
+                "binding_matches": tags.get(f"signoff.{team}.binding")
+                == tags.get("handoff.binding")
+            }
+            for team in TEAMS
+        }
+        warm_up(model)
+        return Champion(
+            name=name,
+            version=version,
+            model=model,
+            run_id=run_id,
+            binding=tags.get("handoff.binding"),
+            signoffs=signoffs,
+            policy=policy,
+            training_window=window,
+            metrics=metrics,
+            feature_sets=_feature_sets(feature_sets),
+            contract_version=str(
+                getattr(model, "contract_version", None)
+                or tags.get("handoff.contract_version", "unknown")
+            ),
+        )
+
+    @staticmethod
+    def _artifact_dict(load_dict: Any, run_id: str, path: str) -> dict[str, Any]:
+        try:
+            loaded = load_dict(f"runs:/{run_id}/{path}")
+        except Exception:
+            logger.warning("run %s has no %s", run_id, path)
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def start(self) -> None:
+        """First load (a failure only means not ready), then follow the alias in the background."""
+        try:
+            self.refresh()
+        except Exception:
+            logger.exception("champion check failed at start-up; will keep polling")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._poll, name="champion-follower", daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.reload_interval_seconds):
+            try:
+                self.refresh()
+            except Exception:
+                logger.exception("champion poll failed; will retry")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

@@ -1,0 +1,70 @@
+"""Dependencies as `Annotated` aliases, so routes say what they need in their signature."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+
+from serving.champion import Champion, ChampionHolder
+from serving.metrics import Metrics
+from serving.score_log import ScoreLog
+from serving.security import API_KEY_HEADER, KeyChecker
+from serving.settings import ServingSettings
+
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="An API key whose sha256 is configured."
+)
+
+
+def get_settings(request: Request) -> ServingSettings:
+    settings: ServingSettings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> ChampionHolder:
+    holder: ChampionHolder = request.app.state.holder
+    return holder
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_score_log(request: Request) -> ScoreLog:
+    score_log: ScoreLog = request.app.state.score_log
+    return score_log
+
+
+def get_request_id(request: Request) -> str:
+    return str(request.state.request_id)
+
+
+def require_api_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> None:
+    """401 unless the `X-API-Key` header hashes to a configured key."""
+    checker: KeyChecker = request.app.state.keys
+    if not checker.check(key):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail=f"missing or invalid API key in the {API_KEY_HEADER} header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+
+
+def get_champion(holder: Annotated[ChampionHolder, Depends(get_holder)]) -> Champion:
+    """The serving model, read once for this request; 503 when none is servable."""
+    champion = holder.current
+    if champion is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=holder.reason)
+    return champion
+
+
+SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
+HolderDep = Annotated[ChampionHolder, Depends(get_holder)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ScoreLogDep = Annotated[ScoreLog, Depends(get_score_log)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+ChampionDep = Annotated[Champion, Depends(get_champion)]
+ApiKey = Depends(require_api_key)

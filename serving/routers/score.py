@@ -1,0 +1,187 @@
+"""`/v1/score` and `/v1/score/batch`: the routing answer for one lead or many."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter, ValidationError
+
+from serving.champion import Champion
+from serving.deps import (
+    ApiKey,
+    ChampionDep,
+    MetricsDep,
+    RequestIdDep,
+    ScoreLogDep,
+    SettingsDep,
+)
+from serving.schemas import BatchScoreIn, BatchScoreOut, ErrorOut, ScoreIn, ScoreOut
+from serving.score_log import rows_from_answers
+from serving.scoring import (
+    FieldError,
+    answers,
+    build_frames,
+    check_item,
+    score_frame,
+    score_meta,
+    utc_now,
+)
+
+router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
+
+_ITEM = TypeAdapter(ScoreIn)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid API key."},
+    413: {"model": ErrorOut, "description": "Request body too large."},
+    422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},
+    503: {"model": ErrorOut, "description": "No signed-off champion is serving."},
+}
+
+
+def _json_response(payload: Any) -> Response:
+    """Serialise once, by hand: the answers are already plain JSON types."""
+    return Response(json.dumps(payload, allow_nan=False), media_type="application/json")
+
+
+def _invalid(errors: list[FieldError], request_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [e.as_dict() for e in errors], "request_id": request_id}, status_code=422
+    )
+
+
+def _score(
+    champion: Champion,
+    items: list[ScoreIn],
+    as_ofs: list[datetime],
+    request_id: str,
+) -> list[dict[str, Any]]:
+    leads, events = build_frames([i.lead for i in items], [i.events for i in items])
+    if len(items) == 1:
+        as_of: pd.Timestamp | pd.Series = pd.Timestamp(as_ofs[0]).tz_convert("UTC")
+    else:
+        as_of = pd.Series(
+            pd.to_datetime(as_ofs, utc=True).as_unit("us"), index=leads["lead_id"].to_numpy()
+        )
+    scored = score_frame(champion.model, leads, events, as_of, reasons=True)
+    meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
+    return answers(scored, as_ofs, request_id=request_id, meta=meta)
+
+
+@router.post("", response_model=ScoreOut, responses=_ERRORS)
+def score_one(
+    body: ScoreIn,
+    champion: ChampionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+    score_log: ScoreLogDep,
+    metrics: MetricsDep,
+) -> Response:
+    """Score one lead with its recent events: scores, quadrant, action, SLA, reasons."""
+    now = utc_now()
+    as_of, errors = check_item(
+        body,
+        now=now,
+        skew=timedelta(seconds=settings.clock_skew_seconds),
+        max_events=settings.max_events_per_lead,
+    )
+    if errors:
+        return _invalid(errors, request_id)
+    out = _score(champion, [body], [as_of], request_id)
+    score_log.append(rows_from_answers(out, now.isoformat()))
+    metrics.observe_scores([out[0]["quadrant"]])
+    return _json_response(out[0])
+
+
+@router.post("/batch", response_model=BatchScoreOut, responses=_ERRORS)
+def score_batch(
+    body: BatchScoreIn,
+    champion: ChampionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+    score_log: ScoreLogDep,
+    metrics: MetricsDep,
+) -> Response:
+    """Score up to `max_batch` leads, answers in request order.
+
+    Each item is validated on its own: a bad item is answered with its errors (by index)
+    and the others are still scored, all by the same model version.
+    """
+    if len(body.items) > settings.max_batch:
+        return _invalid(
+            [
+                FieldError(
+                    ("body", "items"),
+                    f"too many leads: {len(body.items)} > max_batch {settings.max_batch}",
+                    "too_long",
+                )
+            ],
+            request_id,
+        )
+    now = utc_now()
+    skew = timedelta(seconds=settings.clock_skew_seconds)
+    item_errors: dict[int, list[FieldError]] = {}
+    valid: list[tuple[int, ScoreIn, datetime]] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(body.items):
+        loc: tuple[str | int, ...] = ("body", "items", index)
+        try:
+            item = _ITEM.validate_python(raw)
+        except ValidationError as exc:
+            item_errors[index] = [
+                FieldError((*loc, *e["loc"]), e["msg"], e["type"]) for e in exc.errors()
+            ]
+            continue
+        as_of, errors = check_item(
+            item,
+            now=now,
+            skew=skew,
+            max_events=settings.max_events_per_lead,
+            default_as_of=body.as_of,
+            loc=loc,
+        )
+        first = seen.get(item.lead.lead_id)
+        if first is not None:
+            errors.append(
+                FieldError(
+                    (*loc, "lead", "lead_id"),
+                    f"duplicate lead_id in this batch (first at index {first})",
+                    "duplicate",
+                )
+            )
+        if errors:
+            item_errors[index] = errors
+            continue
+        seen[item.lead.lead_id] = index
+        valid.append((index, item, as_of))
+
+    scored: dict[int, dict[str, Any]] = {}
+    if valid:
+        out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
+        scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
+        score_log.append(rows_from_answers(out, now.astimezone(UTC).isoformat()))
+        metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
+    results = [
+        {"index": i, "ok": True, "result": scored[i], "errors": None}
+        if i in scored
+        else {
+            "index": i,
+            "ok": False,
+            "result": None,
+            "errors": [e.as_dict() for e in item_errors[i]],
+        }
+        for i in range(len(body.items))
+    ]
+    return _json_response(
+        {
+            "request_id": request_id,
+            "model_version": champion.version,
+            "n_ok": len(scored),
+            "n_failed": len(item_errors),
+            "results": results,
+        }
+    )

@@ -1,0 +1,233 @@
+"""Request and response models, named by direction (`LeadIn`, `ScoreOut`).
+
+Closed vocabularies come from `data_contracts.vocab`, so the API can never accept a
+seniority the features do not know; `industry` stays open (a new one is scored and flagged).
+Timestamps must be ISO-8601 strings with a time zone: a naive or numeric time is ambiguous.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from data_contracts.vocab import CHANNELS, EVENT_TYPES, FUNCTIONS, SENIORITIES, SOURCES
+
+if TYPE_CHECKING:
+    Seniority = str
+    Function = str
+    Source = str
+    EventType = str
+    Channel = str
+else:
+    Seniority = Literal[SENIORITIES]
+    Function = Literal[FUNCTIONS]
+    Source = Literal[SOURCES]
+    EventType = Literal[EVENT_TYPES]
+    Channel = Literal[CHANNELS]
+
+Quadrant = Literal["sales_now", "nurture", "order_taker", "group_resources"]
+
+
+def _iso_string_only(value: Any) -> Any:
+    """Pydantic would read a number as a Unix time; a CRM timestamp must be an ISO string."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 timestamp string with a time zone")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
+ShortStr = Annotated[StrictStr, Field(max_length=256)]
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class EventIn(BaseModel):
+    """One engagement event of the lead being scored."""
+
+    model_config = _STRICT
+
+    occurred_at: Timestamp
+    type: EventType
+    channel: Channel | None = None
+    campaign: ShortStr | None = None
+
+
+class LeadIn(BaseModel):
+    """A lead as marketing automation knows it: the `Lead` contract's fields."""
+
+    model_config = _STRICT
+
+    lead_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    created_at: Timestamp
+    seniority: Seniority
+    function: Function
+    source: Source
+    is_named_account: StrictBool
+    email: Annotated[StrictStr, Field(max_length=320)] | None = None
+    company: ShortStr | None = None
+    phone: Annotated[StrictStr, Field(max_length=64)] | None = None
+    mobile: Annotated[StrictStr, Field(max_length=64)] | None = None
+    industry: Annotated[StrictStr, Field(max_length=128)] | None = None
+    employees: Annotated[StrictInt, Field(ge=1, le=5_000_000)] | None = None
+    annual_revenue: Annotated[float, Field(ge=0, le=1e13)] | None = None
+    country: Annotated[StrictStr, Field(max_length=64)] | None = None
+    title: ShortStr | None = None
+
+
+class ScoreIn(BaseModel):
+    """One lead, its recent engagement, and the moment to score it at (default: now)."""
+
+    model_config = _STRICT
+
+    lead: LeadIn
+    events: list[EventIn] = Field(default_factory=list)
+    as_of: Timestamp | None = None
+
+
+class BatchScoreIn(BaseModel):
+    """Many leads. Items are validated one by one so one bad lead cannot sink the batch."""
+
+    model_config = _STRICT
+
+    items: Annotated[
+        list[Any],
+        Field(min_length=1),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/components/schemas/ScoreIn"},
+                "description": "ScoreIn objects; each is validated on its own.",
+            }
+        ),
+    ]
+    as_of: Timestamp | None = Field(
+        default=None, description="Default `as_of` for items that carry none."
+    )
+
+
+class ReasonOut(BaseModel):
+    """Why a score is what it is, in a BDR's words."""
+
+    feature: str
+    text: str
+    direction: Literal["up", "down"]
+    weight: float
+
+
+class PartOut(BaseModel):
+    """A fit or interest score with its reasons."""
+
+    score: int = Field(ge=0, le=100)
+    probability: float = Field(ge=0, le=1)
+    reasons: list[ReasonOut]
+
+
+class CombinedOut(BaseModel):
+    """The combined win score."""
+
+    score: int = Field(ge=0, le=100)
+    probability: float = Field(ge=0, le=1)
+
+
+class FeatureSetOut(BaseModel):
+    name: str
+    version: str
+
+
+class ScoreOut(BaseModel):
+    """The routing answer for one lead."""
+
+    request_id: str
+    lead_id: str
+    as_of: datetime
+    fit: PartOut
+    interest: PartOut
+    combined: CombinedOut
+    quadrant: Quadrant
+    action: str
+    tier: int = Field(ge=1, le=4)
+    speed_to_lead_minutes: int = Field(ge=0)
+    unseen_categories: list[str]
+    model_version: str
+    feature_sets: list[FeatureSetOut]
+    contract_version: str
+    api_contract_version: str
+
+
+class FieldErrorOut(BaseModel):
+    """One problem with the input: where (`loc`) and what (`msg`)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    detail: list[FieldErrorOut] | str
+    request_id: str | None = None
+
+
+class BatchItemOut(BaseModel):
+    """The answer for one item, in request order: a score or the item's errors."""
+
+    index: int
+    ok: bool
+    result: ScoreOut | None = None
+    errors: list[FieldErrorOut] | None = None
+
+
+class BatchScoreOut(BaseModel):
+    request_id: str
+    model_version: str
+    n_ok: int
+    n_failed: int
+    results: list[BatchItemOut]
+
+
+class SignoffOut(BaseModel):
+    decision: str | None = None
+    by: str | None = None
+    at: str | None = None
+    comment: str | None = None
+    binding_matches: bool
+
+
+class ModelOut(BaseModel):
+    """What is serving: version, who signed it off, its policy, its window and numbers."""
+
+    name: str
+    version: str
+    run_id: str | None
+    loaded_at: datetime
+    binding: str | None
+    signoffs: dict[str, SignoffOut]
+    policy: dict[str, Any]
+    training_window: dict[str, Any]
+    metrics: dict[str, float]
+    feature_sets: list[FeatureSetOut]
+    contract_version: str
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    model_version: str | None = None
+    reason: str | None = None
