@@ -1,0 +1,420 @@
+"""`handoff promote` and `handoff rollback`: move the `champion` alias, and only when allowed.
+
+Promotion needs both teams' approval bound to the version's exact model and policy, no
+rejection ever, model files that still hash to that binding, and the automatic gates:
+beats every baseline, not worse than the champion on the same recent window by more than
+`auc_tolerance`, and calibrated (ECE at most `max_ece`). There is no flag to skip any of it.
+
+Everything runs under one exclusive file lock under `settings.home`, and the aliases are
+re-read inside it, so racing promotions serialise and leave exactly one champion, with the
+one they displaced as `previous`.
+
+Rollback makes `previous` the champion in one step and *clears* `previous`: the version
+rolled back from is the one that just misbehaved, so it must not sit one command away
+from serving again. It keeps its sign-offs (status `approved`, tagged
+`handoff.rolled_back_at`) and can come back only through a fresh `handoff promote`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from models.settings import Settings
+from training.audit import append_event, governance_lock, utc_now
+from training.evaluate import binary_metrics
+from training.versions import (
+    BINDING_TAG,
+    BLOCK_TAG,
+    CHAMPION,
+    PREVIOUS,
+    ROLLED_BACK_TAG,
+    TEAMS,
+    UnknownVersion,
+    alias_version,
+    get_version,
+    registry_client,
+    signoffs_from_tags,
+    sync_status_tags,
+)
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+DEFAULT_AUC_TOLERANCE = 0.01
+DEFAULT_MAX_ECE = 0.03
+AUC_KEY = "test_combined_roc_auc"
+ECE_KEY = "test_combined_ece"
+
+
+class PromotionRefused(Exception):
+    """Promotion or rollback was refused; `reasons` lists every unmet condition."""
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
+
+
+@dataclass
+class ChampionComparison:
+    """The champion's numbers next to the candidate's, and how they were obtained."""
+
+    champion_version: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    same_window: bool = False
+    note: str = ""
+    # win probability per lead_id on the candidate's test window, when scored there
+    probabilities: pd.Series | None = None
+
+    @property
+    def roc_auc(self) -> float | None:
+        value = self.metrics.get("roc_auc")
+        return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _who(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def _download_json(run_id: str, path: str) -> Any:
+    from mlflow.artifacts import download_artifacts
+
+    return json.loads(Path(download_artifacts(run_id=run_id, artifact_path=path)).read_text())
+
+
+def run_id_of(mv: ModelVersion) -> str:
+    """The training run behind a version (the registry field, else the handoff tag)."""
+    run_id = mv.run_id or mv.tags.get("handoff.run_id")
+    if not run_id:
+        raise LookupError(f"version {mv.version} names no training run")
+    return str(run_id)
+
+
+def _scorer_of(python_model: Any) -> Any:
+    """The fitted LeadScorer inside a HandoffModel (whatever the attribute is called)."""
+    for name in ("scorer", "scorer_", "_scorer", "model"):
+        candidate = getattr(python_model, name, None)
+        if candidate is not None and hasattr(candidate, "predict_parts"):
+            return candidate
+    raise AttributeError(f"{type(python_model).__name__} exposes no scorer with predict_parts")
+
+
+def load_test_features(run_id: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A run's test-window feature frame (index lead_id) and its labels."""
+    from mlflow.artifacts import download_artifacts
+
+    path = download_artifacts(run_id=run_id, artifact_path="evaluation/test_features.parquet")
+    frame = pd.read_parquet(path)
+    if "lead_id" in frame.columns:
+        frame = frame.set_index("lead_id")
+    y = frame.pop("label").to_numpy(dtype=int)
+    return frame, y
+
+
+def compare_with_champion(
+    client: MlflowClient, settings: Settings, candidate: ModelVersion, champion: ModelVersion
+) -> ChampionComparison:
+    """The champion's metrics on the candidate's test window when it can be scored there.
+
+    Scoring needs the same feature sets (same columns, same meaning); otherwise the
+    champion's own logged test metrics are used, and the note says so.
+    """
+    out = ChampionComparison(champion_version=str(champion.version))
+    reason = ""
+    try:
+        same = _download_json(run_id_of(candidate), "feature_sets.json") == _download_json(
+            run_id_of(champion), "feature_sets.json"
+        )
+        if same:
+            import mlflow
+
+            X, y = load_test_features(run_id_of(candidate))
+            loaded = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{champion.version}")
+            scorer = _scorer_of(loaded.unwrap_python_model())
+            p = scorer.predict_parts(X)["win_probability"].to_numpy(dtype=float)
+            out.metrics = binary_metrics(y, p)
+            out.probabilities = pd.Series(p, index=X.index.astype(str), name="champion")
+            out.same_window = True
+            out.note = (
+                f"champion version {champion.version} scored on version {candidate.version}'s "
+                f"test window ({len(y):,} leads)"
+            )
+            return out
+        reason = "its feature sets differ from the candidate's"
+    except Exception as error:  # fall back, but say why
+        reason = f"it could not be scored on the candidate's test window ({error})"
+    logged = client.get_run(run_id_of(champion)).data.metrics
+    out.metrics = {
+        key[len("test_combined_") :]: float(value)
+        for key, value in logged.items()
+        if key.startswith("test_combined_")
+    }
+    out.note = (
+        f"champion version {champion.version}'s own logged test metrics (its own, older test "
+        f"window), because {reason}"
+    )
+    return out
+
+
+def signoff_failures(tags: Mapping[str, str]) -> list[str]:
+    """Every missing, rejected or stale sign-off, and a block from any earlier rejection."""
+    reasons: list[str] = []
+    binding = tags.get(BINDING_TAG, "")
+    if not binding:
+        reasons.append(f"the version has no {BINDING_TAG} tag: nothing to bind sign-offs to")
+    signoffs = signoffs_from_tags(dict(tags))
+    for team in TEAMS:
+        s = signoffs.get(team)
+        if s is None:
+            reasons.append(f"{team} has not signed off")
+        elif not s.approved:
+            reasons.append(
+                f"{team} rejected it ({s.by} at {s.at}" + (f": {s.comment})" if s.comment else ")")
+            )
+        elif binding and s.binding != binding:
+            reasons.append(
+                f"{team}'s approval ({s.by}) is bound to {s.binding[:12] or 'nothing'}, not this "
+                f"version's model and policy {binding[:12]}: {team} must sign again"
+            )
+    block = tags.get(BLOCK_TAG)
+    if block and not any(r.startswith(t + " rejected") for t in TEAMS for r in reasons):
+        reasons.append(f"blocked by an earlier rejection ({block}); train a new version")
+    return reasons
+
+
+def gate_failures(
+    metrics: Mapping[str, float],
+    champion: ChampionComparison | None,
+    *,
+    auc_tolerance: float,
+    max_ece: float,
+) -> list[str]:
+    """Every automatic gate the run's metrics fail (empty when all hold)."""
+    reasons: list[str] = []
+    auc = metrics.get(AUC_KEY)
+    if auc is None or not np.isfinite(auc):
+        reasons.append(f"no {AUC_KEY} logged: cannot check the model against anything")
+    else:
+        baselines = {
+            key[len("test_") : -len("_roc_auc")]: value
+            for key, value in metrics.items()
+            if key.startswith("test_baseline_") and key.endswith("_roc_auc")
+        }
+        if not baselines:
+            reasons.append("no test_baseline_*_roc_auc logged: cannot show it beats the baselines")
+        for name, value in sorted(baselines.items()):
+            if not auc > value:
+                reasons.append(
+                    f"test AUC {auc:.4f} does not beat the {name} baseline ({value:.4f})"
+                )
+        if champion is not None:
+            champ_auc = champion.roc_auc
+            if champ_auc is None:
+                reasons.append(
+                    f"cannot compare with champion version {champion.champion_version}: "
+                    f"no AUC available ({champion.note})"
+                )
+            elif auc < champ_auc - auc_tolerance:
+                reasons.append(
+                    f"test AUC {auc:.4f} is {champ_auc - auc:.4f} below champion version "
+                    f"{champion.champion_version} ({champ_auc:.4f}; {champion.note}), more than "
+                    f"the tolerance {auc_tolerance:.4f}"
+                )
+    ece = metrics.get(ECE_KEY)
+    if ece is None or not np.isfinite(ece):
+        reasons.append(f"no {ECE_KEY} logged: cannot check calibration")
+    elif ece > max_ece:
+        reasons.append(f"calibration error (ECE) {ece:.4f} is above the bound {max_ece:.4f}")
+    return reasons
+
+
+def binding_failures(version: ModelVersion) -> list[str]:
+    """Re-hash the model files and policy: they must still be what the teams signed."""
+    from training.registry import artifact_digest
+
+    expected = version.tags.get(BINDING_TAG, "")
+    if not expected:
+        return []  # reported by signoff_failures
+    try:
+        actual = artifact_digest(str(version.source), run_id_of(version))
+    except Exception as error:
+        return [f"the model or policy files could not be read to check the binding ({error})"]
+    if actual != expected:
+        return [
+            f"the model or policy files changed after registration (binding {expected[:12]}, "
+            f"files now hash to {actual[:12]})"
+        ]
+    return []
+
+
+def _refuse(
+    settings: Settings,
+    version: str | None,
+    by: str,
+    binding: str | None,
+    what: str,
+    reasons: list[str],
+    **details: Any,
+) -> PromotionRefused:
+    append_event(
+        settings,
+        action="refusal",
+        version=version,
+        by=by,
+        binding=binding,
+        refused=what,
+        reasons=reasons,
+        **details,
+    )
+    message = f"{what} refused:\n" + "\n".join(f"  - {r}" for r in reasons)
+    return PromotionRefused(message, reasons)
+
+
+def promote_version(
+    version: str,
+    *,
+    settings: Settings,
+    auc_tolerance: float = DEFAULT_AUC_TOLERANCE,
+    max_ece: float = DEFAULT_MAX_ECE,
+    by: str | None = None,
+) -> str:
+    """Make `version` the champion (old champion → `previous`), or raise PromotionRefused."""
+    who = _who(by)
+    client = registry_client(settings)
+    with governance_lock(settings):
+        try:
+            mv = get_version(client, settings, version)
+        except UnknownVersion as error:
+            raise _refuse(
+                settings, str(version), who, None, f"promotion of version {version}", [str(error)]
+            ) from None
+        version = str(mv.version)
+        tags = dict(mv.tags)
+        binding = tags.get(BINDING_TAG) or None
+        old_champion = alias_version(client, settings, CHAMPION)
+        if old_champion == version:
+            return f"version {version} is already the champion; nothing changed"
+
+        reasons = signoff_failures(tags)
+        if binding:
+            reasons += binding_failures(mv)
+        metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
+        comparison = None
+        if old_champion is not None:
+            comparison = compare_with_champion(
+                client, settings, mv, get_version(client, settings, old_champion)
+            )
+        reasons += gate_failures(metrics, comparison, auc_tolerance=auc_tolerance, max_ece=max_ece)
+        gates = {
+            "auc": metrics.get(AUC_KEY),
+            "ece": metrics.get(ECE_KEY),
+            "auc_tolerance": auc_tolerance,
+            "max_ece": max_ece,
+            "champion": old_champion,
+            "champion_auc": None if comparison is None else comparison.roc_auc,
+            "champion_comparison": None if comparison is None else comparison.note,
+        }
+        if reasons:
+            raise _refuse(
+                settings,
+                version,
+                who,
+                binding,
+                f"promotion of version {version}",
+                reasons,
+                gates=gates,
+            )
+
+        client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        if old_champion is not None:
+            client.set_registered_model_alias(settings.model_name, PREVIOUS, old_champion)
+        if tags.get(ROLLED_BACK_TAG):
+            client.delete_model_version_tag(settings.model_name, version, ROLLED_BACK_TAG)
+        sync_status_tags(client, settings)
+        append_event(
+            settings,
+            action="promotion",
+            version=version,
+            by=who,
+            binding=binding,
+            previous=old_champion,
+            signoffs={t: s.by for t, s in signoffs_from_tags(tags).items()},
+            gates=gates,
+        )
+
+    auc = metrics[AUC_KEY]
+    lines = [
+        f"version {version} is now the champion (test AUC {auc:.4f}, "
+        f"ECE {metrics[ECE_KEY]:.4f} <= {max_ece:.4f}; approved by "
+        + ", ".join(f"{t} {s.by}" for t, s in signoffs_from_tags(tags).items())
+        + ")"
+    ]
+    if comparison is not None and old_champion is not None:
+        lines.append(
+            f"previous champion: version {old_champion} (AUC {comparison.roc_auc:.4f} on "
+            f"{comparison.note}); `handoff rollback` restores it"
+        )
+    else:
+        lines.append("there was no champion before; nothing to roll back to yet")
+    return "\n".join(lines)
+
+
+def rollback_champion(*, settings: Settings, by: str | None = None) -> str:
+    """Make `previous` the champion again; the rolled-back version leaves both aliases."""
+    who = _who(by)
+    client = registry_client(settings)
+    with governance_lock(settings):
+        champion = alias_version(client, settings, CHAMPION)
+        previous = alias_version(client, settings, PREVIOUS)
+        if previous is None:
+            raise _refuse(
+                settings,
+                champion,
+                who,
+                None,
+                "rollback",
+                ["there is no previous champion to roll back to"],
+            )
+        target = get_version(client, settings, previous)
+        tags = dict(target.tags)
+        reasons = signoff_failures(tags) + binding_failures(target)
+        if reasons:
+            raise _refuse(
+                settings,
+                previous,
+                who,
+                tags.get(BINDING_TAG),
+                f"rollback to version {previous}",
+                reasons,
+                champion=champion,
+            )
+        client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
+        client.delete_registered_model_alias(settings.model_name, PREVIOUS)
+        if champion is not None:
+            client.set_model_version_tag(settings.model_name, champion, ROLLED_BACK_TAG, utc_now())
+        sync_status_tags(client, settings)
+        append_event(
+            settings,
+            action="rollback",
+            version=previous,
+            by=who,
+            binding=tags.get(BINDING_TAG),
+            rolled_back_from=champion,
+        )
+    return (
+        f"version {previous} is the champion again (rolled back from version {champion}); "
+        f"version {champion} keeps its sign-offs but can only return through `handoff promote`"
+    )

@@ -1,0 +1,128 @@
+"""`handoff signoff`: marketing's and BDR's decision on one exact version.
+
+A decision is written as `signoff.<team>.*` tags on the model version, bound to the
+version's `handoff.binding` (sha256 over the model files and `policy.json`), so it is
+about this model with these thresholds and nothing else. Signing again replaces the
+team's tags; the audit log keeps every decision. A rejection also sets the sticky
+`handoff.blocked` tag: the version can never be promoted, even if the team later
+approves it — the fix for a rejected model is a new training run, reviewed afresh.
+"""
+
+from __future__ import annotations
+
+from models.settings import Settings
+from training.audit import append_event, governance_lock, utc_now
+from training.versions import (
+    BINDING_TAG,
+    BLOCK_TAG,
+    CHAMPION,
+    TEAMS,
+    alias_version,
+    get_version,
+    registry_client,
+    signoffs_from_tags,
+    sync_status_tags,
+)
+
+
+class SignoffError(ValueError):
+    """The sign-off could not be recorded (unknown team, missing signer, unbound version)."""
+
+
+def _check_team(team: str) -> str:
+    normalised = team.strip().lower()
+    if normalised not in TEAMS:
+        raise SignoffError(
+            f"unknown team {team!r}: sign-offs come from {' or '.join(TEAMS)} "
+            "(marketing owns who is a good lead, BDR owns what they can work)"
+        )
+    return normalised
+
+
+def record_signoff(
+    version: str,
+    *,
+    team: str,
+    by: str,
+    approve: bool,
+    comment: str = "",
+    settings: Settings,
+) -> str:
+    """Record one team's approval or rejection of `version`; return what happened, in words."""
+    team = _check_team(team)
+    by = by.strip()
+    if not by:
+        raise SignoffError("a sign-off needs the name of the person signing (--by)")
+    decision = "approved" if approve else "rejected"
+    client = registry_client(settings)
+    with governance_lock(settings):
+        mv = get_version(client, settings, version)
+        version = str(mv.version)
+        tags = dict(mv.tags)
+        binding = tags.get(BINDING_TAG, "")
+        if not binding:
+            raise SignoffError(
+                f"version {version} has no {BINDING_TAG} tag, so a sign-off could not say which "
+                "model and policy it approves; register versions with `handoff train`"
+            )
+        earlier = signoffs_from_tags(tags).get(team)
+        at = utc_now()
+        new_tags = {
+            f"signoff.{team}.decision": decision,
+            f"signoff.{team}.by": by,
+            f"signoff.{team}.at": at,
+            f"signoff.{team}.comment": comment,
+            f"signoff.{team}.binding": binding,
+        }
+        if not approve and not tags.get(BLOCK_TAG):
+            block = f"rejected by {team} ({by}) at {at}" + (f": {comment}" if comment else "")
+            new_tags[BLOCK_TAG] = block
+        for key, value in new_tags.items():
+            client.set_model_version_tag(settings.model_name, version, key, value)
+        append_event(
+            settings,
+            action="signoff" if approve else "rejection",
+            version=version,
+            by=by,
+            binding=binding,
+            team=team,
+            decision=decision,
+            comment=comment,
+            replaces=None
+            if earlier is None
+            else {"decision": earlier.decision, "by": earlier.by, "at": earlier.at},
+        )
+        sync_status_tags(client, settings)
+        is_champion = alias_version(client, settings, CHAMPION) == version
+        current = signoffs_from_tags({**tags, **new_tags})
+        blocked = tags.get(BLOCK_TAG) or new_tags.get(BLOCK_TAG)
+
+    lines = [
+        f"{team} {decision.upper() if not approve else decision} version {version} "
+        f"(model+policy binding {binding[:12]}) as {by}" + (f": {comment}" if comment else "")
+    ]
+    if earlier is not None:
+        lines.append(
+            f"this replaces {team}'s earlier decision ({earlier.decision} by {earlier.by} at "
+            f"{earlier.at}); both stay in the audit log"
+        )
+    if blocked:
+        lines.append(
+            f"version {version} is blocked ({blocked}) and cannot be promoted; "
+            "fix the concerns and train a new version"
+        )
+        if is_champion:
+            lines.append(
+                f"version {version} is still the serving champion: a rejection does not stop it "
+                "serving; run `handoff rollback` or promote another approved version"
+            )
+    else:
+        waiting = [t for t in TEAMS if t not in current or not current[t].approved]
+        if waiting:
+            lines.append(f"still waiting for: {', '.join(waiting)}")
+        else:
+            lines.append(
+                f"both teams approved version {version}; `handoff promote {version}` will now "
+                "run the automatic gates"
+            )
+    return "\n".join(lines)
