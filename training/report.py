@@ -1,0 +1,521 @@
+"""`handoff report`: one self-contained HTML page that marketing and BDR leaders sign off on.
+
+Every number is read from the version's MLflow run (metrics and artifacts) or computed
+from its test-window scores, never re-trained or typed in. The page has no network
+references: CSS is inline and the plots are base64 PNGs. It is written to `out` and logged
+to the run as `report.html`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models.policy import QUADRANTS
+from models.settings import Settings
+from training.audit import read_events
+from training.promote import (
+    DEFAULT_AUC_TOLERANCE,
+    DEFAULT_MAX_ECE,
+    ChampionComparison,
+    compare_with_champion,
+    run_id_of,
+)
+from training.report_metrics import (
+    calibration_bins,
+    gain_curve,
+    psi_table,
+    weekly_rate,
+)
+from training.versions import (
+    CHAMPION,
+    TEAMS,
+    alias_version,
+    get_version,
+    registry_client,
+    version_info,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MODEL_LABELS = {
+    "combined": "Handoff combined (fit × interest)",
+    "fit": "Handoff fit only",
+    "interest": "Handoff interest only",
+    "baseline_logreg": "Baseline: logistic regression",
+    "baseline_naive_bayes": "Baseline: naive Bayes (Odoo-style)",
+    "baseline_points": "Baseline: points score (Pardot-style)",
+    "oracle": "Oracle (true probabilities; synthetic data only)",
+}
+METRIC_COLUMNS = ("roc_auc", "pr_auc", "lift_top10", "capture_top10", "brier", "ece")
+EXAMPLES_PER_QUADRANT = 3
+SCATTER_POINTS = 3_000
+DRIFT_ROWS = 12
+
+
+@dataclass
+class RunArtifacts:
+    """The parts of one run the report reads."""
+
+    summary: dict[str, Any]
+    evaluation: dict[str, Any]
+    scores: pd.DataFrame
+    policy: dict[str, Any]
+    importance: dict[str, dict[str, float]]
+    examples: list[dict[str, Any]]
+    feature_sets: list[dict[str, Any]]
+    train_profile: pd.DataFrame
+    test_features: pd.DataFrame
+    metrics: dict[str, float]
+
+
+def _artifact(run_id: str, path: str, dest: Path) -> Path:
+    from mlflow.artifacts import download_artifacts
+
+    return Path(download_artifacts(run_id=run_id, artifact_path=path, dst_path=str(dest)))
+
+
+def load_run_artifacts(client: Any, run_id: str, workdir: Path) -> RunArtifacts:
+    """Download what the report needs from a run into `workdir` and parse it."""
+
+    def js(path: str) -> Any:
+        return json.loads(_artifact(run_id, path, workdir).read_text(encoding="utf-8"))
+
+    def pq(path: str) -> pd.DataFrame:
+        frame = pd.read_parquet(_artifact(run_id, path, workdir))
+        if "lead_id" in frame.columns:
+            frame = frame.set_index("lead_id")
+        frame.index = frame.index.astype(str)
+        return frame
+
+    return RunArtifacts(
+        summary=js("training_summary.json"),
+        evaluation=js("evaluation/metrics.json"),
+        scores=pq("evaluation/test_scores.parquet"),
+        policy=js("policy.json"),
+        importance=js("feature_importance.json"),
+        examples=js("evaluation/examples.json"),
+        feature_sets=js("feature_sets.json"),
+        train_profile=pq("evaluation/train_profile.parquet"),
+        test_features=pq("evaluation/test_features.parquet"),
+        metrics=dict(client.get_run(run_id).data.metrics),
+    )
+
+
+# ---------------------------------------------------------------- plots
+
+
+def _figure(width: float = 6.4, height: float = 4.0) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=96, layout="constrained")
+    return fig, fig.subplots()
+
+
+def _png(fig: Figure) -> str:
+    """The figure as a data: URI, so the page needs nothing but itself."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _gain_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+    fig, ax = _figure()
+    for name, p in curves.items():
+        x, g = gain_curve(y, p)
+        ax.plot(100 * x, 100 * g, label=name, lw=2.2 if name.startswith("Handoff") else 1.3)
+    ax.plot([0, 100], [0, 100], ls="--", color="grey", label="Random order")
+    ax.axvline(10, color="lightgrey", lw=1)
+    ax.set_xlabel("% of leads worked, best score first")
+    ax.set_ylabel("% of all wins reached")
+    ax.set_title("Gain: how many wins the top of the list holds")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+    fig, ax = _figure()
+    top = 0.0
+    for name, p in curves.items():
+        bins = calibration_bins(y, p)
+        ax.plot(100 * bins["predicted"], 100 * bins["observed"], marker="o", label=name)
+        top = max(top, float(bins["predicted"].max()), float(bins["observed"].max()))
+    ax.plot([0, 100 * top], [0, 100 * top], ls="--", color="grey", label="Perfect calibration")
+    ax.set_xlabel("predicted win probability (%), 10 equal-size groups")
+    ax.set_ylabel("actual win rate (%)")
+    ax.set_title("Calibration: does a 20% lead win 20% of the time?")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
+    sample = scores.sample(n=min(SCATTER_POINTS, len(scores)), random_state=0)
+    jitter = np.random.default_rng(0).uniform(-0.4, 0.4, size=(len(sample), 2))
+    won = sample["label"].to_numpy() == 1
+    fig, ax = _figure(6.4, 5.0)
+    fx = sample["fit_score"].to_numpy(dtype=float) + jitter[:, 0]
+    iy = sample["interest_score"].to_numpy(dtype=float) + jitter[:, 1]
+    ax.scatter(fx[~won], iy[~won], s=6, alpha=0.35, color="#9aa5b1", label="not won")
+    ax.scatter(fx[won], iy[won], s=10, alpha=0.8, color="#d9480f", label="won")
+    ax.axvline(policy["fit_threshold"], color="black", lw=1.2)
+    ax.axhline(policy["interest_threshold"], color="black", lw=1.2)
+    for q, (x, yy, ha, va) in {
+        "sales_now": (0.98, 0.98, "right", "top"),
+        "nurture": (0.98, 0.02, "right", "bottom"),
+        "order_taker": (0.02, 0.98, "left", "top"),
+        "group_resources": (0.02, 0.02, "left", "bottom"),
+    }.items():
+        ax.text(
+            x,
+            yy,
+            q.replace("_", " "),
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=9,
+            weight="bold",
+        )
+    ax.set_xlabel(f"fit score (threshold {policy['fit_threshold']})")
+    ax.set_ylabel(f"interest score (threshold {policy['interest_threshold']})")
+    ax.set_title("Test-window leads by fit and interest")
+    ax.legend(fontsize=8, loc="center right")
+    return _png(fig)
+
+
+def _distribution_plot(scores: pd.DataFrame) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9.6, 3.2), dpi=96, layout="constrained")
+    axes = fig.subplots(1, 3)
+    won = scores["label"].to_numpy() == 1
+    bins = np.linspace(0, 100, 26)
+    for ax, part in zip(axes, ("fit", "interest", "win"), strict=True):
+        values = scores[f"{part}_score"].to_numpy(dtype=float)
+        ax.hist(values[~won], bins=bins, alpha=0.6, density=True, color="#9aa5b1", label="not won")
+        ax.hist(values[won], bins=bins, alpha=0.6, density=True, color="#d9480f", label="won")
+        ax.set_title(f"{part} score")
+        ax.set_yticks([])
+    axes[0].legend(fontsize=8)
+    return _png(fig)
+
+
+def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, str]) -> str:
+    from matplotlib.figure import Figure
+
+    parts = [p for p in ("fit", "interest") if importance.get(p)]
+    fig = Figure(figsize=(9.6, 3.6), dpi=96, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(parts), 1)))
+    for ax, part in zip(axes, parts, strict=False):
+        gains = pd.Series(importance[part], dtype=float)
+        share = (gains / gains.sum()).sort_values(ascending=True).tail(8) if gains.sum() else gains
+        ax.barh(
+            [names.get(f, f)[:38] for f in share.index], 100 * share.to_numpy(), color="#1c7ed6"
+        )
+        ax.set_title(f"{part} model: share of total gain (%)")
+        ax.tick_params(axis="y", labelsize=7)
+    return _png(fig)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _feature_names(feature_sets: list[dict[str, Any]]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for fs in feature_sets:
+        for f in fs.get("features", []):
+            if f.get("name"):
+                names[str(f["name"])] = str(f.get("description") or f["name"])
+    return names
+
+
+def _model_rows(art: RunArtifacts, champion: ChampionComparison | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    test = art.evaluation.get("test", {})
+    for model, label in MODEL_LABELS.items():
+        if model not in test:
+            continue
+        rows.append(
+            {
+                "model": model,
+                "label": label,
+                "cells": [
+                    {"key": f"test_{model}_{m}", "value": test[model].get(m)}
+                    for m in METRIC_COLUMNS
+                ],
+            }
+        )
+    if champion is not None:
+        rows.append(
+            {
+                "model": "champion",
+                "label": f"Current champion (version {champion.champion_version})",
+                "note": champion.note,
+                "cells": [
+                    {"key": f"champion_{m}", "value": champion.metrics.get(m)}
+                    for m in METRIC_COLUMNS
+                ],
+            }
+        )
+    return rows
+
+
+def _quadrant_rows(art: RunArtifacts) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    scores = art.scores
+    by_q = {r["quadrant"]: r for r in art.evaluation.get("quadrants", [])}
+    window = art.summary["windows"]["test"]
+    start, end = pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+    rows = []
+    for q in QUADRANTS:
+        action = art.policy.get(q, {})
+        in_q = scores["quadrant"] == q
+        logged = by_q.get(q, {})
+        rows.append(
+            {
+                "quadrant": q,
+                "action": action.get("action", ""),
+                "description": action.get("description", ""),
+                "tier": action.get("tier", ""),
+                "speed_to_lead_minutes": action.get("speed_to_lead_minutes"),
+                "leads": int(logged.get("leads", in_q.sum())),
+                "share": float(logged.get("share", in_q.mean() if len(scores) else 0.0)),
+                "wins": int(logged.get("wins", scores.loc[in_q, "label"].sum())),
+                "win_rate": float(logged.get("win_rate", scores.loc[in_q, "label"].mean())),
+                "expected_wins": float(scores.loc[in_q, "win_probability"].sum()),
+                "per_week": weekly_rate(int(in_q.sum()), start, end),
+            }
+        )
+    load = {
+        "sales_now_per_week": rows[0]["per_week"],
+        "all_per_week": weekly_rate(len(scores), start, end),
+        "weeks": max((end - start).total_seconds() / 86_400, 1.0) / 7.0,
+    }
+    return rows, load
+
+
+def _speed_text(minutes: int | None) -> str:
+    if minutes is None:
+        return "-"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 1440:
+        return f"{minutes / 60:g} h"
+    return f"{minutes / 1440:g} days"
+
+
+def _reason_list(reasons: Any) -> list[str]:
+    if not isinstance(reasons, list):
+        return []
+    return [
+        ("▲ " if r.get("direction") == "up" else "▼ ") + str(r.get("text", r.get("feature", "")))
+        for r in reasons
+        if isinstance(r, dict)
+    ]
+
+
+def _examples(art: RunArtifacts) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {q: [] for q in QUADRANTS}
+    for record in art.examples:
+        q = record.get("quadrant")
+        if q in out and len(out[q]) < EXAMPLES_PER_QUADRANT:
+            out[q].append(
+                {
+                    "lead_id": record.get("lead_id", ""),
+                    "fit_score": record.get("fit_score"),
+                    "interest_score": record.get("interest_score"),
+                    "win_score": record.get("win_score"),
+                    "fit_reasons": _reason_list(record.get("fit_reasons")),
+                    "interest_reasons": _reason_list(record.get("interest_reasons")),
+                }
+            )
+    return out
+
+
+def _drift(
+    art: RunArtifacts,
+    champion_profile: pd.DataFrame | None,
+    champion_version: str | None,
+    names: dict[str, str],
+) -> dict[str, Any]:
+    if champion_profile is not None:
+        reference, current = champion_profile, art.train_profile
+        what = (
+            f"this version's training leads against champion version {champion_version}'s "
+            "training leads"
+        )
+    else:
+        reference, current = art.train_profile, art.test_features
+        what = (
+            "there is no other champion to compare with, so this version's recent test-window "
+            "leads against its own training leads"
+        )
+    table = psi_table(reference, current)
+    rows = [
+        {
+            "feature": str(r["feature"]),
+            "label": names.get(str(r["feature"]), str(r["feature"])),
+            "psi": float(r["psi"]),
+            "shift": str(r["shift"]),
+        }
+        for r in table.head(DRIFT_ROWS).to_dict(orient="records")
+    ]
+    worst = [r for r in rows if r["shift"] in ("major", "moderate")]
+    return {"what": what, "rows": rows, "worst": worst[:3], "n_features": len(table)}
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _champion_context(
+    client: Any, settings: Settings, version: str, workdir: Path
+) -> tuple[ChampionComparison | None, pd.DataFrame | None]:
+    champion = alias_version(client, settings, CHAMPION)
+    if champion is None or champion == version:
+        return None, None
+    candidate = get_version(client, settings, version)
+    champ_mv = get_version(client, settings, champion)
+    comparison = compare_with_champion(client, settings, candidate, champ_mv)
+    try:
+        profile = pd.read_parquet(
+            _artifact(run_id_of(champ_mv), "evaluation/train_profile.parquet", workdir / "champ")
+        )
+        profile = profile.set_index("lead_id") if "lead_id" in profile.columns else profile
+    except Exception:  # an older champion without a profile: no drift section against it
+        profile = None
+    return comparison, profile
+
+
+def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, Any]:
+    """Everything the template shows, read from the version's run and the registry."""
+    client = registry_client(settings)
+    mv = get_version(client, settings, version)
+    version = str(mv.version)
+    run_id = run_id_of(mv)
+    info = version_info(settings, version)
+    art = load_run_artifacts(client, run_id, workdir / "run")
+    champion, champion_profile = _champion_context(client, settings, version, workdir)
+    names = _feature_names(art.feature_sets)
+
+    scores = art.scores
+    y = scores["label"].to_numpy(dtype=int)
+    curves = {MODEL_LABELS["combined"]: scores["win_probability"].to_numpy(dtype=float)}
+    for column in scores.columns:
+        if column.startswith("baseline_"):
+            curves[MODEL_LABELS.get(column, column)] = scores[column].to_numpy(dtype=float)
+    calib = {MODEL_LABELS["combined"]: curves[MODEL_LABELS["combined"]]}
+    if champion is not None and champion.probabilities is not None:
+        aligned = champion.probabilities.reindex(scores.index).to_numpy(dtype=float)
+        if np.isfinite(aligned).all():
+            label = f"Champion version {champion.champion_version}"
+            curves[label] = aligned
+            calib[label] = aligned
+
+    quadrants, load = _quadrant_rows(art)
+    signoffs = [
+        {
+            "team": team,
+            "signoff": info.signoffs.get(team),
+            "bound": info.signoffs[team].binding == info.binding if team in info.signoffs else None,
+        }
+        for team in TEAMS
+    ]
+    history = [e for e in read_events(settings, version=version)]
+    s = art.summary
+    return {
+        "model_name": settings.model_name,
+        "version": version,
+        "run_id": run_id,
+        "info": info,
+        "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+        "summary": s,
+        "metrics": art.metrics,
+        "windows": [
+            {"fold": fold, **s["windows"][fold], "win_rate": s.get("win_rate", {}).get(fold)}
+            for fold in ("train", "val", "test")
+            if fold in s.get("windows", {})
+        ],
+        "contract_checks": s.get("contract_checks", {}),
+        "excluded_columns": s.get("excluded_columns", {}),
+        "feature_sets": [
+            {"name": fs.get("name"), "version": fs.get("version"), "n": len(fs.get("features", []))}
+            for fs in art.feature_sets
+        ],
+        "policy": art.policy,
+        "quadrants": quadrants,
+        "load": load,
+        "model_rows": _model_rows(art, champion),
+        "metric_columns": METRIC_COLUMNS,
+        "champion": champion,
+        "examples": _examples(art),
+        "drift": _drift(
+            art, champion_profile, champion.champion_version if champion else None, names
+        ),
+        "signoffs": signoffs,
+        "history": history,
+        "gates": {"auc_tolerance": DEFAULT_AUC_TOLERANCE, "max_ece": DEFAULT_MAX_ECE},
+        "plots": {
+            "gain": _gain_plot(y, curves),
+            "calibration": _calibration_plot(y, calib),
+            "quadrants": _quadrant_plot(scores, art.policy),
+            "distributions": _distribution_plot(scores),
+            "importance": _importance_plot(art.importance, names),
+        },
+    }
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda v, spec=".4f": "-" if v is None or v != v else format(v, spec)
+    env.filters["pct"] = lambda v, d=1: "-" if v is None or v != v else f"{100 * v:.{d}f}%"
+    env.filters["speed"] = _speed_text
+    env.filters["ts"] = lambda v: str(v)[:19].replace("T", " ") if v else "-"
+    return env
+
+
+def render_report(context: dict[str, Any]) -> str:
+    """The HTML page for a built context."""
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def write_report(version: str, *, out: Path | None = None, settings: Settings) -> Path:
+    """Write the version's review report to `out` (default under settings.home/reports)."""
+    with tempfile.TemporaryDirectory(prefix="handoff-report-") as tmp:
+        work = Path(tmp)
+        context = build_context(str(version), settings, work)
+        html = render_report(context)
+        staged = work / "report.html"
+        staged.write_text(html, encoding="utf-8")
+        client = registry_client(settings)
+        client.log_artifact(context["run_id"], str(staged))
+        target = (
+            Path(out)
+            if out is not None
+            else (
+                Path(settings.home)
+                / "reports"
+                / f"{settings.model_name}-v{context['version']}.html"
+            )
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(staged, target)
+    return target
