@@ -1,0 +1,82 @@
+"""`build_features`: the one entry point training, batch scoring and the API all call.
+
+It assembles fit and interest columns into a single frame in one `pd.DataFrame(dict)` call
+(concatenating two frames costs more than computing one lead's features), and returns the
+feature sets that describe the columns, so a run can log exactly what the model saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from features.fit import (
+    extra_columns_arrays,
+    fit_arrays,
+    lead_index,
+    make_frame,
+    resolve_extras,
+)
+from features.interest import as_of_array, interest_arrays
+from features.registry import FIT_V1, INTEREST_V1, FeatureSet
+
+Extras = Mapping[str, str] | Sequence[str]
+
+
+@dataclass
+class FeatureFrame:
+    """Features by lead_id plus which columns belong to which model and how they are typed."""
+
+    frame: pd.DataFrame
+    fit_columns: list[str]
+    interest_columns: list[str]
+    categorical_columns: list[str]
+    feature_sets: list[FeatureSet] = field(default_factory=list)
+
+
+def build_features(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: Any,
+    *,
+    fit_extras: Extras = (),
+    interest_extras: Extras = (),
+    half_life_days: float = 14.0,
+    type_weights: Mapping[str, float] | None = None,
+) -> FeatureFrame:
+    """Fit + interest features for every lead in `leads` (same order), as of `as_of`.
+
+    `as_of`: Series of UTC timestamps indexed by lead_id, a single Timestamp, or None (now).
+    Only events with `occurred_at < as_of` of their lead are seen. `fit_extras` /
+    `interest_extras`: mapped lead columns, `{name: "numeric"|"categorical"}` or names whose
+    kind is inferred from the dtype (pass kinds when scoring: `FeatureSet.extras`).
+    """
+    ids = lead_index(leads)
+    fit_kinds = resolve_extras(leads, fit_extras)
+    interest_kinds = resolve_extras(leads, interest_extras)
+    fit_set = FIT_V1.with_extras(fit_kinds)
+    interest_set = INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns)
+
+    cols = fit_arrays(leads)
+    cols.update(extra_columns_arrays(leads, fit_set.features))
+    cols.update(
+        interest_arrays(
+            events,
+            ids,
+            as_of_array(as_of, ids),
+            half_life_days=half_life_days,
+            type_weights=type_weights,
+        )
+    )
+    cols.update(extra_columns_arrays(leads, interest_set.features))
+    frame = make_frame(cols, ids)
+    return FeatureFrame(
+        frame=frame,
+        fit_columns=fit_set.columns,
+        interest_columns=interest_set.columns,
+        categorical_columns=fit_set.categorical_columns + interest_set.categorical_columns,
+        feature_sets=[fit_set, interest_set],
+    )

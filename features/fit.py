@@ -1,0 +1,231 @@
+"""Fit features: who the lead is (firmographics, role, reachability), from the lead row alone.
+
+Fit features are static: they read only the lead row, so they carry no time and cannot leak
+outcomes (mapped columns known to leak are dropped by the mapping, see `excluded_columns`).
+
+Why factorize-then-map: string work (strip, email domain, title keywords) runs once per
+*distinct* value (`pd.factorize`, a hash pass), then spreads back with one numpy take. A
+million leads share a few thousand titles, and one lead pays microseconds rather than the
+~100 µs each pandas `.str` call costs on a one-row Series.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from data_contracts.vocab import FREE_MAIL_DOMAINS, FUNCTIONS, SENIORITIES, SOURCES
+from features.registry import FIT_V1, FeatureSpec
+
+_FREE_MAIL = frozenset(FREE_MAIL_DOMAINS)
+_TITLE_HEAD = re.compile(r"\bhead\b", re.IGNORECASE)
+_TITLE_CHIEF = re.compile(
+    r"\bchief\b|\bc[eftmoi]o\b|\bfounder\b|\bowner\b|(?<!vice )\bpresident\b", re.IGNORECASE
+)
+_TRUE_STRINGS = frozenset({"true", "t", "1", "yes", "y"})
+_CLOSED: dict[str, pd.CategoricalDtype] = {
+    "seniority": pd.CategoricalDtype(list(SENIORITIES)),
+    "function": pd.CategoricalDtype(list(FUNCTIONS)),
+    "source": pd.CategoricalDtype(list(SOURCES)),
+}
+
+Columns = dict[str, Any]
+Objects = npt.NDArray[np.object_]
+I8 = npt.NDArray[np.int8]
+
+
+def _values(leads: pd.DataFrame, name: str) -> Objects:
+    """A column as an object array; absent -> all None (a sparse API payload must not crash)."""
+    if name in leads.columns:
+        return np.asarray(leads[name].to_numpy(dtype=object), dtype=object)
+    return np.full(len(leads), None, dtype=object)
+
+
+def _clean(value: Any) -> str | None:
+    """Stripped text, or None for missing/empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _per_unique(values: Objects, fn: Callable[[Any], Any], missing: Any, dtype: Any) -> Any:
+    """`fn` applied once per distinct non-missing value, spread back; missing -> `missing`."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([*(fn(u) for u in uniques), missing], dtype=dtype)
+    return mapped[codes]  # code -1 (missing) picks the appended `missing`
+
+
+def _present(values: Objects) -> I8:
+    return _per_unique(values, lambda u: _clean(u) is not None, 0, np.int8)  # type: ignore[no-any-return]
+
+
+def _email_corporate(values: Objects) -> I8:
+    """1 when the email has a domain that is not a free-mail provider."""
+
+    def corporate(email: Any) -> bool:
+        text = _clean(email)
+        if text is None or "@" not in text:
+            return False
+        domain = text.rsplit("@", 1)[1].strip().lower()
+        return bool(domain) and domain not in _FREE_MAIL
+
+    return _per_unique(values, corporate, 0, np.int8)  # type: ignore[no-any-return]
+
+
+def _title_has(values: Objects, pattern: re.Pattern[str]) -> I8:
+    return _per_unique(values, lambda u: pattern.search(str(u)) is not None, 0, np.int8)  # type: ignore[no-any-return]
+
+
+def _flag(leads: pd.DataFrame, name: str) -> I8:
+    """Truthiness of a boolean-ish column (bool, 0/1, 'true'/'yes'); missing -> 0."""
+    if name in leads.columns and leads[name].dtype == bool:
+        return np.asarray(leads[name].to_numpy(), dtype=np.int8)
+
+    def truthy(u: Any) -> bool:
+        if isinstance(u, bool | int | float | np.number | np.bool_):
+            return bool(u == u and u != 0)
+        return str(u).strip().lower() in _TRUE_STRINGS
+
+    return _per_unique(_values(leads, name), truthy, 0, np.int8)  # type: ignore[no-any-return]
+
+
+def _number(leads: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:
+    if name not in leads.columns:
+        return np.full(len(leads), np.nan)
+    s = leads[name]
+    if s.dtype == bool:
+        return np.asarray(s.to_numpy(), dtype=np.float64)
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        s = pd.to_numeric(s, errors="coerce")
+    return np.asarray(s.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
+
+
+def _closed_categorical(values: Objects, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """Codes into a closed vocabulary; values outside it become missing (never an error)."""
+    lookup = {c: i for i, c in enumerate(dtype.categories)}
+    codes = _per_unique(values, lambda u: lookup.get(_clean(u), -1), -1, np.int64)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _open_categorical(values: Objects) -> pd.Categorical:
+    """Categories are the observed (stripped) values, sorted so runs are reproducible."""
+    codes, uniques = pd.factorize(values)
+    cleaned = [_clean(u) for u in uniques]
+    categories = sorted({c for c in cleaned if c is not None})
+    rank = {c: i for i, c in enumerate(categories)}
+    remap = np.array([*(rank.get(c, -1) if c else -1 for c in cleaned), -1], dtype=np.int64)
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=object))
+    return pd.Categorical.from_codes(remap[codes], dtype=dtype, validate=False)
+
+
+def extra_columns_arrays(leads: pd.DataFrame, specs: Iterable[FeatureSpec]) -> Columns:
+    """Mapped extra lead columns (specs with a `source`): numeric -> float64, else category."""
+    out: Columns = {}
+    for spec in specs:
+        if spec.source is None:
+            continue
+        if spec.kind == "numeric":
+            out[spec.name] = _number(leads, spec.source)
+        else:
+            out[spec.name] = _open_categorical(_values(leads, spec.source))
+    return out
+
+
+def resolve_extras(
+    leads: pd.DataFrame, extras: Mapping[str, str] | Sequence[str]
+) -> dict[str, str]:
+    """`{column: kind}`; a bare name's kind comes from its values (numbers, bools -> numeric).
+
+    Pass explicit kinds at scoring time (`FeatureSet.extras`): one lead's dtype can differ
+    from the training frame's (a JSON null reads as object).
+    """
+    if isinstance(extras, Mapping):
+        return {str(k): str(v) for k, v in extras.items()}
+    out: dict[str, str] = {}
+    for col in extras:
+        if col not in leads.columns:
+            out[str(col)] = "numeric"
+            continue
+        s = leads[col]
+        numeric = s.dtype == bool or pd.api.types.is_numeric_dtype(s.dtype)
+        if not numeric:
+            parsed = pd.to_numeric(s, errors="coerce")
+            numeric = bool(parsed.notna().sum() == s.notna().sum())  # all-missing -> numeric
+        out[str(col)] = "numeric" if numeric else "categorical"
+    return out
+
+
+def fit_arrays(leads: pd.DataFrame) -> Columns:
+    """The `FIT_V1` columns as arrays, in order."""
+    email = _values(leads, "email")
+    title = _values(leads, "title")
+    employees = _number(leads, "employees")
+    revenue = _number(leads, "annual_revenue")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_employees = np.log10(np.clip(employees, 1.0, None))
+        log_revenue = np.log10(1.0 + np.clip(revenue, 0.0, None))
+    out: Columns = {
+        "industry": _open_categorical(_values(leads, "industry")),
+        "country": _open_categorical(_values(leads, "country")),
+        **{
+            name: _closed_categorical(_values(leads, name), dtype)
+            for name, dtype in _CLOSED.items()
+        },
+        "log_employees": log_employees,
+        "log_revenue": log_revenue,
+        "employees_missing": np.isnan(employees).astype(np.int8),
+        "revenue_missing": np.isnan(revenue).astype(np.int8),
+        "is_named_account": _flag(leads, "is_named_account"),
+        "email_present": _present(email),
+        "email_corporate": _email_corporate(email),
+        "phone_present": _present(_values(leads, "phone")),
+        "mobile_present": _present(_values(leads, "mobile")),
+        "title_present": _present(title),
+        "title_head_of": _title_has(title, _TITLE_HEAD),
+        "title_chief": _title_has(title, _TITLE_CHIEF),
+    }
+    return out
+
+
+def lead_index(leads: pd.DataFrame) -> pd.Index:
+    """The frame index: `lead_id` (column or index) in the order of `leads`."""
+    if "lead_id" in leads.columns:
+        return pd.Index(leads["lead_id"].to_numpy(), name="lead_id")
+    return pd.Index(leads.index.to_numpy(), name="lead_id")
+
+
+def make_frame(columns: Columns, index: pd.Index) -> pd.DataFrame:
+    """A frame from column arrays, without the per-column checks of `pd.DataFrame(dict)`.
+
+    `_from_arrays` is ~3x faster for one row (it matters in the 10 ms API budget); it is
+    private pandas API, so fall back to the public constructor if it ever goes away.
+    """
+    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
+    if from_arrays is not None:
+        try:
+            frame: pd.DataFrame = from_arrays(
+                list(columns.values()),
+                columns=pd.Index(list(columns)),
+                index=index,
+                verify_integrity=False,
+            )
+            return frame
+        except TypeError:
+            pass
+    return pd.DataFrame(columns, index=index)
+
+
+def fit_features(
+    leads: pd.DataFrame, extra_columns: Mapping[str, str] | Sequence[str] = ()
+) -> pd.DataFrame:
+    """Fit features indexed by `lead_id`, in the order of `leads`."""
+    feature_set = FIT_V1.with_extras(resolve_extras(leads, extra_columns))
+    cols = fit_arrays(leads)
+    cols.update(extra_columns_arrays(leads, feature_set.features))
+    return make_frame(cols, lead_index(leads))

@@ -1,0 +1,350 @@
+"""The declared feature sets: every column a model sees has a name, kind, dtype and description.
+
+A `FeatureSet` is logged with every training run (`feature_sets.json`) so a model version says
+exactly which columns it was trained on. `phrase` is a `str.format` template (`{value}`,
+`{Value}`, `{value:.0f}`) that `models.reasons` uses to say a feature in a BDR's words;
+flags also carry `phrase_true` / `phrase_false` for readers that can pick by value, and
+log-scaled columns say how to undo the scale (`display`), so a reader can show the raw number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from data_contracts.vocab import EVENT_TYPES, HIGH_INTENT_EVENT_TYPES
+
+Kind = Literal["numeric", "categorical"]
+KINDS: tuple[str, ...] = ("numeric", "categorical")
+EXTRA_PREFIX = "x_"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature column: what it is, how it is stored, and how to say it."""
+
+    name: str
+    kind: Kind
+    dtype: str
+    description: str
+    phrase: str = ""
+    phrase_true: str | None = None
+    phrase_false: str | None = None
+    display: str | None = None  # "pow10": the value is log10 of what a person would read
+    source: str | None = None  # the mapped lead column an extra feature comes from
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}, not {self.kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A named, versioned list of features (like a Feast feature service)."""
+
+    name: str
+    version: str
+    features: tuple[FeatureSpec, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.features]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"{self.name}: duplicate feature names {dupes}")
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return [f.name for f in self.features if f.kind == "categorical"]
+
+    @property
+    def extras(self) -> dict[str, Kind]:
+        """Mapped source column -> kind, to rebuild the same extras at scoring time."""
+        return {f.source: f.kind for f in self.features if f.source is not None}
+
+    def spec(self, name: str) -> FeatureSpec:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "features": [f.to_dict() for f in self.features],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSet:
+        return cls(
+            name=str(data["name"]),
+            version=str(data["version"]),
+            features=tuple(FeatureSpec(**spec) for spec in data.get("features", [])),
+        )
+
+    def with_extras(
+        self,
+        columns: Mapping[str, str],
+        prefix: str = EXTRA_PREFIX,
+        taken: Sequence[str] = (),
+    ) -> FeatureSet:
+        """This set plus mapped extra lead columns (`{column: "numeric"|"categorical"}`).
+
+        Each becomes `<prefix><snake_case column>`, renamed further if it would collide with
+        this set's columns or `taken` (another set's columns).
+        """
+        if not columns:
+            return self
+        names = extra_names(list(columns), prefix, taken=[*self.columns, *taken])
+        added = tuple(
+            FeatureSpec(
+                name=names[col],
+                kind=_kind(kind, col),
+                dtype="category" if kind == "categorical" else "float64",
+                description=f"Mapped CRM column '{col}'",
+                phrase=_escape(col) + ": {value}",
+                source=col,
+            )
+            for col, kind in columns.items()
+        )
+        return replace(self, features=self.features + added)
+
+
+def _kind(kind: str, col: str) -> Kind:
+    if kind == "numeric":
+        return "numeric"
+    if kind == "categorical":
+        return "categorical"
+    raise ValueError(f"extra column {col!r}: kind must be one of {KINDS}, not {kind!r}")
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def extra_names(columns: list[str], prefix: str = EXTRA_PREFIX, taken: Any = ()) -> dict[str, str]:
+    """Feature names for mapped columns: prefixed, snake_case, unique among `taken`."""
+    used = set(taken)
+    out: dict[str, str] = {}
+    for col in columns:
+        base = prefix + (re.sub(r"[^0-9a-zA-Z]+", "_", str(col)).strip("_").lower() or "col")
+        name, i = base, 2
+        while name in used:
+            name, i = f"{base}_{i}", i + 1
+        used.add(name)
+        out[col] = name
+    return out
+
+
+def _flag(name: str, description: str, true: str, false: str) -> FeatureSpec:
+    return FeatureSpec(
+        name,
+        "numeric",
+        "int8",
+        description,
+        phrase=f"{true} (1 = yes): {{value}}",
+        phrase_true=true,
+        phrase_false=false,
+    )
+
+
+def _cat(name: str, description: str, phrase: str) -> FeatureSpec:
+    return FeatureSpec(name, "categorical", "category", description, phrase=phrase)
+
+
+def _num(name: str, dtype: str, description: str, phrase: str, **kw: Any) -> FeatureSpec:
+    return FeatureSpec(name, "numeric", dtype, description, phrase=phrase, **kw)
+
+
+FIT_V1 = FeatureSet(
+    name="fit_v1",
+    version="1.0.0",
+    features=(
+        _cat(
+            "industry", "Industry of the lead's company (as the CRM spells it)", "{Value} industry"
+        ),
+        _cat("country", "Country of the lead's company", "Based in {value}"),
+        _cat("seniority", "Seniority of the lead's title", "{Value} seniority"),
+        _cat("function", "Business function of the lead's role", "Works in {value}"),
+        _cat("source", "Lead source: how the lead came in", "Came in via {value}"),
+        _num(
+            "log_employees",
+            "float64",
+            "Company headcount, log10 (2 = 100, 3 = 1,000, 4 = 10,000); NaN when unknown",
+            "Company of about 10^{value:.1f} employees",
+            display="pow10",
+        ),
+        _num(
+            "log_revenue",
+            "float64",
+            "Company annual revenue, log10(1 + revenue) (6 = 1M, 9 = 1B); NaN when unknown",
+            "Company revenue of about 10^{value:.1f}",
+            display="pow10",
+        ),
+        _flag(
+            "employees_missing",
+            "Company headcount is not known",
+            "Headcount unknown",
+            "Headcount known",
+        ),
+        _flag(
+            "revenue_missing", "Company revenue is not known", "Revenue unknown", "Revenue known"
+        ),
+        _flag(
+            "is_named_account",
+            "The company is a named (target) account",
+            "Named account",
+            "Not a named account",
+        ),
+        _flag("email_present", "An email address is on file", "Has an email", "No email"),
+        _flag(
+            "email_corporate",
+            "Email on a company domain (not a free-mail provider such as gmail.com)",
+            "Company email address",
+            "Free-mail or no email address",
+        ),
+        _flag("phone_present", "A phone number is on file", "Has a phone number", "No phone"),
+        _flag("mobile_present", "A mobile number is on file", "Has a mobile number", "No mobile"),
+        _flag("title_present", "A job title is on file", "Has a job title", "No job title"),
+        _flag(
+            "title_head_of",
+            "Job title contains 'head' (e.g. Head of Marketing)",
+            "'Head of' title",
+            "No 'Head of' title",
+        ),
+        _flag(
+            "title_chief",
+            "Job title names a chief, founder, owner or president (CEO, CTO, ...)",
+            "Chief / founder / owner title",
+            "Not a chief / founder title",
+        ),
+    ),
+)
+
+# Event types that count as engagement (unsubscribe is a touch, but not interest).
+ENGAGEMENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "unsubscribe")
+
+_TYPE_WORDS: dict[str, str] = {
+    "web_visit": "web visits",
+    "pricing_page": "pricing-page visits",
+    "content_download": "content downloads",
+    "webinar_registered": "webinar registrations",
+    "webinar_attended": "webinars attended",
+    "tradeshow_visit": "tradeshow booth visits",
+    "email_open": "email opens",
+    "email_click": "email clicks",
+    "contact_us": "contact-us requests",
+    "demo_request": "demo requests",
+    "free_trial": "free-trial sign-ups",
+}
+
+# (event type or group, window in days) counted; group "touches" = all engagement types,
+# "high_intent" = vocab.HIGH_INTENT_EVENT_TYPES. Chosen to stay compact (not every type x window).
+COUNT_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("touches", 7),
+    ("touches", 30),
+    ("touches", 90),
+    ("high_intent", 7),
+    ("high_intent", 30),
+    ("high_intent", 90),
+    ("pricing_page", 7),
+    ("pricing_page", 30),
+    ("web_visit", 30),
+    ("email_open", 30),
+    ("email_click", 30),
+    ("content_download", 30),
+    *((t, 90) for t in ENGAGEMENT_TYPES),
+)
+
+
+def count_name(group: str, days: int) -> str:
+    return f"n_{group}_{days}d"
+
+
+def _count_spec(group: str, days: int) -> FeatureSpec:
+    if group == "touches":
+        what, words = "engagement touches of any type", "touches"
+    elif group == "high_intent":
+        what = "high-intent touches (" + ", ".join(HIGH_INTENT_EVENT_TYPES) + ")"
+        words = "high-intent touches (pricing, demo, contact, trial)"
+    else:
+        what, words = f"'{group}' events", _TYPE_WORDS[group]
+    return _num(
+        count_name(group, days),
+        "int32",
+        f"Number of {what} in the {days} days before the snapshot",
+        f"{{value}} {words} in the last {days} days",
+    )
+
+
+INTEREST_V1 = FeatureSet(
+    name="interest_v1",
+    version="1.0.0",
+    features=(
+        *(_count_spec(g, d) for g, d in COUNT_WINDOWS),
+        _num(
+            "n_touches_total",
+            "int32",
+            "Number of engagement touches ever, before the snapshot",
+            "{value} touches in total",
+        ),
+        _num(
+            "engagement_decayed",
+            "float64",
+            "Engagement weighted by type and halved every half-life (default 14 days)",
+            "Recent engagement score of {value:.1f}",
+        ),
+        _num(
+            "high_intent_decayed",
+            "float64",
+            "High-intent touches, each halved every half-life (default 14 days)",
+            "Recent high-intent activity score of {value:.1f}",
+        ),
+        _num(
+            "days_since_last_touch",
+            "float64",
+            "Days from the last engagement touch to the snapshot; NaN when none",
+            "Days since last touch: {value:.0f}",
+        ),
+        _num(
+            "days_since_last_high_intent",
+            "float64",
+            "Days from the last high-intent touch to the snapshot; NaN when none",
+            "Days since last high-intent touch: {value:.0f}",
+        ),
+        _num(
+            "days_since_first_touch",
+            "float64",
+            "Days from the first engagement touch to the snapshot; NaN when none",
+            "Engaged for {value:.0f} days",
+        ),
+        _num(
+            "n_types_90d",
+            "int32",
+            "Distinct engagement types in the 90 days before the snapshot (breadth)",
+            "{value} different kinds of touch in the last 90 days",
+        ),
+        _num(
+            "velocity_7d",
+            "float64",
+            "log(1 + touches in the last 7 days) - log(1 + the 7-day rate over the 30 days "
+            "before): > 0 accelerating, < 0 cooling, 0 for no activity",
+            "Activity trend (7 days vs the month before): {value:+.1f}",
+        ),
+        _flag(
+            "unsubscribed",
+            "The lead unsubscribed before the snapshot",
+            "Unsubscribed",
+            "Still subscribed",
+        ),
+    ),
+)
