@@ -1,0 +1,250 @@
+"""Realistic synthetic CRM data with a known truth, for tests, demos and benchmarks.
+
+`generate_to_folder(n_leads, seed, out_dir)` writes `leads`, `events`, `outcomes` (parquet,
+contract-shaped), `truth.parquet` (`lead_id, p_win, latent_fit, latent_interest`) and
+`manifest.json` (`extracted_at` and a `generator` block of the parameters).
+
+The world it simulates, so models can be judged against the truth:
+
+* leads over two years ending at `extracted_at`, volume growing, source and industry mix
+  drifting, the base win rate drifting mildly (`synthetic_leads`);
+* engagement that is bursty, decaying and more intent-heavy and recent for interested leads
+  (`synthetic_events`); `latent_interest` only sees events before the hand-off (MQL) moment;
+* outcomes drawn from `p_win = sigmoid(a + b·fit + c·interest + d·fit·interest + e·drift)`
+  (`synthetic_outcomes`), with deals still open at the data end (censoring) and sales-led
+  activity after an opportunity opens, heavier for winners (the leak to guard against).
+
+Leads are generated in chunks (ordered by creation time, ids rising with it) and appended as
+parquet row groups, so memory stays bounded at any size. One seed gives identical files.
+The tables are written with pyarrow directly rather than `crm_data.write_folder`, which takes
+whole in-memory frames; the files and manifest are the same shape `read_folder` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_contracts.crm_data import MANIFEST, TABLES, TRUTH
+from data_contracts.schemas import CONTRACT_VERSION
+from data_contracts.synthetic_events import (
+    DAY_US,
+    FAMILIES,
+    SOURCE_INTENT,
+    THEMES,
+    Events,
+    campaign_vocab,
+    events_table,
+    latent_interest,
+    marketing_events,
+    sales_events,
+)
+from data_contracts.synthetic_leads import Companies, make_companies, make_leads
+from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
+from data_contracts.vocab import SOURCES
+
+GENERATOR_VERSION = "1"
+EXTRACTED_AT = pd.Timestamp("2026-06-30T00:00:00Z")
+SPAN_DAYS = 730
+VOLUME_GROWTH = 2.5  # leads per day at the end vs at the start
+HORIZON_DAYS = 180  # only for the summary's censoring count; labels decide their own
+CHUNK_SIZE = 200_000
+
+_DTYPES: dict[str, dict[str, str]] = {
+    "leads": {
+        "lead_id": "str",
+        "created_at": "datetime64[us, UTC]",
+        **dict.fromkeys(("email", "company", "phone", "mobile", "industry"), "str"),
+        "employees": "Int64",
+        "annual_revenue": "float64",
+        **dict.fromkeys(("country", "title", "seniority", "function", "source"), "str"),
+        "is_named_account": "bool",
+    },
+    "events": {
+        "lead_id": "str",
+        "occurred_at": "datetime64[us, UTC]",
+        **dict.fromkeys(("type", "channel", "campaign"), "str"),
+    },
+    "outcomes": {
+        "lead_id": "str",
+        "stage": "str",
+        "occurred_at": "datetime64[us, UTC]",
+        "reject_reason": "str",
+        "amount": "float64",
+        "meeting_rating": "Int64",
+    },
+    TRUTH: dict(lead_id="str", p_win="float64", latent_fit="float64", latent_interest="float64"),
+}
+
+
+def _schema(name: str) -> pa.Schema:
+    """Arrow schema with pandas metadata, so `read_parquet` gives the contract dtypes back."""
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in _DTYPES[name].items()})
+    return pa.Schema.from_pandas(empty, preserve_index=False)
+
+
+def _created_times(rng: np.random.Generator, n: int, start_us: int) -> np.ndarray:
+    """Creation times over the span with exponentially growing volume, sorted."""
+    g = np.log(VOLUME_GROWTH)
+    tau = np.log1p(rng.random(n) * (VOLUME_GROWTH - 1.0)) / g
+    return np.sort(start_us + (tau * SPAN_DAYS * DAY_US).astype(np.int64))
+
+
+def _lead_ids(first: int, count: int, width: int) -> pa.Array:
+    return pa.array([f"L{i:0{width}d}" for i in range(first, first + count)], type=pa.string())
+
+
+def _chunk(
+    rng: np.random.Generator,
+    ids: pa.Array,
+    created: np.ndarray,
+    companies: Companies,
+    start_us: int,
+    end_us: int,
+    month0: np.datetime64,
+    campaigns: list[str],
+) -> tuple[dict[str, pa.Table], dict[str, float]]:
+    """All four tables for one chunk of leads, and its counts for the summary."""
+    n = len(created)
+    tau = (created - start_us) / (end_us - start_us)
+    leads = make_leads(ids, created, tau, companies, rng)
+    # Hidden intent: partly explained by fit and source, mostly the lead's own.
+    intent = (
+        0.35 * leads.fit
+        + np.array([SOURCE_INTENT[s] for s in SOURCES])[leads.source]
+        + rng.normal(0.0, 0.9, n)
+    )
+    mql_delay = np.exp(rng.normal(np.log(3.0) - 0.3 * intent, 1.0)) * DAY_US
+    snap = created + np.maximum(mql_delay, 300e6).astype(np.int64)
+    is_mql = (rng.random(n) < 1.0 / (1.0 + np.exp(-(1.1 + 0.9 * intent)))) & (snap < end_us)
+    snap = np.where(is_mql, snap, created)
+
+    marketing = marketing_events(rng, created, snap, intent, leads.source, end_us)
+    interest = latent_interest(marketing, snap)
+    p = p_win(leads.fit, interest, tau)
+    life = lifecycle(rng, snap, is_mql, p, leads.fit, leads.employees, end_us)
+    events = Events.concat(
+        [marketing, sales_events(rng, life.opp_t, life.close_t, life.won, end_us)]
+    )
+    events = events.where(events.t < end_us)
+
+    won_at = np.where(life.won & (life.close_t < end_us), life.close_t, np.iinfo(np.int64).max)
+    horizon_end = snap + HORIZON_DAYS * DAY_US
+    stages = life.table_parts["stage"]
+    tables = {
+        "leads": leads.table,
+        "events": events_table(rng, events, ids, month0, campaigns),
+        "outcomes": outcomes_table(life, ids),
+        TRUTH: pa.table(
+            {"lead_id": ids, "p_win": p, "latent_fit": leads.fit, "latent_interest": interest}
+        ),
+    }
+    counts = {
+        "mql_leads": float(is_mql.sum()),
+        "opportunities": float((stages == 5).sum()),
+        "won": float((stages == 6).sum()),
+        "lost": float((stages == 7).sum()),
+        "open_deals": float(((life.opp_t < end_us) & (life.close_t >= end_us)).sum()),
+        "censored": float(((won_at > horizon_end) & (horizon_end > end_us)).sum()),
+        "sum_p_win": float(p.sum()),
+    }
+    return tables, counts
+
+
+def generate_to_folder(
+    n_leads: int,
+    seed: int,
+    out_dir: Path,
+    *,
+    extracted_at: pd.Timestamp = EXTRACTED_AT,
+    chunk_size: int = CHUNK_SIZE,
+) -> dict[str, object]:
+    """Write a synthetic CRM folder of `n_leads` leads; return counts for the CLI to print."""
+    if n_leads < 1:
+        raise ValueError("n_leads must be at least 1")
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    end = pd.Timestamp(extracted_at).tz_convert("UTC").as_unit("us")
+    end_us = int(end.to_datetime64().astype("datetime64[us]").astype(np.int64))
+    start_us = end_us - SPAN_DAYS * DAY_US
+    n_chunks = -(-n_leads // chunk_size)
+    seeds = np.random.SeedSequence(seed).spawn(n_chunks + 1)
+    rng = np.random.default_rng(seeds[0])
+    created = _created_times(rng, n_leads, start_us)
+    companies = make_companies(max(50, n_leads // 3), rng)
+    month0 = np.datetime64(start_us - 60 * DAY_US, "us").astype("datetime64[M]")
+    n_months = int((np.datetime64(end_us, "us").astype("datetime64[M]") - month0).astype(int)) + 1
+    campaigns = campaign_vocab(month0, n_months)
+    width = max(7, len(str(n_leads)))
+
+    names = (*TABLES, TRUTH)
+    schemas = {name: _schema(name) for name in names}
+    writers = {name: pq.ParquetWriter(out_dir / f"{name}.parquet", schemas[name]) for name in names}
+    totals: dict[str, float] = {}
+    rows = dict.fromkeys(names, 0)
+    try:
+        for k in range(n_chunks):
+            lo, hi = k * chunk_size, min((k + 1) * chunk_size, n_leads)
+            tables, counts = _chunk(
+                np.random.default_rng(seeds[k + 1]),
+                _lead_ids(lo + 1, hi - lo, width),
+                created[lo:hi],
+                companies,
+                start_us,
+                end_us,
+                month0,
+                campaigns,
+            )
+            for name, table in tables.items():
+                writers[name].write_table(table.cast(schemas[name]))
+                rows[name] += table.num_rows
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0.0) + value
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+    params: dict[str, object] = {
+        "name": "data_contracts.synthetic",
+        "version": GENERATOR_VERSION,
+        "contract_version": CONTRACT_VERSION,
+        "n_leads": n_leads,
+        "seed": seed,
+        "chunk_size": chunk_size,
+        "span_days": SPAN_DAYS,
+        "volume_growth": VOLUME_GROWTH,
+        "latent_model": "p_win = sigmoid(a + b*fit + c*interest + d*fit*interest + e*(tau-0.5))",
+        "coefficients": LATENT_MODEL,
+        "interest": "log1p of intent-weighted touches before the MQL moment, 14-day half-life",
+        "campaign_families": list(FAMILIES),
+        "campaign_themes": list(THEMES),
+    }
+    manifest = {"extracted_at": end.isoformat(), "generator": params}
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+    closed = totals["won"] + totals["lost"]
+    return {
+        "out_dir": str(out_dir),
+        "leads": n_leads,
+        "events": rows["events"],
+        "events_per_lead": round(rows["events"] / n_leads, 2),
+        "outcomes": rows["outcomes"],
+        "mql_leads": int(totals["mql_leads"]),
+        "opportunities": int(totals["opportunities"]),
+        "won": int(totals["won"]),
+        "lost": int(totals["lost"]),
+        "win_rate": round(totals["won"] / n_leads, 4),
+        "win_rate_closed_deals": round(totals["won"] / closed, 4) if closed else None,
+        "mean_p_win": round(totals["sum_p_win"] / n_leads, 4),
+        "open_deals": int(totals["open_deals"]),
+        f"censored_{HORIZON_DAYS}d": int(totals["censored"]),
+        "censored_share": round(totals["censored"] / n_leads, 4),
+        "extracted_at": end.isoformat(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
