@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_contracts.vocab import RATED_STAGES, STAGE_RANK
 
@@ -37,16 +39,16 @@ def failures_for(
     table: str, frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str, check: str
 ) -> pd.DataFrame:
     """One failure row per masked row of `frame`, carrying that row's `column` value."""
-    hit = frame.loc[np.asarray(mask, dtype=bool)]
-    if hit.empty:
+    where = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if len(where) == 0:
         return empty_failures()
     return pd.DataFrame(
         {
             "file": table,
-            "row": hit.index.to_numpy(dtype=object),
+            "row": frame.index[where].to_numpy(dtype=object),
             "column": column,
             "check": check,
-            "value": _as_text(hit[column]).to_numpy(dtype=object),
+            "value": _as_text(frame[column].iloc[where]).to_numpy(dtype=object),
         }
     )
 
@@ -60,12 +62,37 @@ def _as_text(values: pd.Series) -> pd.Series:
     return text.astype(object).where(values.notna(), None)
 
 
+def _arrow_text(values: Iterable[object]) -> pa.Array | pa.ChunkedArray:
+    """Values as an Arrow large_string array (zero-copy for pandas' Arrow-backed strings)."""
+    if isinstance(values, pd.Series) and not pd.api.types.is_string_dtype(values.dtype):
+        values = values.astype("str")
+    elif not isinstance(values, pd.Series | pa.Array | pa.ChunkedArray):
+        values = pd.Series(list(values), dtype="str")
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+
+
+def isin(values: pd.Series, allowed: Iterable[object]) -> np.ndarray:
+    """`values.isin(allowed)` for many string ids: Arrow's hash lookup, ~10x pandas' here."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(allowed))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each value in `keys` (first match), -1 where absent, by Arrow hashing."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = pc.index_in(_arrow_text(values), value_set=_arrow_text(keys))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def orphans(
     child: pd.DataFrame, table: str, known_lead_ids: Iterable[str], kind: str
 ) -> pd.DataFrame:
     """Rows of `child` whose lead_id is not a lead at all: features and labels can't join them."""
-    known = pd.Index(pd.unique(pd.Series(list(known_lead_ids), dtype=object)))
-    mask = child["lead_id"].notna() & ~child["lead_id"].isin(known)
+    mask = child["lead_id"].notna().to_numpy() & ~isin(child["lead_id"], known_lead_ids)
     return failures_for(table, child, mask, "lead_id", UNKNOWN_LEAD.format(kind=kind))
 
 
@@ -83,39 +110,48 @@ def stages_backwards(outcomes: pd.DataFrame) -> pd.DataFrame:
 
     Both rows of such a pair are reported, since either time may be the wrong one.
     Stages of equal rank (accepted/rejected, won/lost) are alternatives, not ordered.
+    Works on integer codes with one sort, so millions of outcomes take about a second.
     """
-    frame = pd.DataFrame(
-        {
-            "lead_id": outcomes["lead_id"],
-            "rank": outcomes["stage"].map(STAGE_RANK),
-            "t": outcomes["occurred_at"],
-        },
-        index=outcomes.index,
-    ).dropna()
-    if frame.empty:
+    if outcomes.empty:
         return empty_failures()
-    groups = frame.groupby(["lead_id", "rank"], sort=True)["t"].agg(["min", "max"]).reset_index()
-    by_lead = groups.groupby("lead_id", sort=False)
-    # Latest time over strictly lower ranks, and earliest over strictly higher ranks.
-    groups["prev_max"] = by_lead["max"].cummax()
-    groups["prev_max"] = groups.groupby("lead_id", sort=False)["prev_max"].shift(1)
-    rev = groups.iloc[::-1]
-    next_min = rev.groupby("lead_id", sort=False)["min"].cummin()
-    groups["next_min"] = next_min.groupby(rev["lead_id"], sort=False).shift(1).iloc[::-1]
-    keyed = frame.merge(
-        groups[["lead_id", "rank", "prev_max", "next_min"]], on=["lead_id", "rank"], how="left"
-    )
-    keyed.index = frame.index
-    bad = (keyed["t"] < keyed["prev_max"]) | (keyed["t"] > keyed["next_min"])
-    mask = outcomes.index.isin(keyed.index[bad.fillna(False).to_numpy(dtype=bool)])
+    lead, _ = pd.factorize(outcomes["lead_id"])
+    stage = pd.Categorical(outcomes["stage"], categories=list(STAGE_RANK))
+    rank = np.array([*STAGE_RANK.values(), -1])[stage.codes]
+    t = outcomes["occurred_at"]
+    usable = (lead >= 0) & (rank >= 0) & t.notna().to_numpy()
+    rows = np.flatnonzero(usable)
+    when = t.dt.tz_convert(None).to_numpy().astype("int64")[rows]
+    lead, rank = lead[rows], rank[rows]
+    order = np.lexsort((rank, lead))
+    lead, rank, when = lead[order], rank[order], when[order]
+    # One group per (lead, rank): its earliest and latest time.
+    starts = np.flatnonzero(np.r_[True, (lead[1:] != lead[:-1]) | (rank[1:] != rank[:-1])])
+    if len(starts) == 0:
+        return empty_failures()
+    g_lead = pd.Series(lead[starts])
+    g_min = pd.Series(np.minimum.reduceat(when, starts))
+    g_max = pd.Series(np.maximum.reduceat(when, starts))
+    # Latest time over strictly lower ranks; earliest time over strictly higher ranks.
+    prev_max = g_max.groupby(g_lead).cummax().groupby(g_lead).shift(1)
+    rev = g_min.iloc[::-1]
+    next_min = rev.groupby(g_lead.iloc[::-1]).cummin().groupby(g_lead.iloc[::-1]).shift(1)
+    sizes = np.diff(np.r_[starts, len(lead)])
+    lo = np.repeat(prev_max.to_numpy(dtype="float64", na_value=np.nan), sizes)
+    hi = np.repeat(next_min.sort_index().to_numpy(dtype="float64", na_value=np.nan), sizes)
+    bad_sorted = (when < lo) | (when > hi)  # NaN bounds compare False
+    mask = np.zeros(len(outcomes), dtype=bool)
+    mask[rows[order[bad_sorted]]] = True
     return failures_for("outcomes", outcomes, mask, "occurred_at", BACKWARDS)
 
 
 def outcome_before_created(leads: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Outcomes dated before their lead existed: a clock or join error in the export."""
-    created = leads.drop_duplicates("lead_id").set_index("lead_id")["created_at"]
-    when = outcomes["lead_id"].map(created)
-    mask = (outcomes["occurred_at"] < when).fillna(False)
+    at = positions(outcomes["lead_id"], leads["lead_id"])
+    created = leads["created_at"].dt.tz_convert(None).to_numpy()
+    occurred = outcomes["occurred_at"].dt.tz_convert(None).to_numpy()
+    known = at >= 0
+    mask = np.zeros(len(outcomes), dtype=bool)
+    mask[known] = occurred[known] < created[at[known]]  # NaT compares False
     return failures_for("outcomes", outcomes, mask, "occurred_at", BEFORE_CREATED)
 
 
@@ -145,10 +181,9 @@ def cross_table_failures(
 ) -> pd.DataFrame:
     """Every cross-table failure; `known_lead_ids` (default: leads' ids) decides orphans."""
     known = leads["lead_id"].dropna() if known_lead_ids is None else known_lead_ids
-    known_list = list(known)
     parts = [
-        orphans(events, "events", known_list, "event"),
-        orphans(outcomes, "outcomes", known_list, "outcome"),
+        orphans(events, "events", known, "event"),
+        orphans(outcomes, "outcomes", known, "outcome"),
         won_and_lost(outcomes),
         stages_backwards(outcomes),
         outcome_before_created(leads, outcomes),

@@ -25,7 +25,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from data_contracts.crm_data import TABLES, CrmData, read_manifest, read_table, table_path
-from data_contracts.cross_table import FAILURE_COLUMNS, cross_table_failures, empty_failures
+from data_contracts.cross_table import (
+    FAILURE_COLUMNS,
+    cross_table_failures,
+    empty_failures,
+    isin,
+)
 from data_contracts.schemas import EngagementEvent, Lead, Outcome
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
@@ -243,8 +248,13 @@ def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) ->
     return _Checked(raw=raw, typed=typed, failures=failures, bad=bad, fatal=fatal)
 
 
+def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """Rows where `mask` holds; no copy when all rows pass (the common, big case)."""
+    return frame if mask.all() else frame.loc[mask]
+
+
 def _lead_ids(frame: pd.DataFrame) -> pd.Series:
-    return frame["lead_id"].astype(object) if "lead_id" in frame.columns else pd.Series([])
+    return frame["lead_id"] if "lead_id" in frame.columns else pd.Series([], dtype="str")
 
 
 def _row_failures(
@@ -274,9 +284,9 @@ def _run(
         for name in TABLES
     }
     leads, outcomes = checked["leads"], checked["outcomes"]
-    known = pd.unique(_lead_ids(leads.typed).dropna())
+    known = _lead_ids(leads.typed).dropna()
 
-    ok_frames = {n: c.typed.loc[~c.bad] for n, c in checked.items()}
+    ok_frames = {n: _keep(c.typed, ~c.bad) for n, c in checked.items()}
     cross = cross_table_failures(
         ok_frames["leads"], ok_frames["events"], ok_frames["outcomes"], known_lead_ids=known
     )
@@ -293,18 +303,19 @@ def _run(
     lead_ids = _lead_ids(leads.typed)
     bad_outcome_leads = pd.unique(_lead_ids(outcomes.typed)[outcomes.bad].dropna())
     if len(bad_outcome_leads):
-        mask = lead_ids.isin(bad_outcome_leads).to_numpy(dtype=bool) & ~leads.bad
+        mask = isin(lead_ids, bad_outcome_leads) & ~leads.bad
         parts.append(_row_failures(leads, files["leads"], mask, "lead_id", OUTCOMES_INVALID))
 
     # Events and outcomes of a quarantined lead go with it, reported.
-    valid_ids = set(lead_ids[~leads.bad].dropna())
-    gone = [i for i in known if i not in valid_ids]
+    gone = pd.unique(lead_ids[leads.bad].dropna())
+    if len(gone):
+        gone = gone[~isin(pd.Series(gone, dtype="str"), lead_ids[~leads.bad].dropna())]
     if gone:
         for name in ("events", "outcomes"):
             child = checked[name]
             if "lead_id" not in child.typed.columns:
                 continue
-            mask = child.typed["lead_id"].isin(gone).to_numpy(dtype=bool) & ~child.bad
+            mask = isin(child.typed["lead_id"], gone) & ~child.bad
             parts.append(_row_failures(child, files[name], mask, "lead_id", LEAD_QUARANTINED))
 
     parts = [p for p in parts if not p.empty]
@@ -314,7 +325,7 @@ def _run(
     valid_frames: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
     for name, c in checked.items():
-        valid_frames[name] = _final_dtypes(c.typed.loc[~c.bad], SCHEMAS[name])
+        valid_frames[name] = _final_dtypes(_keep(c.typed, ~c.bad), SCHEMAS[name])
         quarantine[name] = _quarantine_frame(c, failures.loc[failures["file"] == files[name]])
         counts[name] = {
             "rows": len(c.raw),
@@ -351,7 +362,7 @@ def _tidy(failures: pd.DataFrame) -> pd.DataFrame:
 
 def _final_dtypes(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
     """Valid rows hold no missing booleans, so booleans become plain `bool` again."""
-    out = frame.copy()
+    out = frame.copy(deep=False)
     for name, col in schema.columns.items():
         if _kind(col.dtype) == "boolean" and name in out.columns:
             out[name] = out[name].astype(bool)
