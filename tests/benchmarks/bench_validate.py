@@ -21,8 +21,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from data_contracts import vocab  # noqa: E402
-from data_contracts.validate import validate_folder  # noqa: E402
+from data_contracts import vocab
+from data_contracts.validate import validate_folder
 
 
 def make_folder(n_leads: int, out: Path, seed: int = 0) -> None:

@@ -1,0 +1,130 @@
+"""mapping.py: shipped mappings load the public datasets onto the contracts, without leakage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_contracts.mapping import MappingError, apply_mapping, load_mapping, shipped_mapping
+from data_contracts.validate import validate_crm, validate_folder
+
+pytestmark = pytest.mark.shared_data
+
+CASES = {
+    # name: (rows, won rate, leakage columns that must be excluded)
+    "leads_x_education": (
+        9_240,
+        0.385,
+        {"Tags", "Lead Quality", "Lead Profile", "Last Activity", "Last Notable Activity"}
+        | {f"Asymmetrique {k} {t}" for k in ("Activity", "Profile") for t in ("Index", "Score")},
+    ),
+    "uci_bank_marketing": (41_188, 0.113, {"duration"}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def mapped(request: pytest.FixtureRequest, shared_data: Path):  # type: ignore[no-untyped-def]
+    name = request.param
+    return name, apply_mapping(load_mapping(shipped_mapping(name)), shared_data / name)
+
+
+def test_mapping_rows_preserved(mapped) -> None:  # type: ignore[no-untyped-def]
+    name, crm = mapped
+    assert len(crm.leads) == CASES[name][0]
+    assert crm.leads["lead_id"].is_unique
+
+
+def test_mapping_label_rate_matches(mapped) -> None:  # type: ignore[no-untyped-def]
+    name, crm = mapped
+    won = (crm.outcomes["stage"] == "closed_won").sum() / len(crm.leads)
+    assert won == pytest.approx(CASES[name][1], abs=0.002)
+    assert (crm.outcomes["stage"] == "mql").sum() == len(crm.leads)
+
+
+def test_mapping_leakage_excluded_and_recorded(mapped) -> None:  # type: ignore[no-untyped-def]
+    name, crm = mapped
+    leakage = CASES[name][2]
+    assert set(crm.excluded_columns) == leakage
+    assert all(reason for reason in crm.excluded_columns.values())
+    assert not leakage & set(crm.leads.columns)
+
+
+def test_mapping_extras_have_roles_and_dtypes(mapped) -> None:  # type: ignore[no-untyped-def]
+    _, crm = mapped
+    assert crm.fit_columns and crm.interest_columns
+    for col in crm.fit_columns + crm.interest_columns:
+        assert col in crm.leads.columns
+        assert str(crm.leads[col].dtype) in {"float64", "category"}
+
+
+def test_mapping_output_validates(mapped) -> None:  # type: ignore[no-untyped-def]
+    _, crm = mapped
+    result = validate_crm(crm)
+    assert result.ok, result.report_text()
+    assert result.counts["leads"]["valid"] == len(crm.leads)
+
+
+def test_mapping_validate_folder_with_mapping(shared_data: Path, tmp_path: Path) -> None:
+    name = "uci_bank_marketing"
+    result = validate_folder(
+        shared_data / name, mapping=shipped_mapping(name), quarantine_dir=tmp_path
+    )
+    assert result.ok
+    assert result.quarantined == {}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """
+[source]
+file = "x.csv"
+[lead_id]
+row_number = true
+[time]
+step = "1h"
+[label]
+from = "y"
+positive = ["yes"]
+[columns.seniority]
+value = "unknown"
+[columns.function]
+value = "other"
+[columns.source]
+value = "outbound"
+[columns.is_named_account]
+value = false
+"""
+
+
+def test_load_mapping_minimal_ok(tmp_path: Path) -> None:
+    assert load_mapping(_write(tmp_path, GOOD)).label_column == "y"
+
+
+@pytest.mark.parametrize(
+    ("broken", "key"),
+    [
+        (GOOD.replace('value = "outbound"', 'value = "carrier_pigeon"'), "columns.source.value"),
+        (GOOD.replace('step = "1h"', 'step = "soon"'), "time.step"),
+        (GOOD.replace('[columns.function]\nvalue = "other"\n', ""), "columns.function"),
+        (GOOD.replace('positive = ["yes"]', ""), "label.positive"),
+        (
+            GOOD + '[extras.age]\nfrom = "age"\nrole = "vibes"\ndtype = "numeric"\n',
+            "extras.age.role",
+        ),
+        (GOOD + '[excluded]\ny = "leaks"\n', "excluded"),
+        (GOOD.replace("[source]", "[source]\nseperator = ';'"), "source"),
+    ],
+)
+def test_load_mapping_malformed_names_key(tmp_path: Path, broken: str, key: str) -> None:
+    with pytest.raises(MappingError, match=key.replace(".", r"\.")):
+        load_mapping(_write(tmp_path, broken))
+
+
+def test_shipped_mapping_unknown_name_lists_known() -> None:
+    with pytest.raises(FileNotFoundError, match="leads_x_education"):
+        shipped_mapping("nope")

@@ -1,0 +1,197 @@
+"""validate.py: every kind of bad data is reported per row, lazily, and no row disappears."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_contracts.crm_data import CrmData
+from data_contracts.validate import validate_crm, validate_folder
+
+
+def _leads(n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "created_at": ["2024-01-01T00:00:00"] * n,
+            "email": ["a@b.com"] * n,
+            "company": "Acme",
+            "phone": None,
+            "mobile": None,
+            "industry": "software",
+            "employees": ["10"] * n,
+            "annual_revenue": ["1000.5"] * n,
+            "country": "DE",
+            "title": "CTO",
+            "seniority": "vp",
+            "function": "engineering",
+            "source": "webinar",
+            "is_named_account": ["false"] * n,
+        }
+    )
+
+
+def _events(n_leads: int = 3) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n_leads)],
+            "occurred_at": ["2024-01-02T10:00:00+02:00"] * n_leads,
+            "type": "web_visit",
+            "channel": "web",
+            "campaign": None,
+        }
+    )
+
+
+def _outcomes(n_leads: int = 3) -> pd.DataFrame:
+    ids = [f"L{i}" for i in range(n_leads)]
+    return pd.DataFrame(
+        {
+            "lead_id": ids + ids,
+            "stage": ["mql"] * n_leads + ["closed_won"] * n_leads,
+            "occurred_at": ["2024-01-03"] * n_leads + ["2024-02-01"] * n_leads,
+            "reject_reason": None,
+            "amount": None,
+            "meeting_rating": None,
+        }
+    )
+
+
+@pytest.fixture
+def crm() -> CrmData:
+    return CrmData(leads=_leads(), events=_events(), outcomes=_outcomes())
+
+
+def _checks(result, file: str) -> set[tuple[object, str, str]]:  # type: ignore[no-untyped-def]
+    f = result.failures
+    rows = f.loc[f["file"] == file]
+    return set(zip(rows["row"], rows["column"], rows["check"], strict=True))
+
+
+def test_validate_good_data_passes(crm: CrmData) -> None:
+    result = validate_crm(crm)
+    assert result.ok
+    assert result.failures.empty
+    assert len(result.valid.leads) == 3
+    assert str(result.valid.leads["created_at"].dtype) == "datetime64[us, UTC]"
+    assert result.valid.events["occurred_at"].iloc[0] == pd.Timestamp("2024-01-02 08:00", tz="UTC")
+    assert result.valid.leads["is_named_account"].dtype == bool
+    assert not result.valid.leads["is_named_account"].any()
+    assert "passed" in result.report_text()
+
+
+def test_validate_wrong_types_reported_per_row(crm: CrmData) -> None:
+    crm.leads.loc[1, "employees"] = "ten"
+    crm.leads.loc[2, "created_at"] = "yesterday"
+    result = validate_crm(crm)
+    assert (1, "employees", "not a valid integer") in _checks(result, "leads")
+    assert (2, "created_at", "not a valid timestamp") in _checks(result, "leads")
+    assert result.counts["leads"] == {"rows": 3, "valid": 1, "quarantined": 2}
+
+
+def test_validate_missing_required_column_is_table_level(crm: CrmData) -> None:
+    crm.leads = crm.leads.drop(columns=["source"])
+    result = validate_crm(crm)
+    assert (None, "source", "missing required column") in _checks(result, "leads")
+    assert result.counts["leads"]["valid"] == 0
+
+
+def test_validate_missing_nullable_column_keeps_rows(crm: CrmData) -> None:
+    crm.leads = crm.leads.drop(columns=["phone"])
+    result = validate_crm(crm)
+    assert not result.ok
+    assert (None, "phone", "missing required column") in _checks(result, "leads")
+    assert result.counts["leads"]["valid"] == 3
+
+
+def test_validate_unknown_category_reported(crm: CrmData) -> None:
+    crm.leads.loc[0, "seniority"] = "overlord"
+    result = validate_crm(crm)
+    row = result.failures.query("file == 'leads' and row == 0").iloc[0]
+    assert row["column"] == "seniority"
+    assert row["check"].startswith("isin(")
+    assert row["value"] == "overlord"
+
+
+def test_validate_duplicate_ids_reported(crm: CrmData) -> None:
+    crm.leads.loc[2, "lead_id"] = "L1"
+    result = validate_crm(crm)
+    assert {(1, "lead_id", "duplicate lead_id"), (2, "lead_id", "duplicate lead_id")} <= _checks(
+        result, "leads"
+    )
+
+
+def test_validate_orphan_event_reported(crm: CrmData) -> None:
+    crm.events.loc[0, "lead_id"] = "nobody"
+    result = validate_crm(crm)
+    assert (0, "lead_id", "event for unknown lead") in _checks(result, "events")
+
+
+def test_validate_time_running_backwards_reported(crm: CrmData) -> None:
+    crm.outcomes.loc[3, "occurred_at"] = "2024-01-02"  # closed_won before mql
+    result = validate_crm(crm)
+    found = _checks(result, "outcomes")
+    assert (0, "occurred_at", "stage time runs backwards") in found
+    assert (3, "occurred_at", "stage time runs backwards") in found
+
+
+def test_validate_empty_file_reported(tmp_path: Path, crm: CrmData) -> None:
+    crm.leads.to_csv(tmp_path / "leads.csv", index=False)
+    (tmp_path / "events.csv").write_text("")
+    crm.outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    result = validate_folder(tmp_path)
+    assert (None, None, "empty file") in _checks(result, "events.csv")
+
+
+def test_validate_nan_in_required_field_reported(crm: CrmData) -> None:
+    crm.leads.loc[1, "function"] = None
+    crm.events.loc[2, "occurred_at"] = None
+    result = validate_crm(crm)
+    assert (1, "function", "missing value in required field") in _checks(result, "leads")
+    assert (2, "occurred_at", "missing value in required field") in _checks(result, "events")
+
+
+def test_validate_won_and_lost_reported(crm: CrmData) -> None:
+    extra = crm.outcomes.iloc[[3]].assign(stage="closed_lost")
+    crm.outcomes = pd.concat([crm.outcomes, extra], ignore_index=True)
+    result = validate_crm(crm)
+    found = _checks(result, "outcomes")
+    assert {(3, "stage", "won and lost"), (6, "stage", "won and lost")} <= found
+    # The lead's label is unknowable: the lead and its other rows go too, reported.
+    assert (0, "lead_id", "lead has invalid outcomes") in _checks(result, "leads")
+    assert (0, "lead_id", "lead quarantined") in _checks(result, "events")
+
+
+def test_validate_lazy_two_bad_rows_two_reports(crm: CrmData) -> None:
+    crm.leads.loc[0, "source"] = "carrier_pigeon"
+    crm.leads.loc[2, "employees"] = "-5"
+    result = validate_crm(crm)
+    leads_rows = result.failures.query("file == 'leads'")
+    assert set(leads_rows["row"]) == {0, 2}
+
+
+def test_validate_quarantine_accounts_for_every_row(tmp_path: Path, crm: CrmData) -> None:
+    crm.leads.loc[0, "seniority"] = "overlord"
+    crm.events.loc[1, "type"] = "telepathy"
+    for name in ("leads", "events", "outcomes"):
+        crm.table(name).to_csv(tmp_path / f"{name}.csv", index=False)
+    result = validate_folder(tmp_path, quarantine_dir=tmp_path / "q")
+    for name, c in result.counts.items():
+        assert c["valid"] + c["quarantined"] == c["rows"]
+        if c["quarantined"]:
+            held = pd.read_csv(result.quarantined[name])
+            assert len(held) == c["quarantined"]
+            assert held["_failures"].notna().all()
+    events = pd.read_csv(result.quarantined["events"])
+    assert set(events["_row"]) == {0, 1}  # lead L0 quarantined, and the bad type
+    assert "lead quarantined" in " ".join(events["_failures"])
+    assert "quarantine" in result.report_text()
+
+
+def test_validate_report_text_lists_failures(crm: CrmData) -> None:
+    crm.leads.loc[1, "created_at"] = "never"
+    text = validate_crm(crm).report_text()
+    assert "FAILED" in text
+    assert "leads row 1: created_at: not a valid timestamp" in text
