@@ -1,0 +1,48 @@
+"""Feature sets: declared, described, phrased, serialisable, extendable with mapped columns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from features.registry import FIT_V1, INTEREST_V1, FeatureSet, FeatureSpec
+
+
+def test_every_feature_described_and_phrased_default() -> None:
+    for fs in (FIT_V1, INTEREST_V1):
+        for spec in fs.features:
+            assert spec.description and spec.phrase, spec.name
+            assert spec.kind in ("numeric", "categorical")
+            assert spec.phrase.format(value=3.0, Value=3.0, description="d")
+
+
+def test_interest_set_compact_size() -> None:
+    assert 25 <= len(INTEREST_V1.columns) <= 40
+
+
+def test_to_dict_round_trips_through_json() -> None:
+    data = json.loads(json.dumps(FIT_V1.to_dict()))
+    assert data["name"] == "fit_v1" and data["version"]
+    assert FeatureSet.from_dict(data) == FIT_V1
+
+
+def test_with_extras_prefixes_and_avoids_collisions() -> None:
+    fs = FIT_V1.with_extras({"Lead Score": "numeric", "industry": "categorical"})
+    assert fs.columns[-2:] == ["x_lead_score", "x_industry"]
+    assert fs.spec("x_industry").kind == "categorical"
+    assert fs.extras == {"Lead Score": "numeric", "industry": "categorical"}
+    again = FIT_V1.with_extras({"lead score": "numeric"}, taken=["x_lead_score"])
+    assert again.columns[-1] == "x_lead_score_2"
+    assert "{{" not in fs.spec("x_lead_score").phrase
+
+
+def test_with_extras_rejects_bad_kind() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        FIT_V1.with_extras({"x": "text"})
+
+
+def test_duplicate_feature_names_rejected() -> None:
+    spec = FeatureSpec("a", "numeric", "float64", "A")
+    with pytest.raises(ValueError, match="duplicate"):
+        FeatureSet("s", "1", (spec, spec))
