@@ -47,14 +47,14 @@ from data_contracts.synthetic_events import (
 )
 from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
-from data_contracts.vocab import SOURCES
+from data_contracts.vocab import SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
 EXTRACTED_AT = pd.Timestamp("2026-06-30T00:00:00Z")
 SPAN_DAYS = 730
 VOLUME_GROWTH = 2.5  # leads per day at the end vs at the start
 HORIZON_DAYS = 180  # only for the summary's censoring count; labels decide their own
-CHUNK_SIZE = 200_000
+CHUNK_SIZE = 100_000  # ~2M events per row group; peak RSS ~0.7 GB whatever n_leads
 
 _DTYPES: dict[str, dict[str, str]] = {
     "leads": {
@@ -129,6 +129,8 @@ def _chunk(
     interest = latent_interest(marketing, snap)
     p = p_win(leads.fit, interest, tau)
     life = lifecycle(rng, snap, is_mql, p, leads.fit, leads.employees, end_us)
+    # Marketing stops nurturing a lead once sales has an open opportunity with it.
+    marketing = marketing.where(marketing.t <= life.opp_t[marketing.lead])
     events = Events.concat(
         [marketing, sales_events(rng, life.opp_t, life.close_t, life.won, end_us)]
     )
@@ -137,6 +139,11 @@ def _chunk(
     won_at = np.where(life.won & (life.close_t < end_us), life.close_t, np.iinfo(np.int64).max)
     horizon_end = snap + HORIZON_DAYS * DAY_US
     stages = life.table_parts["stage"]
+    # As `features.labels` sees it: no win within the horizon, not closed, horizon not over.
+    terminal = np.zeros(n, dtype=bool)
+    terminal[
+        life.table_parts["lead"][np.isin(stages, [STAGES.index(x) for x in TERMINAL_STAGES])]
+    ] = True
     tables = {
         "leads": leads.table,
         "events": events_table(rng, events, ids, month0, campaigns),
@@ -147,11 +154,11 @@ def _chunk(
     }
     counts = {
         "mql_leads": float(is_mql.sum()),
-        "opportunities": float((stages == 5).sum()),
-        "won": float((stages == 6).sum()),
-        "lost": float((stages == 7).sum()),
+        "opportunities": float((stages == STAGES.index("opportunity")).sum()),
+        "won": float((stages == STAGES.index("closed_won")).sum()),
+        "lost": float((stages == STAGES.index("closed_lost")).sum()),
         "open_deals": float(((life.opp_t < end_us) & (life.close_t >= end_us)).sum()),
-        "censored": float(((won_at > horizon_end) & (horizon_end > end_us)).sum()),
+        "censored": float(((won_at > horizon_end) & ~terminal & (horizon_end > end_us)).sum()),
         "sum_p_win": float(p.sum()),
     }
     return tables, counts

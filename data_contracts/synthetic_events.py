@@ -224,7 +224,7 @@ def marketing_events(
     # 3. Nurture after the hand-off: emails and site visits, decaying, until they go cold.
     period = np.minimum((end - snap) / DAY_US, rng.exponential(150.0, n))
     period = np.maximum(period, 0.0)
-    m_email = rng.poisson(18.0 * np.exp(0.3 * intent) * -np.expm1(-period / 60.0))
+    m_email = rng.poisson(20.0 * np.exp(0.3 * intent) * -np.expm1(-period / 60.0))
     e_lead = np.repeat(np.arange(n), m_email)
     t = snap[e_lead] + _trunc_exp(rng, np.full(len(e_lead), 60.0), period[e_lead]) * DAY_US
     typ = np.where(rng.random(len(e_lead)) < 0.78, T["email_open"], T["email_click"])
@@ -264,7 +264,7 @@ def sales_events(
     """Touches while a deal is open (and onboarding after a win): after the snapshot, leaky."""
     has_opp = opp_t < end
     stop = np.minimum(np.where(won, close_t + 30 * DAY_US, close_t), end)
-    mean = np.where(won, 14.0, 4.0) * has_opp
+    mean = np.where(won, 16.0, 5.0) * has_opp
     count = rng.poisson(mean)
     lead = np.repeat(np.arange(len(opp_t)), count)
     span = np.maximum(stop - opp_t, 0)[lead]

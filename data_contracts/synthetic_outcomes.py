@@ -6,8 +6,9 @@ Part of `data_contracts.synthetic`. A lead wins with probability
 
 (tau: creation time as a fraction of the two-year span, a mild drift of the base rate).
 Winners walk every stage; the others drop out along the way, further the better their odds.
-Stage times are cumulative delays, so they never run backwards, and every row after the
-extraction moment is cut off: deals still open then are the censored ones.
+Stage times are cumulative (capped) delays, so they never run backwards and every deal is
+decided within a year of its snapshot; every row after the extraction moment is cut off:
+deals still open then are the censored ones.
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ class Lifecycle:
 NEVER = np.iinfo(np.int64).max // 2
 
 
-def _delay(rng: np.random.Generator, stage: str, n: int) -> np.ndarray:
+MAX_STEP_DAYS = 30.0  # no hand-over step drags on longer than a month
+MAX_CLOSE_DAYS = 365  # every deal is decided within a year of the snapshot
+
+
+def _delay(rng: np.random.Generator, stage: str, n: int, cap: float = MAX_STEP_DAYS) -> np.ndarray:
     median, sigma = DELAYS[stage]
-    return (np.exp(rng.normal(np.log(median), sigma, n)) * DAY_US).astype(np.int64)
+    days = np.minimum(np.exp(rng.normal(np.log(median), sigma, n)), cap)
+    return (days * DAY_US).astype(np.int64)
 
 
 def lifecycle(
@@ -87,7 +93,8 @@ def lifecycle(
     t_meet = t_acc + _delay(rng, "meeting_set", n)
     t_dec = t_meet + _delay(rng, "sales_decision", n)
     t_opp = t_dec + _delay(rng, "opportunity", n)
-    t_close = t_opp + np.where(won, _delay(rng, "closed_won", n), _delay(rng, "closed_lost", n))
+    lag = np.where(won, _delay(rng, "closed_won", n, 999), _delay(rng, "closed_lost", n, 999))
+    t_close = np.minimum(t_opp + lag, snap + MAX_CLOSE_DAYS * DAY_US)
 
     rating = np.clip(np.round(2.7 + 0.3 * odds + 1.0 * won + rng.normal(0, 0.8, n)), 1, 5)
     amount = np.round(12_000 * (employees / 100.0) ** 0.35 * rng.lognormal(0.0, 0.6, n), -2)
