@@ -54,6 +54,39 @@ def _encode_categorical(
     return encoded, unseen, values
 
 
+_SMALL = 16
+
+
+def _encode_small(
+    X: pd.DataFrame,
+    columns: Sequence[str],
+    categories: Mapping[str, Sequence[Any]],
+    matrix: npt.NDArray[np.float64],
+    unseen_rows: list[list[str]],
+) -> None:
+    """Dict look-ups for a handful of rows (the live single-lead path): no Index building."""
+    for j, col in enumerate(columns):
+        if col not in categories:
+            continue
+        cats = categories[col]
+        lookup = (
+            {str(c): i for i, c in enumerate(cats)}
+            if all(isinstance(c, str) for c in cats)
+            else {c: i for i, c in enumerate(cats)}
+        )
+        as_str = isinstance(next(iter(lookup), ""), str)
+        for i, v in enumerate(X[col].tolist()):
+            if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+                matrix[i, j] = np.nan
+                continue
+            code = lookup.get(str(v) if as_str else v)
+            if code is None:
+                matrix[i, j] = np.nan
+                unseen_rows[i].append(f"{col}={v}")
+            else:
+                matrix[i, j] = code
+
+
 def encode(
     X: pd.DataFrame, columns: Sequence[str], categories: Mapping[str, Sequence[Any]]
 ) -> tuple[npt.NDArray[np.float64], list[list[str]]]:
@@ -64,7 +97,21 @@ def encode(
     n = len(X)
     matrix = np.empty((n, len(columns)), dtype=np.float64)
     unseen_rows: list[list[str]] = [[] for _ in range(n)]
+    numeric = [j for j, c in enumerate(columns) if c not in categories]
+    done: set[int] = set()
+    if numeric:
+        try:  # one block conversion: much cheaper than per column for one-row frames
+            block = X[[columns[j] for j in numeric]].to_numpy(dtype=np.float64, na_value=np.nan)
+            matrix[:, numeric] = block
+            done = set(numeric)
+        except (TypeError, ValueError):
+            pass
+    if n <= _SMALL and all(isinstance(v, list) for v in categories.values()):
+        _encode_small(X, columns, categories, matrix, unseen_rows)
+        done |= {j for j, c in enumerate(columns) if c in categories}
     for j, col in enumerate(columns):
+        if j in done:
+            continue
         s = X[col]
         if col in categories:
             encoded, unseen, values = _encode_categorical(s, categories[col])

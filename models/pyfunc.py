@@ -126,6 +126,16 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
             features = features.set_index("lead_id")
         return scorer.score_leads(features, policy, reasons=reasons, top_k=top_k)
 
+    def extras(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Mapped lead columns -> kind for the fit and interest sets, as training built them."""
+        found: dict[str, dict[str, str]] = {"fit": {}, "interest": {}}
+        for fs in self.feature_sets:
+            side = "interest" if str(fs.get("name", "")).startswith("interest") else "fit"
+            for spec in fs.get("features", []):
+                if spec.get("source"):
+                    found[side][str(spec["source"])] = str(spec.get("kind", "numeric"))
+        return found["fit"], found["interest"]
+
     def score_raw(
         self,
         leads: pd.DataFrame,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
@@ -153,16 +153,20 @@ def phrase(template: str | None, description: str, value: Any, *, is_category: b
 
 @dataclass(frozen=True)
 class Phrasebook:
-    """How to say each feature: templates and descriptions from the feature sets."""
+    """How to say each feature, from the feature sets: templates, descriptions, flag phrases."""
 
     templates: Mapping[str, str]
     descriptions: Mapping[str, str]
+    flag_phrases: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # (true, false)
+    pow10: frozenset[str] = frozenset()  # columns holding log10 of what a person reads
 
     @classmethod
     def from_feature_sets(cls, feature_sets: Sequence[Any] | None) -> Phrasebook:
-        """Read templates/descriptions from `FeatureSet` objects or their dicts (duck-typed)."""
+        """Read `features.registry.FeatureSet` objects or their dicts (duck-typed)."""
         templates: dict[str, str] = {}
         descriptions: dict[str, str] = {}
+        flags: dict[str, tuple[str, str]] = {}
+        pow10: set[str] = set()
         for fs in feature_sets or ():
             features = (
                 fs.get("features", []) if isinstance(fs, Mapping) else getattr(fs, "features", [])
@@ -176,16 +180,30 @@ class Phrasebook:
                 name = get("name")
                 if not name:
                     continue
+                name = str(name)
                 if get("description"):
-                    descriptions[str(name)] = str(get("description"))
-                for key in ("phrase", "template", "phrase_template", "reason_template"):
-                    if get(key):
-                        templates[str(name)] = str(get(key))
-                        break
-        return cls(templates=templates, descriptions=descriptions)
+                    descriptions[name] = str(get("description"))
+                if get("phrase"):
+                    templates[name] = str(get("phrase"))
+                if get("phrase_true") and get("phrase_false"):
+                    flags[name] = (str(get("phrase_true")), str(get("phrase_false")))
+                if get("display") == "pow10":
+                    pow10.add(name)
+        return cls(templates, descriptions, flags, frozenset(pow10))
 
     def describe(self, feature: str) -> str:
         return self.descriptions.get(feature, feature.replace("_", " "))
+
+    def say_number(self, feature: str, value: float) -> str:
+        """A numeric feature's reason text for one value."""
+        if feature in self.flag_phrases and not math.isnan(value):
+            return self.flag_phrases[feature][0 if value > 0.5 else 1]
+        if feature in self.pow10 and not math.isnan(value):
+            value = float(round(10.0**value))
+        return phrase(self.templates.get(feature), self.describe(feature), value, is_category=False)
+
+    def say_category(self, feature: str, value: Any) -> str:
+        return phrase(self.templates.get(feature), self.describe(feature), value, is_category=True)
 
 
 def top_reasons(
@@ -223,17 +241,15 @@ def top_reasons(
         vals = chosen_values[mask]
         uniq, inverse = np.unique(vals, return_inverse=True)  # NaNs collapse to one entry
         name = feature_names[j]
-        template = phrasebook.templates.get(name)
-        description = phrasebook.describe(name)
         if j in categories:
             labels = categories[j]
             decoded = [
                 None if math.isnan(u) or int(u) < 0 or int(u) >= len(labels) else labels[int(u)]
                 for u in uniq
             ]
-            said = [phrase(template, description, d, is_category=True) for d in decoded]
+            said = [phrasebook.say_category(name, d) for d in decoded]
         else:
-            said = [phrase(template, description, u, is_category=False) for u in uniq]
+            said = [phrasebook.say_number(name, float(u)) for u in uniq]
         texts[mask] = np.asarray(said, dtype=object)[inverse.ravel()]
 
     names = np.asarray(feature_names, dtype=object)[chosen]

@@ -63,6 +63,13 @@ def auto_monotone(interest_columns: Sequence[str], categorical: Sequence[str]) -
     return out
 
 
+def _objects(items: list[Any]) -> npt.NDArray[Any]:
+    """A 1-D object array of arbitrary items (lists stay lists, not a 2-D array)."""
+    arr = np.empty(len(items), dtype=object)
+    arr[:] = items
+    return arr
+
+
 def _score(p: FloatArray) -> npt.NDArray[np.int64]:
     return np.clip(np.rint(100.0 * p), 0, 100).astype(np.int64)
 
@@ -267,8 +274,17 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         )
         return self.paths_[part].contributions(np.asarray(leaves).reshape(len(M), -1))
 
-    def _probabilities(self, M: FloatArray) -> dict[str, FloatArray]:
-        probs = {p: self.calibrators_[p].predict(self._raw(p, M)) for p in self.boosters_}
+    def _probabilities(
+        self, M: FloatArray, contribs: dict[str, FloatArray] | None = None
+    ) -> dict[str, FloatArray]:
+        """Calibrated probabilities; reuses path contributions (they sum to the raw score)."""
+        contribs = contribs or {}
+        probs = {
+            p: self.calibrators_[p].predict(
+                self.paths_[p].raw_score(contribs[p]) if p in contribs else self._raw(p, M)
+            )
+            for p in self.boosters_
+        }
         if self.combiner == "stack":
             Z = self._stack_design(probs["fit"], probs["interest"])
             probs["win"] = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
@@ -302,13 +318,15 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         M, _ = encode(X, self.columns_, self.categories_)
         return self._reasons(part, M, top_k)
 
-    def _reasons(self, part: str, M: FloatArray, top_k: int) -> list[list[dict[str, Any]]]:
+    def _reasons(
+        self, part: str, M: FloatArray, top_k: int, contribs: FloatArray | None = None
+    ) -> list[list[dict[str, Any]]]:
         idx = self.column_index_[part]
         names = [self.columns_[i] for i in idx]
         cats = {j: self.categories_[n] for j, n in enumerate(names) if n in self.categories_}
-        return top_reasons(
-            self._contributions(part, M), M[:, idx], names, cats, self.phrasebook_, top_k=top_k
-        )
+        if contribs is None:
+            contribs = self._contributions(part, M)
+        return top_reasons(contribs, M[:, idx], names, cats, self.phrasebook_, top_k=top_k)
 
     def score_leads(
         self, X: pd.DataFrame, policy: QuadrantPolicy, *, reasons: bool = True, top_k: int = 3
@@ -319,7 +337,8 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         ScoredLead `lead_id` column).
         """
         M, unseen = encode(X, self.columns_, self.categories_)
-        probs = self._probabilities(M)
+        contribs = {p: self._contributions(p, M) for p in PARTS} if reasons else {}
+        probs = self._probabilities(M, contribs)
         scores = {p: _score(probs[p]) for p in ("fit", "interest", "win")}
         high_fit = scores["fit"] >= policy.fit_threshold
         high_int = scores["interest"] >= policy.interest_threshold
@@ -328,7 +347,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         n = len(X)
         out: dict[str, Any] = {}
         for p in ("fit", "interest", "win"):
-            out[f"{p}_probability"] = probs[p]
+            out[f"{p}_probability"] = np.asarray(probs[p], dtype=np.float64)
         for p in ("fit", "interest", "win"):
             out[f"{p}_score"] = scores[p]
         out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[code]
@@ -338,9 +357,26 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
             [a.speed_to_lead_minutes for a in actions], dtype=np.int64
         )[code]
         for p in PARTS:
-            out[f"{p}_reasons"] = self._reasons(p, M, top_k) if reasons else [[] for _ in range(n)]
+            out[f"{p}_reasons"] = (
+                self._reasons(p, M, top_k, contribs[p]) if reasons else [[] for _ in range(n)]
+            )
         out["unseen_categories"] = unseen
-        return pd.DataFrame(out, columns=list(SCORED_COLUMNS), index=X.index)
+        # Explicit dtypes: letting pandas infer (arrow strings, list scanning) costs ms a call.
+        index = X.index
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    out[c] if isinstance(out[c], np.ndarray) else _objects(out[c]),
+                    index=index,
+                    dtype=None
+                    if isinstance(out[c], np.ndarray) and out[c].dtype != object
+                    else object,
+                    copy=False,
+                )
+                for c in SCORED_COLUMNS
+            },
+            index=index,
+        )
 
     def feature_importance(self) -> dict[str, dict[str, float]]:
         """Total gain per feature for each model ("fit", "interest"[, "joint"])."""
