@@ -207,6 +207,7 @@ def run_training(
             fit_columns=features.fit_columns,
             interest_columns=features.interest_columns,
             categorical_columns=features.categorical_columns,
+            feature_sets=features.feature_sets,
         )
         val_parts = scorer.predict_parts(X_val)
         if policy_path is not None:
