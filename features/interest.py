@@ -45,8 +45,12 @@ DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
     "unsubscribe": 0.0,
 }
 
+# Up to this many events, ids are matched with a dict rather than a pandas hash table.
+SMALL_EVENTS = 512
+
 _T = len(EVENT_TYPES)
 _TYPE_INDEX = pd.Index(EVENT_TYPES)
+_TYPE_LOOKUP = {t: i for i, t in enumerate(EVENT_TYPES)}
 _ENGAGEMENT = np.array([EVENT_TYPES.index(t) for t in ENGAGEMENT_TYPES], dtype=np.int64)
 _HIGH = np.array([EVENT_TYPES.index(t) for t in HIGH_INTENT_EVENT_TYPES], dtype=np.int64)
 _UNSUB = EVENT_TYPES.index("unsubscribe")
@@ -56,13 +60,28 @@ _WINDOWS = sorted({d for _, d in COUNT_WINDOWS}, reverse=True)
 _VELOCITY_RECENT, _VELOCITY_PRIOR = 7, 30
 
 
-def _codes(values: pd.Series, index: pd.Index) -> I64:
-    """Position of each value in `index` (-1 if absent); categoricals map categories only."""
+def _codes(values: pd.Series, index: pd.Index, lookup: Mapping[Any, int] | None = None) -> I64:
+    """Position of each value in `index` (-1 if absent); categoricals map categories only.
+
+    A few events (one lead in the API) are looked up in a dict: the same exact-match result
+    as `Index.get_indexer` without its hash-table set-up.
+    """
+    if len(values) <= SMALL_EVENTS and not isinstance(values.dtype, pd.CategoricalDtype):
+        if lookup is None:
+            lookup = {v: i for i, v in enumerate(index)}
+        return np.fromiter(
+            (lookup.get(v, -1) for v in values.to_numpy(dtype=object)),
+            dtype=np.int64,
+            count=len(values),
+        )
     if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = index.get_indexer(values.cat.categories)
-        raw = values.cat.codes.to_numpy()
-        return np.where(raw < 0, -1, lookup[np.maximum(raw, 0)]).astype(np.int64)
-    return np.asarray(index.get_indexer(pd.Index(values)), dtype=np.int64)
+        raw, distinct = values.cat.codes.to_numpy(), values.cat.categories
+    else:  # hash the (repeated) event values once, then look up only the distinct ones
+        raw, distinct = pd.factorize(values)
+    positions = np.asarray(index.get_indexer(pd.Index(distinct)), dtype=np.int64)
+    if not len(positions):
+        return np.full(len(values), -1, dtype=np.int64)
+    return np.where(raw < 0, -1, positions[np.maximum(raw, 0)]).astype(np.int64)
 
 
 def as_of_array(as_of: Any, ids: pd.Index) -> I64:
@@ -114,7 +133,7 @@ def interest_arrays(
     n = len(ids)
     if len(events):
         code = _codes(events["lead_id"], ids)
-        etype = _codes(events["type"], _TYPE_INDEX)
+        etype = _codes(events["type"], _TYPE_INDEX, _TYPE_LOOKUP)
         t = epoch_us(events["occurred_at"])
         ok = (code >= 0) & (etype >= 0) & (t != NAT)
         snap = as_of_us[np.where(ok, code, 0)] if n else np.zeros(len(t), dtype=np.int64)

@@ -313,13 +313,13 @@ INTEREST_V1 = FeatureSet(
             "days_since_last_touch",
             "float64",
             "Days from the last engagement touch to the snapshot; NaN when none",
-            "Days since last touch: {value:.0f}",
+            "Days since last touch: {value}",
         ),
         _num(
             "days_since_last_high_intent",
             "float64",
             "Days from the last high-intent touch to the snapshot; NaN when none",
-            "Days since last high-intent touch: {value:.0f}",
+            "Days since last high-intent touch: {value}",
         ),
         _num(
             "days_since_first_touch",
