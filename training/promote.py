@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 DEFAULT_AUC_TOLERANCE = 0.01
 DEFAULT_MAX_ECE = 0.03
+DEFAULT_BASELINE_MARGIN = 0.0  # must beat every baseline AUC by more than this
 AUC_KEY = "test_combined_roc_auc"
 ECE_KEY = "test_combined_ece"
 
@@ -201,6 +202,7 @@ def gate_failures(
     *,
     auc_tolerance: float,
     max_ece: float,
+    baseline_margin: float = 0.0,
 ) -> list[str]:
     """Every automatic gate the run's metrics fail (empty when all hold)."""
     reasons: list[str] = []
@@ -216,9 +218,10 @@ def gate_failures(
         if not baselines:
             reasons.append("no test_baseline_*_roc_auc logged: cannot show it beats the baselines")
         for name, value in sorted(baselines.items()):
-            if not auc > value:
+            if not auc > value + baseline_margin:
+                margin = f" by more than {baseline_margin:.4f}" if baseline_margin else ""
                 reasons.append(
-                    f"test AUC {auc:.4f} does not beat the {name} baseline ({value:.4f})"
+                    f"test AUC {auc:.4f} does not beat the {name} baseline ({value:.4f}){margin}"
                 )
         if champion is not None:
             champ_auc = champion.roc_auc
@@ -289,9 +292,14 @@ def promote_version(
     settings: Settings,
     auc_tolerance: float = DEFAULT_AUC_TOLERANCE,
     max_ece: float = DEFAULT_MAX_ECE,
+    baseline_margin: float = DEFAULT_BASELINE_MARGIN,
     by: str | None = None,
 ) -> str:
-    """Make `version` the champion (old champion → `previous`), or raise PromotionRefused."""
+    """Make `version` the champion (old champion → `previous`), or raise PromotionRefused.
+
+    The gate bounds are arguments (defaults above) and every value used is written to the
+    audit record, so a promotion under non-default bounds is visible afterwards.
+    """
     who = _who(by)
     client = registry_client(settings)
     with governance_lock(settings):
@@ -317,12 +325,19 @@ def promote_version(
             comparison = compare_with_champion(
                 client, settings, mv, get_version(client, settings, old_champion)
             )
-        reasons += gate_failures(metrics, comparison, auc_tolerance=auc_tolerance, max_ece=max_ece)
+        reasons += gate_failures(
+            metrics,
+            comparison,
+            auc_tolerance=auc_tolerance,
+            max_ece=max_ece,
+            baseline_margin=baseline_margin,
+        )
         gates = {
             "auc": metrics.get(AUC_KEY),
             "ece": metrics.get(ECE_KEY),
             "auc_tolerance": auc_tolerance,
             "max_ece": max_ece,
+            "baseline_margin": baseline_margin,
             "champion": old_champion,
             "champion_auc": None if comparison is None else comparison.roc_auc,
             "champion_comparison": None if comparison is None else comparison.note,

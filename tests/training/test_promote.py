@@ -1,0 +1,246 @@
+"""Promotion and rollback: sign-offs and gates enforced, one champion, exact rollback."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from training.audit import read_events
+from training.promote import (
+    ChampionComparison,
+    PromotionRefused,
+    gate_failures,
+    load_test_features,
+    promote_version,
+    rollback_champion,
+)
+from training.signoff import record_signoff
+from training.versions import registry_client
+
+Store = Any  # tests/training/conftest.py::GovernanceStore
+# Success paths (aliases, locking, rollback) pass loose gate bounds explicitly: on 3k generated
+# leads the test window is ~600 leads, too few for the production ECE bound, and the combined
+# model does not reliably beat logistic regression there. The gates themselves are tested
+# below with their real defaults; every bound used is recorded in the audit log.
+LOOSE: dict[str, float] = {"auc_tolerance": 1.0, "max_ece": 1.0, "baseline_margin": -1.0}
+
+
+def _approve(store: Store, version: str) -> None:
+    for team, who in (("marketing", "Mara"), ("bdr", "Ben")):
+        record_signoff(version, team=team, by=who, approve=True, settings=store.settings)
+
+
+def _aliases(store: Store) -> dict[str, str]:
+    client = registry_client(store.settings)
+    aliases = client.get_registered_model(store.settings.model_name).aliases
+    return {alias: str(version) for alias, version in aliases.items()}
+
+
+def _statuses(store: Store) -> dict[str, str]:
+    client = registry_client(store.settings)
+    return {
+        v: client.get_model_version(store.settings.model_name, v).tags["handoff.status"]
+        for v in store.versions
+    }
+
+
+@pytest.mark.parametrize("signed", [(), ("marketing",), ("bdr",)])
+def test_promote_refused_without_each_signoff(governance: Store, signed: tuple[str, ...]) -> None:
+    v1 = governance.versions[0]
+    for team in signed:
+        record_signoff(v1, team=team, by="Someone", approve=True, settings=governance.settings)
+    with pytest.raises(PromotionRefused) as refused:
+        promote_version(v1, settings=governance.settings, **LOOSE)
+    missing = {"marketing", "bdr"} - set(signed)
+    for team in missing:
+        assert f"{team} has not signed off" in str(refused.value)
+    assert len([r for r in refused.value.reasons if "has not signed off" in r]) == len(missing)
+    assert "champion" not in _aliases(governance)
+    (record,) = [r for r in read_events(governance.settings) if r["action"] == "refusal"]
+    assert record["version"] == v1 and record["reasons"] == refused.value.reasons
+
+
+def test_promote_refused_with_a_rejection(governance: Store) -> None:
+    v1 = governance.versions[0]
+    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    record_signoff(
+        v1, team="bdr", by="Ben", approve=False, comment="no capacity", settings=governance.settings
+    )
+    with pytest.raises(PromotionRefused, match=r"bdr rejected it .*no capacity"):
+        promote_version(v1, settings=governance.settings, **LOOSE)
+    # approving afterwards does not unblock: a rejected version needs a new training run
+    record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    with pytest.raises(PromotionRefused, match="blocked by an earlier rejection"):
+        promote_version(v1, settings=governance.settings, **LOOSE)
+    assert "champion" not in _aliases(governance)
+
+
+def test_promote_refused_when_a_signoff_is_bound_to_other_files(governance: Store) -> None:
+    v1 = governance.versions[0]
+    _approve(governance, v1)
+    client = registry_client(governance.settings)
+    client.set_model_version_tag(
+        governance.settings.model_name, v1, "signoff.bdr.binding", "0" * 64
+    )  # as if BDR had signed a different model or policy
+    with pytest.raises(PromotionRefused, match="bdr must sign again"):
+        promote_version(v1, settings=governance.settings, **LOOSE)
+
+
+def test_promote_refusal_names_everything_missing(governance: Store) -> None:
+    v1 = governance.versions[0]
+    with pytest.raises(PromotionRefused) as refused:
+        promote_version(v1, settings=governance.settings, auc_tolerance=0.01, max_ece=0.0)
+    text = str(refused.value)
+    assert "marketing has not signed off" in text
+    assert "bdr has not signed off" in text
+    assert "ECE" in text and "above the bound 0.0000" in text
+
+
+def test_promote_gate_refuses_poor_calibration(governance: Store) -> None:
+    v1 = governance.versions[0]
+    _approve(governance, v1)
+    ece = governance.results[0].metrics["test_combined_ece"]
+    with pytest.raises(PromotionRefused, match=f"ECE\\) {ece:.4f} is above the bound"):
+        promote_version(v1, settings=governance.settings, **{**LOOSE, "max_ece": ece / 2})
+
+
+def test_promote_gate_compares_with_champion_on_the_same_window(governance: Store) -> None:
+    v1, v2 = governance.versions
+    _approve(governance, v1)
+    _approve(governance, v2)
+    promote_version(v1, settings=governance.settings, **LOOSE)
+    # The champion's AUC on v2's test window, computed independently of promote.py.
+    import mlflow
+
+    X, y = load_test_features(governance.results[1].run_id)
+    champion = mlflow.pyfunc.load_model(f"models:/{governance.settings.model_name}@champion")
+    p = champion.unwrap_python_model().scorer.predict_parts(X)["win_probability"]
+    champion_auc = roc_auc_score(y, p)
+    candidate_auc = governance.results[1].metrics["test_combined_roc_auc"]
+    margin = champion_auc - candidate_auc
+    # A tolerance just under the gap makes v2 "worse than the champion" → refused ...
+    with pytest.raises(
+        PromotionRefused, match=f"below champion version {v1} \\({champion_auc:.4f}"
+    ):
+        promote_version(
+            v2, settings=governance.settings, **{**LOOSE, "auc_tolerance": margin - 0.001}
+        )
+    assert _aliases(governance)["champion"] == v1
+    # ... and just over it lets it through.
+    text = promote_version(
+        v2, settings=governance.settings, **{**LOOSE, "auc_tolerance": margin + 0.001}
+    )
+    assert f"version {v2} is now the champion" in text
+    assert f"scored on version {v2}'s test window" in text
+
+
+def test_promote_default_gates_refuse_a_version_that_loses_to_a_baseline(
+    governance: Store,
+) -> None:
+    v1 = governance.versions[0]
+    _approve(governance, v1)
+    m = governance.results[0].metrics
+    auc = m["test_combined_roc_auc"]
+    losing = sorted(
+        k[len("test_") : -len("_roc_auc")]
+        for k, value in m.items()
+        if k.startswith("test_baseline_") and k.endswith("_roc_auc") and value >= auc
+    )
+    try:
+        promote_version(v1, settings=governance.settings, auc_tolerance=1.0, max_ece=1.0)
+    except PromotionRefused as refused:
+        named = sorted(r.split(" the ")[1].split(" baseline")[0] for r in refused.reasons)
+        assert named == losing and losing
+    else:
+        assert not losing
+        assert _aliases(governance)["champion"] == v1
+
+
+def test_gate_failures_refuse_a_worse_model() -> None:
+    metrics = {
+        "test_combined_roc_auc": 0.70,
+        "test_baseline_logreg_roc_auc": 0.72,
+        "test_baseline_points_roc_auc": 0.65,
+        "test_combined_ece": 0.05,
+    }
+    champion = ChampionComparison(
+        champion_version="3", metrics={"roc_auc": 0.75}, note="same window"
+    )
+    reasons = gate_failures(metrics, champion, auc_tolerance=0.01, max_ece=0.03)
+    assert len(reasons) == 3
+    assert "does not beat the baseline_logreg baseline (0.7200)" in reasons[0]
+    assert "0.0500 below champion version 3" in reasons[1]
+    assert "ECE) 0.0500 is above the bound 0.0300" in reasons[2]
+    better = {**metrics, "test_combined_roc_auc": 0.745, "test_combined_ece": 0.02}
+    assert gate_failures(better, champion, auc_tolerance=0.01, max_ece=0.03) == []
+    assert (
+        "no test_baseline"
+        in gate_failures(
+            {"test_combined_roc_auc": 0.8, "test_combined_ece": 0.01},
+            None,
+            auc_tolerance=0.01,
+            max_ece=0.03,
+        )[0]
+    )
+
+
+def test_promote_then_rollback_restores_the_exact_previous_version(governance: Store) -> None:
+    v1, v2 = governance.versions
+    _approve(governance, v1)
+    _approve(governance, v2)
+    promote_version(v1, settings=governance.settings, **LOOSE)
+    client = registry_client(governance.settings)
+    name = governance.settings.model_name
+    before = client.get_model_version_by_alias(name, "champion")
+    promote_version(v2, settings=governance.settings, **LOOSE)
+    assert _aliases(governance) == {"champion": v2, "previous": v1}
+    assert _statuses(governance) == {v1: "previous", v2: "champion"}
+
+    text = rollback_champion(settings=governance.settings, by="oncall")
+    assert f"version {v1} is the champion again" in text
+    after = client.get_model_version_by_alias(name, "champion")
+    assert (after.version, after.source, after.run_id) == (
+        before.version,
+        before.source,
+        before.run_id,
+    )
+    assert after.tags["handoff.binding"] == before.tags["handoff.binding"]
+    assert _aliases(governance) == {"champion": v1}
+    assert _statuses(governance) == {v1: "champion", v2: "approved"}
+    assert "handoff.rolled_back_at" in client.get_model_version(name, v2).tags
+    with pytest.raises(PromotionRefused, match="no previous champion"):
+        rollback_champion(settings=governance.settings)
+    actions = [(r["action"], r["version"]) for r in read_events(governance.settings)]
+    assert actions[-3:] == [("promotion", v2), ("rollback", v1), ("refusal", v1)]
+
+
+def test_promote_racing_threads_leave_exactly_one_champion(governance: Store) -> None:
+    v1, v2 = governance.versions
+    _approve(governance, v1)
+    _approve(governance, v2)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def promote(version: str) -> None:
+        barrier.wait()
+        try:
+            promote_version(version, settings=governance.settings, **LOOSE)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in (v1, v2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    promotions = [r for r in read_events(governance.settings) if r["action"] == "promotion"]
+    assert len(promotions) == 2
+    first, second = promotions
+    assert first["previous"] is None and second["previous"] == first["version"]
+    assert _aliases(governance) == {"champion": second["version"], "previous": first["version"]}
+    statuses = sorted(_statuses(governance).values())
+    assert statuses == ["champion", "previous"]

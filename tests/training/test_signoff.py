@@ -1,0 +1,111 @@
+"""Sign-offs: tags bound to the version's model and policy, every decision in the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from training.audit import read_events
+from training.signoff import SignoffError, record_signoff
+from training.versions import UnknownVersion, get_version, registry_client, version_info
+
+Store = Any  # tests/training/conftest.py::GovernanceStore
+
+
+def _tags(store: Store, version: str) -> dict[str, str]:
+    client = registry_client(store.settings)
+    return dict(get_version(client, store.settings, version).tags)
+
+
+def test_signoff_writes_bound_tags_and_audit_record(governance: Store) -> None:
+    v1 = governance.versions[0]
+    text = record_signoff(
+        v1,
+        team="marketing",
+        by="Mara",
+        approve=True,
+        comment="ICP matches",
+        settings=governance.settings,
+    )
+    tags = _tags(governance, v1)
+    assert tags["signoff.marketing.decision"] == "approved"
+    assert tags["signoff.marketing.by"] == "Mara"
+    assert tags["signoff.marketing.comment"] == "ICP matches"
+    assert tags["signoff.marketing.binding"] == tags["handoff.binding"]
+    assert tags["signoff.marketing.at"].endswith("+00:00")
+    assert "still waiting for: bdr" in text
+    (record,) = read_events(governance.settings)
+    assert record["action"] == "signoff" and record["version"] == v1
+    assert record["by"] == "Mara" and record["binding"] == tags["handoff.binding"]
+    assert tags["handoff.status"] == "candidate"
+
+
+def test_signoff_both_teams_makes_version_approved(governance: Store) -> None:
+    v1 = governance.versions[0]
+    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    text = record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    assert "both teams approved" in text
+    assert _tags(governance, v1)["handoff.status"] == "approved"
+    assert version_info(governance.settings, v1).status == "approved"
+
+
+def test_signoff_twice_replaces_tags_and_keeps_both_in_log(governance: Store) -> None:
+    v1 = governance.versions[0]
+    record_signoff(
+        v1, team="bdr", by="Ben", approve=True, comment="first", settings=governance.settings
+    )
+    text = record_signoff(
+        v1, team="bdr", by="Bea", approve=True, comment="second", settings=governance.settings
+    )
+    assert "replaces bdr's earlier decision" in text
+    tags = _tags(governance, v1)
+    assert (tags["signoff.bdr.by"], tags["signoff.bdr.comment"]) == ("Bea", "second")
+    log = read_events(governance.settings, version=v1)
+    assert [(r["by"], r["comment"]) for r in log] == [("Ben", "first"), ("Bea", "second")]
+    assert log[1]["replaces"]["by"] == "Ben"
+
+
+def test_signoff_rejection_blocks_version_even_after_later_approval(
+    governance: Store,
+) -> None:
+    v1 = governance.versions[0]
+    text = record_signoff(
+        v1,
+        team="bdr",
+        by="Ben",
+        approve=False,
+        comment="too many calls",
+        settings=governance.settings,
+    )
+    assert "REJECTED" in text and "blocked" in text
+    assert _tags(governance, v1)["handoff.status"] == "rejected"
+    record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    tags = _tags(governance, v1)
+    assert tags["signoff.bdr.decision"] == "approved"
+    assert "too many calls" in tags["handoff.blocked"]
+    assert tags["handoff.status"] == "rejected"
+    actions = [r["action"] for r in read_events(governance.settings, version=v1)]
+    assert actions == ["rejection", "signoff", "signoff"]
+
+
+def test_signoff_unknown_team_is_a_clear_error(governance: Store) -> None:
+    with pytest.raises(SignoffError, match="marketing or bdr"):
+        record_signoff(
+            governance.versions[0],
+            team="sales",
+            by="Sam",
+            approve=True,
+            settings=governance.settings,
+        )
+    with pytest.raises(SignoffError, match="--by"):
+        record_signoff(
+            governance.versions[0], team="bdr", by="  ", approve=True, settings=governance.settings
+        )
+    assert read_events(governance.settings) == []
+
+
+def test_signoff_unknown_version_names_known_ones(governance: Store) -> None:
+    with pytest.raises(UnknownVersion, match="known versions: 1, 2"):
+        record_signoff("99", team="bdr", by="Ben", approve=True, settings=governance.settings)
