@@ -61,6 +61,8 @@ class Champion:
 def signoff_problem(tags: dict[str, str]) -> str | None:
     """Why a version may not serve (missing/rejected sign-off, or one about other bytes)."""
     binding = tags.get("handoff.binding")
+    if tags.get("handoff.blocked"):
+        return f"blocked by an earlier rejection ({tags['handoff.blocked']})"
     for team in TEAMS:
         decision = tags.get(f"signoff.{team}.decision")
         if decision != "approved":

@@ -24,7 +24,7 @@ logger = logging.getLogger("handoff.serving")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _json(status: int, payload: dict[str, Any], request_id: str) -> list[Message]:
+def _json(status: int, payload: dict[str, Any]) -> list[Message]:
     body = json.dumps(payload).encode()
     return [
         {
@@ -33,7 +33,6 @@ def _json(status: int, payload: dict[str, Any], request_id: str) -> list[Message
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
             ],
         },
         {"type": "http.response.body", "body": body},
@@ -70,7 +69,7 @@ class ServingMiddleware:
             await send(message)
 
         async def reply(code: int, detail: str) -> None:
-            for message in _json(code, {"detail": detail, "request_id": request_id}, request_id):
+            for message in _json(code, {"detail": detail, "request_id": request_id}):
                 await send_wrapper(message)
 
         try:

@@ -7,10 +7,11 @@ Timestamps must be ISO-8601 strings with a time zone: a naive or numeric time is
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -40,6 +41,10 @@ else:
 Quadrant = Literal["sales_now", "nurture", "order_taker", "group_resources"]
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def _iso_string_only(value: Any) -> Any:
     """Pydantic would read a number as a Unix time; a CRM timestamp must be an ISO string."""
     if isinstance(value, datetime):
@@ -49,8 +54,31 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
-ShortStr = Annotated[StrictStr, Field(max_length=256)]
+def _plausible(value: datetime) -> datetime:
+    """Out-of-range years are typos, and would overflow the microsecond time axis."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be between 1970-01-01 and 2200-01-01")
+    return value
+
+
+def _utf8(value: str) -> str:
+    """Lone surrogates are valid JSON but not text; they would break storage downstream."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_string_only), AfterValidator(_plausible)]
+
+
+Utf8 = AfterValidator(_utf8)
+LeadId = Annotated[StrictStr, Field(min_length=1, max_length=128), Utf8]
+Str64 = Annotated[StrictStr, Field(max_length=64), Utf8]
+Str128 = Annotated[StrictStr, Field(max_length=128), Utf8]
+ShortStr = Annotated[StrictStr, Field(max_length=256), Utf8]
+Str320 = Annotated[StrictStr, Field(max_length=320), Utf8]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -71,20 +99,20 @@ class LeadIn(BaseModel):
 
     model_config = _STRICT
 
-    lead_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    lead_id: LeadId
     created_at: Timestamp
     seniority: Seniority
     function: Function
     source: Source
     is_named_account: StrictBool
-    email: Annotated[StrictStr, Field(max_length=320)] | None = None
+    email: Str320 | None = None
     company: ShortStr | None = None
-    phone: Annotated[StrictStr, Field(max_length=64)] | None = None
-    mobile: Annotated[StrictStr, Field(max_length=64)] | None = None
-    industry: Annotated[StrictStr, Field(max_length=128)] | None = None
+    phone: Str64 | None = None
+    mobile: Str64 | None = None
+    industry: Str128 | None = None
     employees: Annotated[StrictInt, Field(ge=1, le=5_000_000)] | None = None
     annual_revenue: Annotated[float, Field(ge=0, le=1e13)] | None = None
-    country: Annotated[StrictStr, Field(max_length=64)] | None = None
+    country: Str64 | None = None
     title: ShortStr | None = None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -140,8 +141,12 @@ class ScoreLog:
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if attempt == 2:
-                    logger.exception("score log: dropped %d rows after 3 attempts", len(batch))
+                if attempt == 2:  # type only: the error text could quote a lead id
+                    logger.error(
+                        "score log: dropped %d rows after 3 attempts (%s)",
+                        len(batch),
+                        type(sys.exc_info()[1]).__name__,
+                    )
 
     def close(self, timeout: float = 30.0) -> None:
         """Drain the queue and stop the writer (called on graceful shutdown)."""

@@ -36,6 +36,7 @@ router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
 
 _ITEM = TypeAdapter(ScoreIn)
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Unreadable body (e.g. not UTF-8 JSON)."},
     401: {"model": ErrorOut, "description": "Missing or invalid API key."},
     413: {"model": ErrorOut, "description": "Request body too large."},
     422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},

@@ -1,0 +1,228 @@
+"""`handoff score`: score a whole CRM folder with the champion, for nightly runs.
+
+Same answer per lead as the API (reasons flattened to text columns), in chunks so a million
+leads fit in memory, written as parquet or csv. Rows failing the contracts are left out
+and counted; leads are scored as of the data's extraction time unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts import CONTRACT_VERSION
+from data_contracts.crm_data import CrmData, read_folder
+from data_contracts.schemas import REQUIRED_COLUMNS
+from serving.champion import Champion, ChampionHolder
+from serving.scoring import score_frame
+from serving.settings import ServingSettings
+
+CHUNK_LEADS = 100_000
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "lead_id",
+    "as_of",
+    "fit_score",
+    "fit_probability",
+    "fit_reasons",
+    "interest_score",
+    "interest_probability",
+    "interest_reasons",
+    "combined_score",
+    "combined_probability",
+    "quadrant",
+    "action",
+    "tier",
+    "speed_to_lead_minutes",
+    "unseen_categories",
+    "model_version",
+    "feature_sets",
+    "contract_version",
+    "api_contract_version",
+)
+
+
+class NoChampion(RuntimeError):
+    """Nothing to score with: no signed-off champion."""
+
+
+def _reason_text(value: Any) -> str:
+    """`text (+)` per reason, `; `-separated: readable in a spreadsheet, parseable if needed."""
+    if not isinstance(value, list | tuple | np.ndarray):
+        return ""
+    return "; ".join(f"{r['text']} ({'+' if r['direction'] == 'up' else '-'})" for r in value)
+
+
+def _joined(value: Any) -> str:
+    if not isinstance(value, list | tuple | np.ndarray):
+        return ""
+    return ",".join(str(v) for v in value)
+
+
+def flatten(
+    scored: pd.DataFrame, champion: Champion, as_of: pd.Timestamp, run_id: str
+) -> pd.DataFrame:
+    """API answers as one flat row per lead."""
+    n = len(scored)
+    has_reasons = "fit_reasons" in scored.columns
+    unseen = scored["unseen_categories"] if "unseen_categories" in scored.columns else None
+    return pd.DataFrame(
+        {
+            "request_id": np.full(n, run_id, dtype=object),
+            "lead_id": scored.index.astype(str),
+            "as_of": pd.Series(as_of, index=range(n)).to_numpy(),
+            "fit_score": scored["fit_score"].astype("int64").to_numpy(),
+            "fit_probability": scored["fit_probability"].astype("float64").to_numpy(),
+            "fit_reasons": [_reason_text(v) for v in scored["fit_reasons"]]
+            if has_reasons
+            else [""] * n,
+            "interest_score": scored["interest_score"].astype("int64").to_numpy(),
+            "interest_probability": scored["interest_probability"].astype("float64").to_numpy(),
+            "interest_reasons": [_reason_text(v) for v in scored["interest_reasons"]]
+            if has_reasons
+            else [""] * n,
+            "combined_score": scored["win_score"].astype("int64").to_numpy(),
+            "combined_probability": scored["win_probability"].astype("float64").to_numpy(),
+            "quadrant": scored["quadrant"].astype(str).to_numpy(),
+            "action": scored["action"].astype(str).to_numpy(),
+            "tier": scored["tier"].astype("int64").to_numpy(),
+            "speed_to_lead_minutes": scored["speed_to_lead_minutes"].astype("int64").to_numpy(),
+            "unseen_categories": [_joined(v) for v in unseen] if unseen is not None else [""] * n,
+            "model_version": champion.version,
+            "feature_sets": ",".join(f"{f['name']}@{f['version']}" for f in champion.feature_sets),
+            "contract_version": champion.contract_version,
+            "api_contract_version": CONTRACT_VERSION,
+        },
+        columns=list(OUTPUT_COLUMNS),
+    )
+
+
+def load_champion(settings: ServingSettings) -> Champion:
+    """The signed-off champion, or `NoChampion` saying what to do."""
+    holder = ChampionHolder(settings)
+    holder.refresh()
+    if holder.current is None:
+        raise NoChampion(holder.reason)
+    return holder.current
+
+
+def _read(data_dir: Path, mapping: Path | None) -> CrmData:
+    if mapping is None:
+        return read_folder(data_dir)
+    from data_contracts.mapping import apply_mapping, load_mapping
+
+    return apply_mapping(load_mapping(Path(mapping)), data_dir)
+
+
+def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """Contract-valid leads and events (outcomes play no part in scoring, so are not checked)."""
+    from data_contracts.validate import validate_crm
+
+    n_leads, n_events = len(crm.leads), len(crm.events)
+    empty_outcomes = pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in REQUIRED_COLUMNS["outcomes"]}
+    )
+    checked = CrmData(
+        leads=crm.leads,
+        events=crm.events,
+        outcomes=empty_outcomes,
+        fit_columns=crm.fit_columns,
+        interest_columns=crm.interest_columns,
+        extracted_at=crm.extracted_at,
+        source=crm.source,
+    )
+    valid = validate_crm(checked).valid
+    return (
+        valid.leads,
+        valid.events,
+        n_leads - len(valid.leads),
+        n_events - len(valid.events),
+    )
+
+
+def score_folder(
+    data_dir: Path | str,
+    *,
+    out: Path | str,
+    mapping: Path | str | None = None,
+    settings: ServingSettings | None = None,
+    as_of: pd.Timestamp | None = None,
+    chunk_leads: int = CHUNK_LEADS,
+    reasons: bool = True,
+) -> str:
+    """Score every valid lead in `data_dir` with the champion; write `out`; return a summary."""
+    started = time.perf_counter()
+    settings = settings or ServingSettings()
+    out = Path(out)
+    if out.suffix not in (".parquet", ".csv"):
+        raise ValueError(f"{out}: the output must end in .parquet or .csv")
+    champion = load_champion(settings)
+    crm = _read(Path(data_dir), Path(mapping) if mapping else None)
+    when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
+    when = (when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")).as_unit(
+        "us"
+    )
+    leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
+    run_id = f"batch-{uuid.uuid4().hex}"
+
+    ids = leads["lead_id"].astype(str).to_numpy()
+    chunk_of = pd.Series(np.arange(len(ids)) // chunk_leads, index=ids)
+    event_chunks = {
+        int(k): frame for k, frame in events.groupby(events["lead_id"].astype(str).map(chunk_of))
+    }
+    empty_events = events.iloc[:0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    writer: Any = None
+    quadrants: dict[str, int] = {}
+    n_scored = 0
+    try:
+        for k, start in enumerate(range(0, len(ids), chunk_leads)):
+            chunk = leads.iloc[start : start + chunk_leads]
+            scored = score_frame(
+                champion.model, chunk, event_chunks.get(k, empty_events), when, reasons=reasons
+            )
+            flat = flatten(scored, champion, when, run_id)
+            for q, c in flat["quadrant"].value_counts().items():
+                quadrants[str(q)] = quadrants.get(str(q), 0) + int(c)
+            n_scored += len(flat)
+            if out.suffix == ".parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(flat, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+            else:
+                flat.to_csv(tmp, mode="a", header=(k == 0), index=False)
+        if writer is not None:
+            writer.close()
+            writer = None
+        if n_scored == 0:  # still write a file with the columns, so downstream jobs run
+            empty = pd.DataFrame(columns=list(OUTPUT_COLUMNS))
+            if out.suffix == ".parquet":
+                empty.to_parquet(tmp, index=False)
+            else:
+                empty.to_csv(tmp, index=False)
+        tmp.replace(out)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    parts = ", ".join(
+        f"{q} {quadrants.get(q, 0)}"
+        for q in ("sales_now", "nurture", "order_taker", "group_resources")
+    )
+    return (
+        f"scored {n_scored} leads with model version {champion.version} as of {when.isoformat()} "
+        f"in {seconds:.1f}s -> {out}\n"
+        f"quadrants: {parts}\n"
+        f"left out by the contracts: {dropped_leads} leads, {dropped_events} events"
+    )

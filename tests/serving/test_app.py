@@ -1,0 +1,248 @@
+"""The scoring API end to end: answers, batches, auth, readiness, input errors, logs, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from serving.champion import NO_CHAMPION
+from serving.schemas import BatchScoreOut, ModelOut, ScoreOut
+from tests.serving.conftest import API_KEY, Api, lead_payload
+
+PAYLOAD_MARKER = "Zebulon-Quartzfeather-Industries"
+
+
+def _locs(response: httpx.Response) -> list[list[Any]]:
+    return [d["loc"] for d in response.json()["detail"]]
+
+
+def test_readiness_before_promotion_is_503_with_reason(api: Api) -> None:
+    before = api.before_promotion
+    assert before["readyz_status"] == 503
+    assert before["readyz"]["ready"] is False
+    assert before["score_status"] == 503
+    assert before["score"]["detail"] == NO_CHAMPION
+
+
+def test_readiness_after_promotion_reports_version(api: Api) -> None:
+    response = httpx.get(f"{api.url}/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "model_version": api.registry.v1, "reason": None}
+    assert httpx.get(f"{api.url}/healthz").json() == {"status": "ok"}
+
+
+def test_score_one_lead_returns_full_answer(client: httpx.Client, api: Api) -> None:
+    response = client.post("/v1/score", json=lead_payload("L-full", n_events=20))
+    assert response.status_code == 200, response.text
+    out = ScoreOut.model_validate(response.json())
+    assert out.lead_id == "L-full"
+    assert out.model_version == api.registry.v1
+    assert out.request_id == response.headers["x-request-id"]
+    assert {fs.name for fs in out.feature_sets} >= {"fit_v1", "interest_v1"} or out.feature_sets
+    assert out.contract_version and out.api_contract_version
+    assert out.quadrant in ("sales_now", "nurture", "order_taker", "group_resources")
+    assert out.fit.score == round(100 * out.fit.probability)
+    assert out.fit.reasons and out.interest.reasons
+    assert out.speed_to_lead_minutes >= 0 and 1 <= out.tier <= 4
+
+
+def test_score_unseen_industry_is_scored_and_flagged(client: httpx.Client) -> None:
+    response = client.post("/v1/score", json=lead_payload("L-new", industry=PAYLOAD_MARKER))
+    assert response.status_code == 200, response.text
+    assert any(flag.startswith("industry=") for flag in response.json()["unseen_categories"])
+
+
+def test_score_as_of_in_the_past_ignores_later_events(client: httpx.Client) -> None:
+    payload = lead_payload("L-past", n_events=5)
+    payload["as_of"] = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    response = client.post("/v1/score", json=payload)
+    assert response.status_code == 422
+    assert ["body", "events", 4, "occurred_at"] in _locs(response)
+
+
+def test_batch_scores_in_order_and_reports_bad_item_by_index(client: httpx.Client) -> None:
+    items: list[Any] = [lead_payload(f"B-{i}") for i in range(5)]
+    items[2]["lead"]["seniority"] = "emperor"
+    items[3] = "not an object"
+    response = client.post("/v1/score/batch", json={"items": items})
+    assert response.status_code == 200, response.text
+    out = BatchScoreOut.model_validate(response.json())
+    assert (out.n_ok, out.n_failed) == (3, 2)
+    assert [r.index for r in out.results] == [0, 1, 2, 3, 4]
+    assert [r.ok for r in out.results] == [True, True, False, False, True]
+    assert [r.result.lead_id for r in out.results if r.result] == ["B-0", "B-1", "B-4"]
+    bad = out.results[2].errors
+    assert bad and bad[0].loc == ["body", "items", 2, "lead", "seniority"]
+    assert {r.result.model_version for r in out.results if r.result} == {out.model_version}
+
+
+def test_batch_duplicate_lead_is_an_item_error(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/score/batch", json={"items": [lead_payload("D"), lead_payload("D")]}
+    )
+    results = response.json()["results"]
+    assert results[0]["ok"] and not results[1]["ok"]
+    assert "duplicate" in results[1]["errors"][0]["msg"]
+
+
+def test_batch_empty_is_422(client: httpx.Client) -> None:
+    response = client.post("/v1/score/batch", json={"items": []})
+    assert response.status_code == 422
+    assert ["body", "items"] in _locs(response)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/score", {}),
+        ("/v1/score", {"X-API-Key": "wrong"}),
+        ("/v1/score/batch", {"X-API-Key": ""}),
+    ],
+)
+def test_auth_without_valid_key_is_401(api: Api, path: str, headers: dict[str, str]) -> None:
+    body = {"items": [lead_payload()]} if path.endswith("batch") else lead_payload()
+    response = httpx.post(f"{api.url}{path}", json=body, headers=headers)
+    assert response.status_code == 401
+    assert httpx.get(f"{api.url}/v1/model", headers=headers).status_code == 401
+
+
+def test_model_endpoint_describes_champion(client: httpx.Client, api: Api) -> None:
+    out = ModelOut.model_validate(client.get("/v1/model").json())
+    assert out.version == api.registry.v1
+    assert out.signoffs["marketing"].decision == "approved"
+    assert out.signoffs["bdr"].by == "bdr-lead" and out.signoffs["bdr"].binding_matches
+    assert "fit_threshold" in out.policy and "sales_now" in out.policy
+    assert "windows" in out.training_window
+    assert "test_combined_roc_auc" in out.metrics
+
+
+def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    payload: Any = lead_payload("L-bad")
+    target = payload
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "loc"),
+    [
+        (("lead", "employees"), "many", ["body", "lead", "employees"]),
+        (("lead", "lead_id"), KeyError, ["body", "lead", "lead_id"]),
+        (("lead", "created_at"), "yesterday-ish", ["body", "lead", "created_at"]),
+        (("lead", "created_at"), "2026-01-01T00:00:00", ["body", "lead", "created_at"]),
+        (("lead", "created_at"), 1_700_000_000, ["body", "lead", "created_at"]),
+        (("lead", "is_named_account"), "yes", ["body", "lead", "is_named_account"]),
+        (("lead", "source"), "carrier_pigeon", ["body", "lead", "source"]),
+        (("lead", "surprise"), 1, ["body", "lead", "surprise"]),
+        (("events", 0, "type"), "telepathy", ["body", "events", 0, "type"]),
+        (
+            ("events", 1, "occurred_at"),
+            (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            ["body", "events", 1, "occurred_at"],
+        ),
+        (
+            ("lead", "created_at"),
+            (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            ["body", "lead", "created_at"],
+        ),
+        (("as_of",), (datetime.now(UTC) + timedelta(days=2)).isoformat(), ["body", "as_of"]),
+    ],
+)
+def test_input_errors_are_422_naming_the_field(
+    client: httpx.Client, path: tuple[Any, ...], value: Any, loc: list[Any]
+) -> None:
+    response = client.post("/v1/score", json=_mutate(path, value))
+    assert response.status_code == 422, response.text
+    assert loc in _locs(response)
+    assert all(d["msg"] for d in response.json()["detail"])
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_422(client: httpx.Client, token: str) -> None:
+    text = json.dumps(lead_payload()).replace('"employees": 250', f'"annual_revenue": {token}')
+    response = client.post("/v1/score", content=text, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert ["body", "lead", "annual_revenue"] in _locs(response)
+
+
+def test_malformed_json_and_too_many_events_are_4xx(client: httpx.Client, api: Api) -> None:
+    bad = client.post(
+        "/v1/score", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert bad.status_code == 422
+    many = lead_payload("L-many", n_events=api.registry.settings.max_events_per_lead + 1)
+    response = client.post("/v1/score", json=many)
+    assert response.status_code == 422 and ["body", "events"] in _locs(response)
+
+
+def test_oversized_body_is_413_declared_or_streamed(client: httpx.Client, api: Api) -> None:
+    limit = api.registry.settings.max_body_bytes
+    declared = client.post("/v1/score", content=b" " * (limit + 1))
+    assert declared.status_code == 413
+
+    def chunks() -> Any:  # no Content-Length: chunked transfer encoding
+        for _ in range(limit // 65536 + 2):
+            yield b" " * 65536
+
+    streamed = client.post("/v1/score", content=chunks())
+    assert streamed.status_code == 413
+    assert "too large" in streamed.json()["detail"]
+
+
+def test_unexpected_error_is_500_with_request_id_and_no_payload_in_log(
+    client: httpx.Client, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    champion = api.server.app.state.holder.current
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"cannot handle {PAYLOAD_MARKER}")
+
+    monkeypatch.setattr(champion.model, "score_raw", explode)
+    response = client.post("/v1/score", json=lead_payload("L-boom", industry=PAYLOAD_MARKER))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert body["request_id"] in body["detail"]
+    assert any(
+        "ValueError" in r.getMessage() and body["request_id"] in r.getMessage()
+        for r in api.log_records
+    )
+
+
+def test_logs_never_contain_keys_or_payloads(client: httpx.Client, api: Api) -> None:
+    client.post("/v1/score", json=lead_payload("L-log", industry=PAYLOAD_MARKER))
+    client.post("/v1/score", json=_mutate(("lead", "industry"), 12345))
+    httpx.post(f"{api.url}/v1/score", json=lead_payload(), headers={"X-API-Key": "bad-" + API_KEY})
+    text = "\n".join(logging.Formatter("%(name)s %(message)s").format(r) for r in api.log_records)
+    assert "POST /v1/score" in text  # the access log is on, and is all we see of requests
+    assert API_KEY not in text
+    assert PAYLOAD_MARKER not in text
+    assert "example-corp" not in text
+
+
+def test_metrics_are_prometheus_text(api: Api, client: httpx.Client) -> None:
+    client.post("/v1/score", json=lead_payload("L-metrics"))
+    response = httpx.get(f"{api.url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'handoff_http_requests_total{method="POST",path="/v1/score",status="200"}' in text
+    assert 'handoff_http_request_duration_seconds_bucket{path="/v1/score",le="+Inf"}' in text
+    assert f'handoff_model_info{{version="{api.registry.v1}"}} 1' in text
+    assert 'handoff_http_errors_total{kind="client"}' in text
+    quadrant_total = sum(
+        int(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("handoff_scores_total{")
+    )
+    assert quadrant_total >= 1
