@@ -11,13 +11,14 @@ validation; rules are vectorised so they run on millions of rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data_contracts.vocab import RATED_STAGES, STAGE_RANK
+from data_contracts.vocab import RATED_STAGES, STAGE_RANK, STAGES
 
 FAILURE_COLUMNS: tuple[str, ...] = ("file", "row", "column", "check", "value")
 
@@ -64,7 +65,9 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 def _arrow_text(values: Iterable[object]) -> pa.Array | pa.ChunkedArray:
     """Values as an Arrow large_string array (zero-copy for pandas' Arrow-backed strings)."""
-    if isinstance(values, pd.Series) and not pd.api.types.is_string_dtype(values.dtype):
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        values = pa.array(values).cast(pa.large_string())  # decode the dictionary in C
+    elif isinstance(values, pd.Series) and not pd.api.types.is_string_dtype(values.dtype):
         values = values.astype("str")
     elif not isinstance(values, pd.Series | pa.Array | pa.ChunkedArray):
         values = pd.Series(list(values), dtype="str")
@@ -105,7 +108,41 @@ def won_and_lost(outcomes: pd.DataFrame) -> pd.DataFrame:
     return failures_for("outcomes", outcomes, mask, "stage", WON_AND_LOST)
 
 
-def stages_backwards(outcomes: pd.DataFrame) -> pd.DataFrame:
+def outcome_codes(outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Integer lead codes (-1 missing) and stage codes (index in `STAGES`, -1 unknown).
+
+    Computed once and shared by the per-lead rules: hashing millions of strings is the
+    expensive part, integer work afterwards is cheap.
+    """
+    lead, _ = pd.factorize(outcomes["lead_id"])
+    stage = pc.index_in(_arrow_text(outcomes["stage"]), value_set=pa.array(list(STAGES)))
+    return lead, np.asarray(stage.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _within_lead(
+    values: np.ndarray, lead: np.ndarray, fill: float, step: int, op: Any
+) -> np.ndarray:
+    """For each group, `op` over the groups before it (step=1) or after it (step=-1) of its lead.
+
+    Groups are sorted by lead then rank and a lead has at most one group per rank, so a
+    loop over the few ranks replaces a slow segmented groupby.
+    """
+    out = np.full(len(values), fill)
+    for k in range(1, len(set(STAGE_RANK.values()))):
+        if k >= len(values):
+            break
+        if step == 1:
+            same = lead[k:] == lead[:-k]
+            out[k:] = np.where(same, op(out[k:], values[:-k]), out[k:])
+        else:
+            same = lead[:-k] == lead[k:]
+            out[:-k] = np.where(same, op(out[:-k], values[k:]), out[:-k])
+    return out
+
+
+def stages_backwards(
+    outcomes: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Rows in a pair where a later lifecycle stage happened before an earlier one.
 
     Both rows of such a pair are reported, since either time may be the wrong one.
@@ -114,13 +151,11 @@ def stages_backwards(outcomes: pd.DataFrame) -> pd.DataFrame:
     """
     if outcomes.empty:
         return empty_failures()
-    lead, _ = pd.factorize(outcomes["lead_id"])
-    stage = pd.Categorical(outcomes["stage"], categories=list(STAGE_RANK))
-    rank = np.array([*STAGE_RANK.values(), -1])[stage.codes]
+    lead, stage = codes if codes is not None else outcome_codes(outcomes)
+    rank = np.array([*(STAGE_RANK[s] for s in STAGES), -1])[stage]
     t = outcomes["occurred_at"]
-    usable = (lead >= 0) & (rank >= 0) & t.notna().to_numpy()
-    rows = np.flatnonzero(usable)
-    when = t.dt.tz_convert(None).to_numpy().astype("int64")[rows]
+    rows = np.flatnonzero((lead >= 0) & (rank >= 0) & t.notna().to_numpy())
+    when = t.dt.tz_convert(None).to_numpy().astype("int64")[rows].astype("float64")
     lead, rank = lead[rows], rank[rows]
     order = np.lexsort((rank, lead))
     lead, rank, when = lead[order], rank[order], when[order]
@@ -128,17 +163,14 @@ def stages_backwards(outcomes: pd.DataFrame) -> pd.DataFrame:
     starts = np.flatnonzero(np.r_[True, (lead[1:] != lead[:-1]) | (rank[1:] != rank[:-1])])
     if len(starts) == 0:
         return empty_failures()
-    g_lead = pd.Series(lead[starts])
-    g_min = pd.Series(np.minimum.reduceat(when, starts))
-    g_max = pd.Series(np.maximum.reduceat(when, starts))
+    g_lead = lead[starts]
+    g_min = np.minimum.reduceat(when, starts)
+    g_max = np.maximum.reduceat(when, starts)
     # Latest time over strictly lower ranks; earliest time over strictly higher ranks.
-    prev_max = g_max.groupby(g_lead).cummax().groupby(g_lead).shift(1)
-    rev = g_min.iloc[::-1]
-    next_min = rev.groupby(g_lead.iloc[::-1]).cummin().groupby(g_lead.iloc[::-1]).shift(1)
+    prev_max = _within_lead(g_max, g_lead, -np.inf, 1, np.maximum)
+    next_min = _within_lead(g_min, g_lead, np.inf, -1, np.minimum)
     sizes = np.diff(np.r_[starts, len(lead)])
-    lo = np.repeat(prev_max.to_numpy(dtype="float64", na_value=np.nan), sizes)
-    hi = np.repeat(next_min.sort_index().to_numpy(dtype="float64", na_value=np.nan), sizes)
-    bad_sorted = (when < lo) | (when > hi)  # NaN bounds compare False
+    bad_sorted = (when < np.repeat(prev_max, sizes)) | (when > np.repeat(next_min, sizes))
     mask = np.zeros(len(outcomes), dtype=bool)
     mask[rows[order[bad_sorted]]] = True
     return failures_for("outcomes", outcomes, mask, "occurred_at", BACKWARDS)
@@ -167,9 +199,13 @@ def rating_misplaced(outcomes: pd.DataFrame) -> pd.DataFrame:
     return failures_for("outcomes", outcomes, mask, "meeting_rating", RATING_MISPLACED)
 
 
-def duplicate_stages(outcomes: pd.DataFrame) -> pd.DataFrame:
+def duplicate_stages(
+    outcomes: pd.DataFrame, codes: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
     """A lead entering the same stage twice: which time is true can't be told, so both go."""
-    mask = outcomes.duplicated(["lead_id", "stage"], keep=False) & outcomes["lead_id"].notna()
+    lead, stage = codes if codes is not None else outcome_codes(outcomes)
+    key = pd.Series(lead * (len(STAGES) + 1) + (stage + 1))
+    mask = key.duplicated(keep=False).to_numpy() & (lead >= 0)
     return failures_for("outcomes", outcomes, mask, "stage", DUPLICATE_STAGE)
 
 
@@ -181,15 +217,16 @@ def cross_table_failures(
 ) -> pd.DataFrame:
     """Every cross-table failure; `known_lead_ids` (default: leads' ids) decides orphans."""
     known = leads["lead_id"].dropna() if known_lead_ids is None else known_lead_ids
+    codes = outcome_codes(outcomes)
     parts = [
         orphans(events, "events", known, "event"),
         orphans(outcomes, "outcomes", known, "outcome"),
         won_and_lost(outcomes),
-        stages_backwards(outcomes),
+        stages_backwards(outcomes, codes),
         outcome_before_created(leads, outcomes),
         reject_reason_misplaced(outcomes),
         rating_misplaced(outcomes),
-        duplicate_stages(outcomes),
+        duplicate_stages(outcomes, codes),
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:

@@ -195,3 +195,33 @@ def test_validate_report_text_lists_failures(crm: CrmData) -> None:
     text = validate_crm(crm).report_text()
     assert "FAILED" in text
     assert "leads row 1: created_at: not a valid timestamp" in text
+
+
+def test_validate_vectorised_path_matches_pandera(
+    crm: CrmData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.leads.loc[0, "seniority"] = "overlord"
+    crm.leads.loc[1, "employees"] = "0"
+    crm.leads.loc[2, "lead_id"] = "L1"
+    crm.events.loc[1, "type"] = "telepathy"
+    crm.events.loc[2, "occurred_at"] = None
+    by_pandera = validate_crm(crm).failures
+    monkeypatch.setattr("data_contracts.validate.PANDERA_MAX_ROWS", 0)
+    by_numpy = validate_crm(crm).failures
+    key = ["file", "row", "column", "check", "value"]
+    assert sorted(map(tuple, by_numpy[key].astype(str).values)) == sorted(
+        map(tuple, by_pandera[key].astype(str).values)
+    )
+
+
+def test_validate_folder_parquet_vocabulary_read_as_categories(
+    tmp_path: Path, crm: CrmData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.events.loc[1, "type"] = "telepathy"
+    for name in ("leads", "events", "outcomes"):
+        crm.table(name).to_parquet(tmp_path / f"{name}.parquet", index=False)
+    monkeypatch.setattr("data_contracts.validate.PANDERA_MAX_ROWS", 0)
+    result = validate_folder(tmp_path, quarantine_dir=tmp_path / "q")
+    assert isinstance(result.valid.events["type"].dtype, pd.CategoricalDtype)
+    assert (1, "type") in {(r, c) for r, c, _ in _checks(result, "events.parquet")}
+    assert result.counts["events"] == {"rows": 3, "valid": 2, "quarantined": 1}
