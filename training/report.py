@@ -223,10 +223,8 @@ def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, s
     for ax, part in zip(axes, parts, strict=False):
         gains = pd.Series(importance[part], dtype=float)
         share = (gains / gains.sum()).sort_values(ascending=True).tail(8) if gains.sum() else gains
-        ax.barh(
-            [names.get(f, f)[:38] for f in share.index], 100 * share.to_numpy(), color="#1c7ed6"
-        )
-        ax.set_title(f"{part} model: share of total gain (%)")
+        ax.barh([names.get(f, f) for f in share.index], 100 * share.to_numpy(), color="#1c7ed6")
+        ax.set_title(f"{part}: share of model gain (%)")
         ax.tick_params(axis="y", labelsize=7)
     return _png(fig)
 
@@ -234,12 +232,22 @@ def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, s
 # ---------------------------------------------------------------- tables
 
 
+def _short(description: str, limit: int = 36) -> str:
+    """A description's first clause, cut at a word boundary, for axis labels and tables."""
+    head = description
+    for stop in (" (", ",", ";", ":"):
+        head = head.split(stop)[0]
+    if len(head) <= limit:
+        return head
+    return head[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _feature_names(feature_sets: list[dict[str, Any]]) -> dict[str, str]:
     names: dict[str, str] = {}
     for fs in feature_sets:
         for f in fs.get("features", []):
             if f.get("name"):
-                names[str(f["name"])] = str(f.get("description") or f["name"])
+                names[str(f["name"])] = _short(str(f.get("description") or f["name"]))
     return names
 
 
@@ -253,6 +261,7 @@ def _model_rows(art: RunArtifacts, champion: ChampionComparison | None) -> list[
             {
                 "model": model,
                 "label": label,
+                "note": "",
                 "cells": [
                     {"key": f"test_{model}_{m}", "value": test[model].get(m)}
                     for m in METRIC_COLUMNS

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from models.mlflow_setup import configure_mlflow
@@ -203,8 +204,17 @@ def version_info(settings: Settings, version: str | int) -> VersionInfo:
     return _info(client, mv, aliases_by_version(client, settings).get(str(mv.version), []))
 
 
+def _store_exists(settings: Settings) -> bool:
+    """False for a default (SQLite under home) store that was never created: nothing to list."""
+    if settings.tracking_uri:
+        return True
+    return (Path(settings.home) / "mlflow.db").exists()
+
+
 def list_versions(settings: Settings) -> list[VersionInfo]:
-    """Every version of the registered model, newest first."""
+    """Every version of the registered model, newest first (reading creates no store)."""
+    if not _store_exists(settings):
+        return []
     client = registry_client(settings)
     aliases = aliases_by_version(client, settings)
     versions = sorted(_all_versions(client, settings), key=lambda mv: int(mv.version), reverse=True)

@@ -45,9 +45,8 @@ def governance_store(tmp_path_factory: pytest.TempPathFactory) -> GovernanceStor
     return GovernanceStore(settings=settings, data_dir=data_dir, results=[first, second])
 
 
-@pytest.fixture
-def governance(governance_store: GovernanceStore) -> GovernanceStore:
-    """The session store with no champion, no sign-offs and an empty audit log."""
+def reset_governance(governance_store: GovernanceStore) -> GovernanceStore:
+    """Wipe aliases, sign-off tags and the audit log; the runs and versions stay."""
     from training.versions import STATUS_TAG, registry_client
 
     settings = governance_store.settings
@@ -63,6 +62,18 @@ def governance(governance_store: GovernanceStore) -> GovernanceStore:
         client.set_model_version_tag(settings.model_name, version, STATUS_TAG, "candidate")
     Path(settings.audit_log_path).unlink(missing_ok=True)
     return governance_store
+
+
+@pytest.fixture
+def governance(governance_store: GovernanceStore) -> GovernanceStore:
+    """The session store with no champion, no sign-offs and an empty audit log."""
+    return reset_governance(governance_store)
+
+
+@pytest.fixture(scope="module")
+def governance_module(governance_store: GovernanceStore) -> GovernanceStore:
+    """As `governance`, reset once per module (for read-mostly tests sharing one setup)."""
+    return reset_governance(governance_store)
 
 
 # ---------------------------------------------------------------------------------------

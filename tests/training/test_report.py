@@ -1,0 +1,225 @@
+"""The review report: one self-contained HTML file whose numbers are the run's numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.promote import promote_version
+from training.report import write_report
+from training.report_metrics import calibration_bins, gain_curve, psi
+from training.signoff import record_signoff
+
+Store = Any  # tests/training/conftest.py::GovernanceStore
+LOOSE: dict[str, float] = {"auc_tolerance": 1.0, "max_ece": 1.0, "baseline_margin": -1.0}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class ReportParser(HTMLParser):
+    """Collects data-metric / data-key cells, ids, images and external references."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[str, str] = {}
+        self.keys: dict[str, list[str]] = {}
+        self.ids: dict[str, str] = {}
+        self.images: list[str] = []
+        self.external: list[str] = []
+        self._open: list[tuple[str, str]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for attr in ("src", "href"):
+            if attr in a and not a[attr].startswith(("data:", "#")):
+                self.external.append(a[attr])
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag in ("link", "script"):
+            self.external.append(tag)
+        for attr, kind in (("data-metric", "metric"), ("data-key", "key"), ("id", "id")):
+            if attr in a:
+                self._open.append((kind, a[attr]))
+                self._buf: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._open:
+            self._buf.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and tag in ("td", "span", "strong", "code"):
+            kind, name = self._open.pop()
+            value = "".join(self._buf).strip()
+            if kind == "metric":
+                self.metrics[name] = value
+            elif kind == "key":
+                self.keys.setdefault(name, []).append(value)
+            else:
+                self.ids[name] = value
+
+
+@pytest.fixture(scope="module")
+def report(
+    governance_module: Store, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, ReportParser]:
+    """Version 2's report with version 1 as the champion and both teams' sign-offs."""
+    governance = governance_module
+    tmp_path = tmp_path_factory.mktemp("report")
+    v1, v2 = governance.versions
+    for version in (v1, v2):
+        record_signoff(
+            version,
+            team="marketing",
+            by="Mara M.",
+            approve=True,
+            comment="fits our ICP",
+            settings=governance.settings,
+        )
+        record_signoff(
+            version,
+            team="bdr",
+            by="Ben B.",
+            approve=True,
+            comment="load is workable",
+            settings=governance.settings,
+        )
+    promote_version(v1, settings=governance.settings, **LOOSE)
+    path = write_report(v2, out=tmp_path / "review.html", settings=governance.settings)
+    parser = ReportParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return path, parser
+
+
+def test_report_numbers_are_the_runs_metrics(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    _, parsed = report
+    metrics = governance_module.results[1].metrics
+    checked = 0
+    for key, shown in parsed.metrics.items():
+        if key.startswith("champion_") or shown == "-":
+            continue
+        digits = 2 if "lift" in key else 4
+        assert shown == f"{metrics[key]:.{digits}f}", key
+        checked += 1
+    assert checked >= 6 * 5  # six metrics for combined, fit, interest and the baselines
+    assert parsed.metrics["test_combined_roc_auc"] == f"{metrics['test_combined_roc_auc']:.4f}"
+    summary = governance_module.results[1].summary
+    assert parsed.keys["n_leads"] == [f"{summary['n_leads']:,}"]
+    assert parsed.keys["n_censored"] == [f"{summary['n_censored']:,}"]
+    assert parsed.keys["rows_test"] == [str(int(metrics["n_test"]))]
+
+
+def test_report_quadrants_and_thresholds_come_from_the_run(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    _, parsed = report
+    from mlflow.artifacts import download_artifacts
+
+    run_id = governance_module.results[1].run_id
+    policy = json.loads(
+        Path(download_artifacts(run_id=run_id, artifact_path="policy.json")).read_text()
+    )
+    assert parsed.ids["fit_threshold"] == str(policy["fit_threshold"])
+    assert parsed.ids["interest_threshold"] == str(policy["interest_threshold"])
+    scores = pd.read_parquet(
+        download_artifacts(run_id=run_id, artifact_path="evaluation/test_scores.parquet")
+    )
+    counts = scores["quadrant"].value_counts()
+    shown = [int(v) for v in parsed.keys["leads"]]
+    assert shown == [
+        int(counts.get(q, 0)) for q in ("sales_now", "nurture", "order_taker", "group_resources")
+    ]
+    assert sum(shown) == len(scores)
+    expected = scores.loc[scores["quadrant"] == "sales_now", "win_probability"].sum()
+    assert parsed.keys["expected_wins"][0] == f"{expected:.1f}"
+
+
+def test_report_compares_with_champion_and_shows_signoffs(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    _, parsed = report
+    text = " ".join(parsed.text)
+    assert f"Current champion (version {governance_module.versions[0]})" in text
+    assert "scored on version 2's test window" in text
+    assert 0.5 < float(parsed.metrics["champion_roc_auc"]) <= 1.0
+    assert "Mara M." in text and "Ben B." in text and "load is workable" in text
+    assert "training leads against champion version 1" in text
+
+
+def test_report_is_self_contained_and_logged_to_the_run(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    path, parsed = report
+    assert parsed.external == []
+    assert len(parsed.images) == 5
+    assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
+    size = path.stat().st_size
+    assert 20_000 < size < 2_000_000, size
+    from mlflow.artifacts import download_artifacts
+
+    logged = Path(
+        download_artifacts(run_id=governance_module.results[1].run_id, artifact_path="report.html")
+    )
+    assert logged.read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium for a headless render")
+def test_report_renders_in_headless_chromium(
+    report: tuple[Path, ReportParser], tmp_path: Path
+) -> None:
+    path, _ = report
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            path.as_uri(),
+        ],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
+    assert shot.stat().st_size > 10_000
+
+
+def test_report_metrics_helpers_agree_with_logged_definitions() -> None:
+    from training.evaluate import expected_calibration_error, lift_and_capture
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 0.4, 2_000)
+    y = (rng.uniform(size=2_000) < p).astype(int)
+    _, gain = gain_curve(y, p)
+    assert gain[0] == 0.0 and gain[-1] == pytest.approx(1.0)
+    assert gain[10] == pytest.approx(lift_and_capture(y, p)[1])
+    bins = calibration_bins(y, p)
+    ece = float((bins["n"] * (bins["observed"] - bins["predicted"]).abs()).sum() / bins["n"].sum())
+    assert ece == pytest.approx(expected_calibration_error(y, p))
+    same = pd.Series(rng.normal(size=5_000))
+    shifted = pd.Series(rng.normal(loc=1.0, size=5_000))
+    assert psi(same, same.sample(frac=1.0, random_state=1)) < 0.01
+    assert psi(same, shifted) > 0.25
+    cats = pd.Series(["a"] * 90 + ["b"] * 10, dtype="category")
+    assert psi(cats, pd.Series(["a"] * 50 + ["b"] * 50)) > 0.25
+    assert math.isnan(psi(pd.Series([], dtype=float), same))
+
+
+def test_report_write_without_out_goes_under_home(governance_module: Store) -> None:
+    path = write_report(governance_module.versions[0], settings=governance_module.settings)
+    assert path.parent == Path(governance_module.settings.home) / "reports"
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    shutil.rmtree(path.parent)
