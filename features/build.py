@@ -8,7 +8,7 @@ feature sets that describe the columns, so a run can log exactly what the model 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -20,7 +20,7 @@ from features.fit import (
     make_frame,
     resolve_extras,
 )
-from features.interest import as_of_array, interest_arrays
+from features.interest import as_of_array, interest_arrays, weights
 from features.registry import FIT_V1, INTEREST_V1, FeatureSet
 
 Extras = Mapping[str, str] | Sequence[str]
@@ -58,7 +58,10 @@ def build_features(
     fit_kinds = resolve_extras(leads, fit_extras)
     interest_kinds = resolve_extras(leads, interest_extras)
     fit_set = FIT_V1.with_extras(fit_kinds)
-    interest_set = INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns)
+    interest_set = replace(
+        INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns),
+        params={"half_life_days": float(half_life_days), "type_weights": weights(type_weights)},
+    )
 
     cols = fit_arrays(leads)
     cols.update(extra_columns_arrays(leads, fit_set.features))

@@ -50,6 +50,9 @@ class FeatureSet:
     name: str
     version: str
     features: tuple[FeatureSpec, ...] = field(default_factory=tuple)
+    # Parameters the values depend on (interest: half_life_days, type_weights), so scoring
+    # can rebuild exactly what training saw.
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.features]
@@ -81,6 +84,7 @@ class FeatureSet:
             "name": self.name,
             "version": self.version,
             "features": [f.to_dict() for f in self.features],
+            "params": dict(self.params),
         }
 
     @classmethod
@@ -89,6 +93,7 @@ class FeatureSet:
             name=str(data["name"]),
             version=str(data["version"]),
             features=tuple(FeatureSpec(**spec) for spec in data.get("features", [])),
+            params=dict(data.get("params", {})),
         )
 
     def with_extras(

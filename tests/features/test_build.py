@@ -34,6 +34,9 @@ def test_frame_layout_default(leads: pd.DataFrame, events: pd.DataFrame) -> None
         assert isinstance(ff.frame[col].dtype, pd.CategoricalDtype)
     assert [fs.name for fs in ff.feature_sets] == ["fit_v1", "interest_v1"]
     assert [c for fs in ff.feature_sets for c in fs.columns] == list(ff.frame.columns)
+    assert ff.feature_sets[1].params["half_life_days"] == 14.0
+    assert ff.feature_sets[1].to_dict()["params"]["type_weights"]["demo_request"] > 0
+    assert ff.feature_sets[0].extras == {"lead_score_crm": "numeric", "segment": "categorical"}
 
 
 def test_one_lead_equals_bulk_row_each(leads: pd.DataFrame, events: pd.DataFrame) -> None:
