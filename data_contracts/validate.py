@@ -32,7 +32,7 @@ from data_contracts.cross_table import (
     empty_failures,
     isin,
 )
-from data_contracts.schemas import EngagementEvent, Lead, Outcome
+from data_contracts.schemas import REQUIRED_COLUMNS, EngagementEvent, Lead, Outcome
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "leads": Lead.to_schema(),
@@ -281,9 +281,10 @@ def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) ->
         kind = _kind(col.dtype)
         if col_name not in raw.columns:
             missing.append(col_name)
-            table_level.append(
-                {"row": None, "column": col_name, "check": MISSING_COLUMN, "value": None}
-            )
+            if n or len(raw.columns):  # a file with no header at all is just "empty file"
+                table_level.append(
+                    {"row": None, "column": col_name, "check": MISSING_COLUMN, "value": None}
+                )
             if not col.nullable:
                 fatal.append(f"{col_name}: {MISSING_COLUMN}")
             typed[col_name] = _coerce(pd.Series([None] * n, dtype=object), kind)
@@ -533,7 +534,10 @@ def _read_raw(data_dir: Path) -> tuple[CrmData, dict[str, str], frozenset[str]]:
         if path is None:
             if name == "leads":
                 raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
-            frames[name] = pd.DataFrame()
+            # As `read_folder`: a missing events/outcomes file is an empty table, not an error.
+            frames[name] = pd.DataFrame(
+                {col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]}
+            )
             files[name] = name
             continue
         present.add(name)

@@ -225,3 +225,19 @@ def test_validate_folder_parquet_vocabulary_read_as_categories(
     assert isinstance(result.valid.events["type"].dtype, pd.CategoricalDtype)
     assert (1, "type") in {(r, c) for r, c, _ in _checks(result, "events.parquet")}
     assert result.counts["events"] == {"rows": 3, "valid": 2, "quarantined": 1}
+
+
+def test_validate_folder_absent_events_file_is_empty_table(tmp_path: Path, crm: CrmData) -> None:
+    crm.leads.to_csv(tmp_path / "leads.csv", index=False)
+    crm.outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    result = validate_folder(tmp_path)
+    assert result.ok, result.report_text()
+    assert result.counts["events"]["rows"] == 0
+
+
+def test_validate_empty_file_reported_once(tmp_path: Path, crm: CrmData) -> None:
+    (tmp_path / "leads.csv").write_text("")
+    result = validate_folder(tmp_path, quarantine_dir=tmp_path / "q")
+    leads = result.failures.query("file == 'leads.csv'")
+    assert leads["check"].tolist() == ["empty file"]
+    assert not result.ok
