@@ -35,9 +35,8 @@ def scalar_us(value: Any) -> int:
     """One timestamp as µs since epoch; NaT/None -> `NAT`."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return NAT
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    return int(ts.value) // 1000
+    # `.value` is ns since the epoch in UTC for aware stamps, and naive ones count as UTC.
+    return int(pd.Timestamp(value).value) // 1000
 
 
 def from_epoch_us(values: I64) -> pd.DatetimeIndex:
