@@ -69,6 +69,9 @@ class Mapping:
     time_origin: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("2020-01-01", tz="UTC"))
     time_step: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(hours=1))
     time_order: str | None = None  # source column; None = row order
+    # When the export was taken. A final label (the export is long after the last lead)
+    # says so here, or the last horizon's worth of leads is censored as undecided.
+    extracted_at: pd.Timestamp | None = None
     label_column: str = ""
     label_positive: tuple[str, ...] = ()
     won_after: pd.Timedelta = field(default_factory=lambda: pd.Timedelta(days=30))
@@ -218,7 +221,7 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
         raise MappingError("lead_id: give exactly one of 'from' (a column) or 'row_number = true'")
 
     time = _section(doc, "time")
-    _unknown_keys(time, {"origin", "step", "order_by"}, "time")
+    _unknown_keys(time, {"origin", "step", "order_by", "extracted_at"}, "time")
     try:
         origin = pd.Timestamp(
             _get(time, "origin", str, "time") if "origin" in time else "2020-01-01"
@@ -226,6 +229,16 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
     except ValueError as err:
         raise MappingError(f"time.origin: not an ISO timestamp: {time.get('origin')!r}") from err
     origin = origin.tz_localize("UTC") if origin.tzinfo is None else origin.tz_convert("UTC")
+    extracted_at: pd.Timestamp | None = None
+    if "extracted_at" in time:
+        try:
+            extracted_at = pd.Timestamp(_get(time, "extracted_at", str, "time"))
+        except ValueError as err:
+            raise MappingError(
+                f"time.extracted_at: not an ISO timestamp: {time.get('extracted_at')!r}"
+            ) from err
+        if extracted_at.tzinfo is None:
+            extracted_at = extracted_at.tz_localize("UTC")
 
     label = _section(doc, "label")
     _unknown_keys(label, {"from", "positive", "won_after", "lost_after", "mql"}, "label")
@@ -262,6 +275,7 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
         time_origin=origin,
         time_step=_duration(time, "step", "time", "1h"),
         time_order=_get(time, "order_by", str, "time") if "order_by" in time else None,
+        extracted_at=extracted_at,
         label_column=_get(label, "from", str, "label"),
         label_positive=positive,
         won_after=_duration(label, "won_after", "label", "30D"),
@@ -416,4 +430,5 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
         interest_columns=interest_columns,
         excluded_columns=dict(mapping.excluded),
         source=f"mapping:{mapping.name}",
+        extracted_at=mapping.extracted_at,
     )

@@ -1,9 +1,12 @@
 """Labels: did the lead win within a horizon of its snapshot, and do we know yet?
 
 The snapshot is when marketing hands the lead over (its first `mql` outcome, else
-`created_at`); features are computed as of that moment. A lead still open whose horizon
-runs past the data end is *censored*: we do not know yet, so it must not be counted as a
-loss (that would teach the model that recent leads are bad).
+`created_at`); features are computed as of that moment. A lead whose horizon runs past the
+data end is *censored*: an open deal there must not be counted as a loss (that would teach the
+model that recent leads are bad). Leads in that window that already closed are censored too:
+wins close faster than losses, so keeping only the resolved ones would over-represent wins
+(measured on generated data: 27% win rate among resolved recent leads against 9% overall).
+Every labelled lead therefore had its whole horizon observed: complete cohorts only.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ def make_labels(
     """One row per lead (order of `leads`), indexed by lead_id.
 
     Columns: `snapshot_at`; `label` (Int8: 1 = closed_won with snapshot < won_at <= snapshot
-    + horizon; 0 = lost/rejected, won after the horizon, or horizon elapsed by `data_end`
-    without a win; <NA> = censored); `censored`; `won_at` (first win); `closed_at` and
-    `terminal_stage` (the win if any, else the first terminal stage; NaT/<NA> while open).
+    + horizon; 0 = lost/rejected or no win within the horizon; <NA> = censored); `censored`
+    (the horizon has not elapsed by `data_end`); `open` (no terminal stage yet); `won_at`
+    (first win); `closed_at` and `terminal_stage` (the win if any, else the first terminal
+    stage; NaT/<NA> while open).
     """
     ids = lead_index(leads)
     n = len(ids)
@@ -72,7 +76,7 @@ def make_labels(
     won_in = has_won & (won > snapshot) & (won <= snapshot + horizon)
     closed = first_terminal != _NONE
     elapsed = snapshot + horizon <= end
-    censored = ~won_in & ~closed & ~elapsed
+    censored = ~elapsed
 
     label = pd.array(won_in.astype(np.int8), dtype="Int8")
     label[censored] = pd.NA
@@ -83,6 +87,7 @@ def make_labels(
             "snapshot_at": from_epoch_us(snapshot),
             "label": label,
             "censored": censored,
+            "open": ~(closed | has_won),
             "won_at": _times(won),
             "closed_at": _times(closed_at),
             "terminal_stage": pd.array(terminal, dtype="str"),

@@ -27,7 +27,8 @@ def summary_table(result: TrainResult) -> str:
         f"registered {result.model_name} version {result.version} (run {result.run_id}) "
         "as a candidate awaiting marketing and BDR sign-off",
         f"leads {s['n_leads']:,}  events {s['n_events']:,}  labelled {s['n_labelled']:,}  "
-        f"censored {s['n_censored']:,} ({s['censoring'].split(':')[0]})",
+        f"censored {s['n_censored']:,} ({s['n_censored_open']:,} still open; "
+        f"{s['censoring'].split(':')[0]})",
         f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         "",

@@ -33,8 +33,9 @@ from training.split import time_ordered_split
 from training.summary import summary_table
 
 CENSORING_TREATMENT = (
-    "excluded from training and evaluation: an open lead whose horizon has not elapsed "
-    "by the data's end is neither a win nor a loss yet"
+    "excluded from training and evaluation: a lead whose horizon has not elapsed by the "
+    "data's end is neither a win nor a loss yet if open, and if already closed it is left out "
+    "too, so that fast wins do not crowd out the slow losses still open beside them"
 )
 EXAMPLES_PER_QUADRANT = 5
 PROFILE_ROWS = 50_000
@@ -186,6 +187,7 @@ def run_training(
 
     labelled = ~labels["censored"].to_numpy(dtype=bool)
     n_censored = int((~labelled).sum())
+    n_censored_open = int((~labelled & labels["open"].to_numpy(dtype=bool)).sum())
     X_all = features.frame.loc[labelled]
     y_all = labels["label"].to_numpy()[labelled].astype(int)
     snap = labels["snapshot_at"].loc[labelled]
@@ -263,6 +265,8 @@ def run_training(
         "n_events": len(crm.events),
         "n_outcomes": len(crm.outcomes),
         "n_censored": n_censored,
+        "n_censored_open": n_censored_open,
+        "n_censored_closed": n_censored - n_censored_open,
         "censoring": CENSORING_TREATMENT,
         "n_labelled": int(labelled.sum()),
         "windows": split.windows(snap),
@@ -332,6 +336,7 @@ def _log_run(
         "n_leads": float(summary["n_leads"]),
         "n_events": float(summary["n_events"]),
         "n_censored": float(summary["n_censored"]),
+        "n_censored_open": float(summary["n_censored_open"]),
         "n_train": float(len(X_train)),
         "n_val": float(summary["windows"]["val"]["rows"]),
         "n_test": float(len(X_test)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from data_contracts.mapping import MappingError, apply_mapping, load_mapping, shipped_mapping
@@ -128,3 +129,12 @@ def test_load_mapping_malformed_names_key(tmp_path: Path, broken: str, key: str)
 def test_shipped_mapping_unknown_name_lists_known() -> None:
     with pytest.raises(FileNotFoundError, match="leads_x_education"):
         shipped_mapping("nope")
+
+
+@pytest.mark.parametrize("name", ["leads_x_education", "uci_bank_marketing"])
+def test_shipped_mapping_declares_final_labels_past_every_horizon(
+    shared_data: Path, name: str
+) -> None:
+    """Both exports' labels are final: the data end must leave no lead's horizon unfinished."""
+    crm = apply_mapping(load_mapping(shipped_mapping(name)), shared_data / name)
+    assert crm.data_end >= crm.leads["created_at"].max() + pd.Timedelta(days=180)

@@ -129,3 +129,30 @@ def test_no_outcomes_all_censored_or_zero() -> None:
     out = make_labels(leads, empty, data_end=END)
     assert out["censored"].tolist() == [True, False]
     assert out.loc["old", "label"] == 0
+
+
+def test_labels_censor_closed_leads_inside_an_unelapsed_horizon() -> None:
+    """Complete cohorts only: a fast win in the last horizon is not kept while its open
+    neighbours are censored, or recent cohorts would look better than they are."""
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["fast_win", "fast_loss", "still_open"],
+            "created_at": utc(["2024-11-01", "2024-11-01", "2024-11-01"]),
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "lead_id": ["fast_win", "fast_loss"],
+            "stage": ["closed_won", "closed_lost"],
+            "occurred_at": utc(["2024-11-20", "2024-11-25"]),
+        }
+    )
+    labels = make_labels(leads, outcomes, horizon_days=180, data_end=END)
+    assert labels["censored"].all()
+    assert labels["label"].isna().all()
+    assert labels["open"].tolist() == [False, False, True]
+
+
+def test_labels_open_flag_marks_undecided_leads(labelled: pd.DataFrame) -> None:
+    assert bool(labelled.loc["open_old", "open"]) and bool(labelled.loc["open_recent", "open"])
+    assert not labelled.loc["won_in", "open"] and not labelled.loc["lost", "open"]
