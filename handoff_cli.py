@@ -109,8 +109,13 @@ def report(
 ) -> None:
     """Write the self-contained HTML review report for a version (and log it to its run)."""
     from training.report import write_report
+    from training.versions import UnknownVersion
 
-    path = write_report(version, out=out, settings=_settings())
+    try:
+        path = write_report(version, out=out, settings=_settings())
+    except UnknownVersion as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(f"report written to {path}")
 
 
@@ -123,11 +128,16 @@ def signoff(
     comment: Annotated[str, typer.Option("--comment")] = "",
 ) -> None:
     """Record marketing's or BDR's decision on a version."""
-    from training.signoff import record_signoff
+    from training.signoff import SignoffError, record_signoff
+    from training.versions import UnknownVersion
 
-    decision = record_signoff(
-        version, team=team, by=by, approve=not reject, comment=comment, settings=_settings()
-    )
+    try:
+        decision = record_signoff(
+            version, team=team, by=by, approve=not reject, comment=comment, settings=_settings()
+        )
+    except (SignoffError, UnknownVersion) as error:
+        typer.echo(f"sign-off not recorded: {error}", err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(decision)
 
 
@@ -135,10 +145,20 @@ def signoff(
 def promote(version: Annotated[str, typer.Argument(help="Model version number.")]) -> None:
     """Make a signed-off version the champion, if its sign-offs and gates hold."""
     from training.promote import PromotionRefused, promote_version
+    from training.versions import UnknownVersion
 
+    settings = _settings()
     try:
-        typer.echo(promote_version(version, settings=_settings()))
-    except PromotionRefused as refused:
+        typer.echo(
+            promote_version(
+                version,
+                settings=settings,
+                auc_tolerance=settings.promotion_auc_tolerance,
+                max_ece=settings.promotion_max_ece,
+                baseline_margin=settings.promotion_baseline_margin,
+            )
+        )
+    except (PromotionRefused, UnknownVersion) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
 

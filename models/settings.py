@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     artifact_location: str | None = None
     model_name: str = "handoff-lead-scorer"
     experiment_name: str = "handoff"
+    # Automatic promotion gates (beside both teams' sign-off, which cannot be skipped).
+    promotion_auc_tolerance: float = 0.01
+    promotion_max_ece: float = 0.03
+    promotion_baseline_margin: float = 0.0
 
     @property
     def resolved_tracking_uri(self) -> str:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
-from data_contracts.crm_data import CrmData, read_folder
-from data_contracts.validate import ValidationResult, validate_crm
+from data_contracts.crm_data import CrmData
+from data_contracts.validate import ValidationResult, validate_folder
 from features.build import FeatureFrame, build_features
 from features.labels import make_labels
 from models.baselines import LogisticBaseline, NaiveBayesBaseline, PointsBaseline
@@ -58,15 +58,6 @@ class TrainResult:
 
     def summary_text(self) -> str:
         return summary_table(self)
-
-
-def load_crm(data_dir: Path, mapping: Path | None) -> CrmData:
-    """Read a contract folder, or a foreign export through its TOML mapping."""
-    if mapping is None:
-        return read_folder(data_dir)
-    from data_contracts.mapping import apply_mapping, load_mapping
-
-    return apply_mapping(load_mapping(mapping), data_dir)
 
 
 def data_fingerprint(data_dir: Path, mapping: Path | None) -> str:
@@ -120,8 +111,9 @@ def _oracle(data_dir: Path, lead_ids: pd.Index) -> np.ndarray | None:
     return None if aligned.isna().any() else aligned.to_numpy(dtype=float)
 
 
-def _validate(crm: CrmData) -> ValidationResult:
-    result = validate_crm(crm)
+def _validate(data_dir: Path, mapping: Path | None) -> ValidationResult:
+    """Read (through the mapping, if any) and check the contracts; refuse failing data."""
+    result = validate_folder(data_dir, mapping=mapping)
     if not result.ok:
         raise TrainingRefused(
             "the data fails its contracts; fix or quarantine these rows and train again:\n"
@@ -176,11 +168,10 @@ def run_training(
     clock = PhaseClock()
     data_dir = Path(data_dir)
 
-    with clock.phase("load"):
-        crm = load_crm(data_dir, mapping)
+    with clock.phase("fingerprint"):
         fingerprint = data_fingerprint(data_dir, mapping)
-    with clock.phase("validate"):
-        validation = _validate(crm)
+    with clock.phase("read+validate"):
+        validation = _validate(data_dir, mapping)
         crm = validation.valid
     with clock.phase("features"):
         features, labels = _labelled_features(crm, horizon_days, half_life_days)
@@ -221,7 +212,7 @@ def run_training(
                 y_val,
             )
     with clock.phase("baselines"):
-        baselines = {
+        baselines: dict[str, LogisticBaseline | NaiveBayesBaseline | PointsBaseline] = {
             "baseline_logreg": LogisticBaseline(),
             "baseline_naive_bayes": NaiveBayesBaseline(),
             "baseline_points": PointsBaseline(),
@@ -412,7 +403,10 @@ def _log_run(
                 {"contract_version": CONTRACT_VERSION, "tables": ["leads", "events", "outcomes"]},
                 "contract.json",
             )
-            mlflow.log_dict([fs.to_dict() for fs in features.feature_sets], "feature_sets.json")
+            mlflow.log_text(
+                json.dumps([fs.to_dict() for fs in features.feature_sets], indent=2),
+                "feature_sets.json",
+            )
             mlflow.log_dict(scorer.feature_importance(), "feature_importance.json")
         info = log_handoff_model(scorer, policy, [fs.to_dict() for fs in features.feature_sets])
         client = mlflow.MlflowClient()

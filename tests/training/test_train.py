@@ -93,7 +93,7 @@ def test_train_writes_artifacts_the_reviewers_need(trained: Trained) -> None:
     assert len(scores) == int(result.metrics["n_test"])
     assert {"label", "win_probability", "quadrant", "baseline_logreg"} <= set(scores.columns)
     phases = json.loads((local / "training_summary.json").read_text())["phases"]
-    assert [p["phase"] for p in phases][:3] == ["load", "validate", "features"]
+    assert [p["phase"] for p in phases][:3] == ["fingerprint", "read+validate", "features"]
 
 
 def test_train_summary_text_names_version_and_models(trained: Trained) -> None:
