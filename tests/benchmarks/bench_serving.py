@@ -198,7 +198,7 @@ def serve_booster(booster: Any, work: Path, port: int) -> subprocess.Popen[bytes
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(work / "mlflow_serve.log", "wb"),  # noqa: SIM115
+        stderr=open(work / "mlflow_serve.log", "wb"),
     )
 
 
