@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-
+import numpy as np
 import pandas as pd
 import pytest
 
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.pyfunc import HandoffModel, events_from_column, log_handoff_model
+from models.scorer import LeadScorer
 
 FEATURE_SETS = [
     {
@@ -94,8 +94,38 @@ def test_phrases_from_feature_sets_used(fitted_scorer, synthetic_folds) -> None:
     assert texts and all(t == "Director-level title" for t in texts)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("features.build") is None, reason="features.build not landed yet"
-)
-def test_score_raw_builds_features(fitted_scorer) -> None:  # pragma: no cover - until features
-    pytest.skip("wired once features.build lands")
+def test_score_raw_matches_training_features(tmp_path) -> None:
+    """Raw leads + events through `score_raw` give the scores of the features training built."""
+    from data_contracts.crm_data import read_folder
+    from data_contracts.synthetic import generate_to_folder
+    from features.build import build_features
+    from features.labels import make_labels
+
+    generate_to_folder(n_leads=3_000, seed=5, out_dir=tmp_path / "crm")
+    crm = read_folder(tmp_path / "crm")
+    labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
+    frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
+    known = ~labels["censored"].to_numpy()
+    X = frame.frame.loc[known]
+    y = labels["label"].to_numpy()[known].astype(int)
+    half = len(X) // 2
+    scorer = LeadScorer(n_estimators=60).fit(
+        X.iloc[:half],
+        y[:half],
+        X_cal=X.iloc[half:],
+        y_cal=y[half:],
+        fit_columns=frame.fit_columns,
+        interest_columns=frame.interest_columns,
+        categorical_columns=frame.categorical_columns,
+        feature_sets=frame.feature_sets,
+    )
+    model = HandoffModel(scorer, QuadrantPolicy(), [fs.to_dict() for fs in frame.feature_sets])
+    ids = X.index[:50]
+    leads = crm.leads.set_index("lead_id").loc[ids].reset_index()
+    events = crm.events[crm.events["lead_id"].isin(ids)]
+    raw = model.score_raw(leads, events, as_of=labels["snapshot_at"].loc[ids], reasons=False)
+    built = model.score_features(X.loc[ids])
+    np.testing.assert_allclose(
+        raw["win_probability"].to_numpy(), built["win_probability"].to_numpy(), rtol=1e-9
+    )
+    assert (raw["quadrant"].to_numpy() == built["quadrant"].to_numpy()).all()

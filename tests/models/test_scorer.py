@@ -98,7 +98,7 @@ def test_irrelevant_column_does_not_move_score(fitted_scorer, synthetic_folds) -
 
 def test_feature_importance_per_model(fitted_scorer) -> None:
     imp = fitted_scorer.feature_importance()
-    assert set(imp) == {"fit", "interest"}
+    assert set(imp) == {"fit", "interest", "joint"}
     assert max(imp["fit"], key=imp["fit"].get) != "fit_noise"
 
 
