@@ -161,7 +161,9 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     M, _ = encode(frame, scorer.columns_, scorer.categories_)
     booster = scorer.boosters_["fit"]
     row = M[:, scorer.column_index_["fit"]][0]
-    data = [[None if np.isnan(v) else float(v) for v in row]]
+    # JSON has no NaN and mlflow's parser turns null columns into objects LightGBM rejects:
+    # missing values go over the wire as 0.0 (same work for the booster).
+    data = [[0.0 if np.isnan(v) else float(v) for v in row]]
     return booster, {"dataframe_split": {"columns": booster.feature_name(), "data": data}}
 
 
