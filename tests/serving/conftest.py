@@ -30,9 +30,10 @@ from serving.settings import ServingSettings
 API_KEY = "test-key-7f3c9d-never-log-me"
 HEADERS = {"X-API-Key": API_KEY}
 # The automatic metric gates (beat every baseline, ECE bound) are training's business and are
-# not reliably met by a 3,000-lead toy model; `promote_version` still checks the sign-offs and
-# the binding and really moves the aliases. See `_no_metric_gates`.
-LENIENT = {"max_ece": 1.0, "auc_tolerance": 1.0}
+# not reliably met by a 3,000-lead toy model: serving tests pass loose bounds explicitly
+# (recorded in the audit log); `promote_version` still checks the sign-offs and the binding
+# and really moves the aliases. Never patch the gates away: that would leak into other tests.
+LENIENT = {"max_ece": 1.0, "auc_tolerance": 1.0, "baseline_margin": -1.0}
 
 
 def free_port() -> int:
@@ -153,15 +154,6 @@ class _Capture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.sink.append(record)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_metric_gates() -> Iterator[None]:
-    import training.promote
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training.promote, "gate_failures", lambda *args, **kwargs: [])
-        yield
 
 
 @pytest.fixture(scope="session")
