@@ -75,8 +75,9 @@ class QuadrantPolicy(BaseModel):
     )
     proposed_by: Literal["training", "user"] = "user"
     rationale: str = ""
-    # Per quadrant: {"share": ..., "win_rate": ..., "n": ...} on the fold the policy came from.
-    expected: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Per quadrant: {"share": ..., "win_rate": ..., "n": ...} on the fold the policy came from;
+    # win_rate is None for a quadrant the fold left empty (JSON has no NaN).
+    expected: dict[str, dict[str, float | None]] = Field(default_factory=dict)
 
     def actions(self) -> dict[str, QuadrantAction]:
         """The four quadrant actions keyed by quadrant name."""
@@ -112,17 +113,17 @@ def _quadrant_stats(
     y: npt.NDArray[np.float64],
     tf: int,
     ti: int,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     policy = QuadrantPolicy(fit_threshold=tf, interest_threshold=ti)
     quadrant = policy.assign(fit, interest)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for q in QUADRANTS:
         mask = quadrant == q
         n = int(mask.sum())
         out[q] = {
             "n": float(n),
             "share": round(n / max(len(y), 1), 4),
-            "win_rate": round(float(y[mask].mean()), 4) if n else float("nan"),
+            "win_rate": round(float(y[mask].mean()), 4) if n else None,
         }
     return out
 
@@ -193,7 +194,10 @@ def propose_policy(
     stats = _quadrant_stats(fit, interest, labels, t_fit, t_int)
     overall = float(labels.mean())
     parts = ", ".join(
-        f"{q} {s['share']:.1%} of leads at {s['win_rate']:.1%} win rate" for q, s in stats.items()
+        f"{q} {s['share']:.1%} of leads at {s['win_rate']:.1%} win rate"
+        if s["win_rate"] is not None
+        else f"{q} no leads"
+        for q, s in stats.items()
     )
     rationale = (
         f"Proposed on {int(n)} validation leads (overall win rate {overall:.1%}) for a sales_now"

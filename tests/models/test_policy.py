@@ -75,3 +75,15 @@ def test_propose_min_win_rate_shrinks_sales_now(validation_scores) -> None:
     strict = propose_policy(fit, interest, y, sales_now_share=0.3, min_sales_now_win_rate=target)
     assert strict.expected["sales_now"]["win_rate"] >= target
     assert strict.expected["sales_now"]["share"] < loose.expected["sales_now"]["share"]
+
+
+def test_policy_with_an_empty_quadrant_round_trips_json(tmp_path: Path) -> None:
+    """A quadrant the fold leaves empty has no win rate; the saved policy must still load."""
+    fit = np.array([90, 90, 80, 85] * 25)
+    interest = np.array([90, 80, 85, 95] * 25)
+    y = np.array([1, 0, 0, 1] * 25, dtype=float)
+    policy = propose_policy(fit, interest, y, sales_now_share=0.5)
+    assert any(s["win_rate"] is None for s in policy.expected.values())
+    path = tmp_path / "policy.json"
+    policy.save(path)
+    assert QuadrantPolicy.load(path) == policy
