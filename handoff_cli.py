@@ -201,9 +201,13 @@ def score(
     mapping: MappingOpt = None,
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
-    from serving.batch_score import score_folder
+    from serving.batch_score import NoChampion, score_folder
 
-    summary = score_folder(data_dir, out=out, mapping=mapping)
+    try:
+        summary = score_folder(data_dir, out=out, mapping=mapping)
+    except NoChampion as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(code=1) from None
     typer.echo(summary)
 
 
