@@ -185,14 +185,14 @@ FIT_V1 = FeatureSet(
             "log_employees",
             "float64",
             "Company headcount, log10 (2 = 100, 3 = 1,000, 4 = 10,000); NaN when unknown",
-            "Company of about 10^{value:.1f} employees",
+            "Company of about {value:,.0f} employees",
             display="pow10",
         ),
         _num(
             "log_revenue",
             "float64",
             "Company annual revenue, log10(1 + revenue) (6 = 1M, 9 = 1B); NaN when unknown",
-            "Company revenue of about 10^{value:.1f}",
+            "Company revenue of about {value:,.0f}",
             display="pow10",
         ),
         _flag(

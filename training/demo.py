@@ -99,9 +99,9 @@ def run_demo(
 
     echo("7/7 scoring recent leads with the champion: a few per quadrant")
     picks = score_examples(settings, data_dir)
-    for _, row in picks.iterrows():
+    for lead_id, row in picks.iterrows():
         echo(
-            f"  {row['lead_id']:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
+            f"  {lead_id!s:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
             f"interest {row['interest_score']:>3} win {row['win_score']:>3}  "
             f"-> {row['action']} (tier {row['tier']}, within {row['speed_to_lead_minutes']} min)"
         )
