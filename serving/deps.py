@@ -1,4 +1,8 @@
-"""Dependencies as `Annotated` aliases, so routes say what they need in their signature."""
+"""Dependencies as `Annotated` aliases, so routes say what they need in their signature.
+
+All are `async def`: they only read app state (or hash a key), and a sync dependency costs a
+thread-pool hop per request on the latency-bound scoring path.
+"""
 
 from __future__ import annotations
 
@@ -18,31 +22,31 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> ServingSettings:
+async def get_settings(request: Request) -> ServingSettings:
     settings: ServingSettings = request.app.state.settings
     return settings
 
 
-def get_holder(request: Request) -> ChampionHolder:
+async def get_holder(request: Request) -> ChampionHolder:
     holder: ChampionHolder = request.app.state.holder
     return holder
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_score_log(request: Request) -> ScoreLog:
+async def get_score_log(request: Request) -> ScoreLog:
     score_log: ScoreLog = request.app.state.score_log
     return score_log
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-def require_api_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> None:
     """401 unless the `X-API-Key` header hashes to a configured key."""
     checker: KeyChecker = request.app.state.keys
     if not checker.check(key):
@@ -53,7 +57,7 @@ def require_api_key(request: Request, key: Annotated[str | None, Security(api_ke
         )
 
 
-def get_champion(holder: Annotated[ChampionHolder, Depends(get_holder)]) -> Champion:
+async def get_champion(holder: Annotated[ChampionHolder, Depends(get_holder)]) -> Champion:
     """The serving model, read once for this request; 503 when none is servable."""
     champion = holder.current
     if champion is None:
