@@ -61,6 +61,11 @@ def table_path(data_dir: Path, name: str) -> Path | None:
     return None
 
 
+def empty_table(name: str) -> pd.DataFrame:
+    """A table with its contract columns and no rows: a missing events/outcomes file."""
+    return pd.DataFrame({col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]})
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read one table as it is on disk; typing is the contracts' job, not the reader's."""
     if path.suffix == ".parquet":
@@ -85,9 +90,7 @@ def read_folder(data_dir: Path) -> CrmData:
         if path is None:
             if name == "leads":
                 raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
-            frames[name] = pd.DataFrame(
-                {col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]}
-            )
+            frames[name] = empty_table(name)
         else:
             frames[name] = read_table(path)
     manifest = read_manifest(data_dir)

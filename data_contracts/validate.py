@@ -25,14 +25,21 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow.parquet as pq
 
-from data_contracts.crm_data import TABLES, CrmData, read_manifest, read_table, table_path
+from data_contracts.crm_data import (
+    TABLES,
+    CrmData,
+    empty_table,
+    read_manifest,
+    read_table,
+    table_path,
+)
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
     cross_table_failures,
     empty_failures,
     isin,
 )
-from data_contracts.schemas import REQUIRED_COLUMNS, EngagementEvent, Lead, Outcome
+from data_contracts.schemas import EngagementEvent, Lead, Outcome
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "leads": Lead.to_schema(),
@@ -535,9 +542,7 @@ def _read_raw(data_dir: Path) -> tuple[CrmData, dict[str, str], frozenset[str]]:
             if name == "leads":
                 raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
             # As `read_folder`: a missing events/outcomes file is an empty table, not an error.
-            frames[name] = pd.DataFrame(
-                {col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]}
-            )
+            frames[name] = empty_table(name)
             files[name] = name
             continue
         present.add(name)

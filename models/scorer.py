@@ -75,6 +75,41 @@ def _score(p: FloatArray) -> npt.NDArray[np.int64]:
     return np.clip(np.rint(100.0 * p), 0, 100).astype(np.int64)
 
 
+def _logistic(
+    Z: FloatArray, y: FloatArray, nonnegative: Sequence[bool]
+) -> tuple[FloatArray, float]:
+    """Logistic weights; a column marked non-negative that would get a negative weight is
+    dropped and the rest refitted (stacking must not invert a model's ranking: a model that
+    ranks the calibration window backwards gets no say, not a flipped one)."""
+    keep = list(range(Z.shape[1]))
+    coef = np.zeros(Z.shape[1])
+    while keep:
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(Z[:, keep], y)
+        weights = np.asarray(lr.coef_[0], dtype=float)
+        bad = [i for i, w in zip(keep, weights, strict=True) if nonnegative[i] and w < 0]
+        if not bad:
+            coef[keep] = weights
+            return coef, float(lr.intercept_[0])
+        keep.remove(min(bad, key=lambda i: weights[keep.index(i)]))
+    rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+    return coef, float(np.log(rate / (1 - rate)))
+
+
+def _stacker(
+    Z: FloatArray, y: FloatArray, seed: int, nonnegative: Sequence[bool] | None = None
+) -> tuple[FloatArray, float, FloatArray]:
+    """Logistic stacking weights on the calibration fold, and cross-fitted (two-halves)
+    out-of-sample predictions of it, so its own AUC is not measured in sample."""
+    mask = list(nonnegative) if nonnegative is not None else [False] * Z.shape[1]
+    coef, intercept = _logistic(Z, y, mask)
+    a, b = halves(len(y), seed)
+    cross = np.empty(len(y))
+    for tr, te in ((a, b), (b, a)):
+        c, i = _logistic(Z[tr], y[tr], mask)
+        cross[te] = sigmoid(Z[te] @ c + i)
+    return coef, intercept, cross
+
+
 class LeadScorer(BaseEstimator):  # type: ignore[misc]
     """Fit + interest LightGBM models, each calibrated, and a combined win probability.
 
@@ -237,16 +272,8 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
         if self.combiner == "stack":
             Z = self._stack_design(oof["fit"], oof["interest"])
-            lr = LogisticRegression(C=1.0, max_iter=1000).fit(Z, y_c)
-            self.stack_coef_ = np.asarray(lr.coef_[0], dtype=float)
-            self.stack_intercept_ = float(lr.intercept_[0])
+            self.stack_coef_, self.stack_intercept_, cross = _stacker(Z, y_c, self.random_state + 1)
             win_oof = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
-            # Out-of-sample AUC of the stacker by cross-fitting its two halves.
-            a, b = halves(len(y_c), self.random_state + 1)
-            cross = np.empty(len(y_c))
-            for tr, te in ((a, b), (b, a)):
-                m = LogisticRegression(C=1.0, max_iter=1000).fit(Z[tr], y_c[tr])
-                cross[te] = m.predict_proba(Z[te])[:, 1]
             self.cal_auc_ = {
                 "fit": float(roc_auc_score(y_c, oof["fit"])),
                 "interest": float(roc_auc_score(y_c, oof["interest"])),
@@ -262,14 +289,9 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
                 n_categories=[len(self.categories_[c]) for c in self.categorical_columns_],
             )
             Z = np.column_stack([logit(oof["joint"]), self.linear_.decision(M_cal)])
-            lr = LogisticRegression(C=1.0, max_iter=1000).fit(Z, y_c)
-            self.ensemble_coef_ = np.asarray(lr.coef_[0], dtype=float)
-            self.ensemble_intercept_ = float(lr.intercept_[0])
-            a, b = halves(len(y_c), self.random_state + 2)
-            cross = np.empty(len(y_c))
-            for tr, te in ((a, b), (b, a)):
-                m = LogisticRegression(C=1.0, max_iter=1000).fit(Z[tr], y_c[tr])
-                cross[te] = m.predict_proba(Z[te])[:, 1]
+            self.ensemble_coef_, self.ensemble_intercept_, cross = _stacker(
+                Z, y_c, self.random_state + 2, nonnegative=[True, True]
+            )
             self.cal_auc_ = {
                 **{p: float(roc_auc_score(y_c, oof[p])) for p in parts},
                 "linear": float(roc_auc_score(y_c, Z[:, 1])),
