@@ -46,7 +46,9 @@ async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-async def require_api_key(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(
+    request: Request, key: Annotated[str | None, Security(api_key_header)]
+) -> None:
     """401 unless the `X-API-Key` header hashes to a configured key."""
     checker: KeyChecker = request.app.state.keys
     if not checker.check(key):
