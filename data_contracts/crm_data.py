@@ -61,6 +61,15 @@ def table_path(data_dir: Path, name: str) -> Path | None:
     return None
 
 
+def locate_table(data_dir: Path, name: str) -> Path | None:
+    """The table's file; None for a missing events/outcomes file (an empty table), but a
+    folder without leads is not a CRM folder at all."""
+    path = table_path(data_dir, name)
+    if path is None and name == "leads":
+        raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
+    return path
+
+
 def empty_table(name: str) -> pd.DataFrame:
     """A table with its contract columns and no rows: a missing events/outcomes file."""
     return pd.DataFrame({col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]})
@@ -86,10 +95,8 @@ def read_folder(data_dir: Path) -> CrmData:
     data_dir = Path(data_dir)
     frames: dict[str, pd.DataFrame] = {}
     for name in TABLES:
-        path = table_path(data_dir, name)
+        path = locate_table(data_dir, name)
         if path is None:
-            if name == "leads":
-                raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
             frames[name] = empty_table(name)
         else:
             frames[name] = read_table(path)

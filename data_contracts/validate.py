@@ -29,9 +29,9 @@ from data_contracts.crm_data import (
     TABLES,
     CrmData,
     empty_table,
+    locate_table,
     read_manifest,
     read_table,
-    table_path,
 )
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
@@ -537,10 +537,8 @@ def _read_raw(data_dir: Path) -> tuple[CrmData, dict[str, str], frozenset[str]]:
     files: dict[str, str] = {}
     present: set[str] = set()
     for name in TABLES:
-        path = table_path(data_dir, name)
+        path = locate_table(data_dir, name)
         if path is None:
-            if name == "leads":
-                raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
             # As `read_folder`: a missing events/outcomes file is an empty table, not an error.
             frames[name] = empty_table(name)
             files[name] = name
