@@ -20,17 +20,20 @@ from serving.deps import (
     ScoreLogDep,
     SettingsDep,
 )
+from serving.metrics import Metrics
 from serving.schemas import BatchScoreIn, BatchScoreOut, ErrorOut, ScoreIn, ScoreOut
-from serving.score_log import rows_from_answers
+from serving.score_log import ScoreLog, rows_from_answers
 from serving.scoring import (
     FieldError,
     answers,
     build_frames,
     check_item,
+    paused_gc,
     score_frame,
     score_meta,
     utc_now,
 )
+from serving.settings import ServingSettings
 
 router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
 
@@ -129,6 +132,18 @@ def score_batch(
             ],
             request_id,
         )
+    with paused_gc():
+        return _score_batch(body, champion, settings, request_id, score_log, metrics)
+
+
+def _score_batch(
+    body: BatchScoreIn,
+    champion: Champion,
+    settings: ServingSettings,
+    request_id: str,
+    score_log: ScoreLog,
+    metrics: Metrics,
+) -> Response:
     now = utc_now()
     skew = timedelta(seconds=settings.clock_skew_seconds)
     item_errors: dict[int, list[FieldError]] = {}
