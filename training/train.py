@@ -6,6 +6,7 @@ marketing and BDR review; the serving champion is never touched here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import tempfile
@@ -62,8 +63,6 @@ class TrainResult:
 
 def data_fingerprint(data_dir: Path, mapping: Path | None) -> str:
     """sha256 over the data files (and mapping), so a run names exactly what it learned from."""
-    import hashlib
-
     digest = hashlib.sha256()
     files = sorted(p for p in Path(data_dir).iterdir() if p.is_file() and p.suffix != ".json")
     if mapping is not None:
