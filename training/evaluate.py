@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
@@ -18,23 +19,37 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 
 
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
-    """Weighted mean |observed − predicted| over equal-count probability bins.
+def calibration_bins(y: npt.ArrayLike, p: npt.ArrayLike, bins: int = 10) -> pd.DataFrame:
+    """Equal-count bins of predicted probability: mean predicted, observed win rate, count.
 
-    Equal-count bins keep every bin populated when win rates are low, where
-    equal-width bins would put nearly all leads in the first one.
+    Equal-count bins keep every bin populated when win rates are low, where equal-width
+    bins would put nearly all leads in the first one. The report's calibration table and the
+    logged ECE both come from here.
     """
-    y = np.asarray(y, dtype=float)
-    p = np.asarray(p, dtype=float)
-    if len(y) == 0:
+    y_arr = np.asarray(y, dtype=float)
+    p_arr = np.asarray(p, dtype=float)
+    rows = []
+    if len(y_arr):
+        order = np.argsort(p_arr, kind="stable")
+        for chunk in np.array_split(order, min(bins, len(y_arr))):
+            if len(chunk):
+                rows.append(
+                    {
+                        "predicted": float(p_arr[chunk].mean()),
+                        "observed": float(y_arr[chunk].mean()),
+                        "n": len(chunk),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["predicted", "observed", "n"])
+
+
+def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, *, bins: int = 10) -> float:
+    """Count-weighted mean |observed − predicted| over `calibration_bins`."""
+    table = calibration_bins(y, p, bins)
+    if table.empty:
         return float("nan")
-    order = np.argsort(p, kind="stable")
-    chunks = np.array_split(order, min(bins, len(y)))
-    total = 0.0
-    for chunk in chunks:
-        if len(chunk):
-            total += len(chunk) * abs(y[chunk].mean() - p[chunk].mean())
-    return float(total / len(y))
+    gap = (table["observed"] - table["predicted"]).abs()
+    return float((table["n"] * gap).sum() / table["n"].sum())
 
 
 def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:

@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from models.policy import QUADRANTS
 from models.settings import Settings
 from training.audit import read_events
+from training.evaluate import calibration_bins
 from training.promote import (
     DEFAULT_AUC_TOLERANCE,
     DEFAULT_MAX_ECE,
@@ -32,7 +33,6 @@ from training.promote import (
     run_id_of,
 )
 from training.report_metrics import (
-    calibration_bins,
     gain_curve,
     psi_table,
     weekly_rate,

@@ -1,7 +1,8 @@
 """Small pure functions behind the review report's curves and drift table.
 
 Headline metrics (AUC, ECE, lift@10) live in `training.evaluate`; these add what a
-report draws: the cumulative gain curve, calibration bins, and PSI between two samples.
+report draws: the cumulative gain curve and PSI between two samples (calibration bins are
+`training.evaluate.calibration_bins`, the same binning as the logged ECE).
 """
 
 from __future__ import annotations
@@ -31,39 +32,6 @@ def gain_curve(
     cum = np.concatenate([[0.0], np.cumsum(y_arr[order])]) / y_arr.sum()
     k = np.rint(x * len(y_arr)).astype(int)
     return x, cum[k]
-
-
-def lift_at(y: npt.ArrayLike, p: npt.ArrayLike, share: float) -> float:
-    """Win rate among the top `share` of leads over the overall win rate."""
-    y_arr = np.asarray(y, dtype=float)
-    if len(y_arr) == 0 or y_arr.sum() == 0:
-        return float("nan")
-    k = max(1, round(len(y_arr) * share))
-    order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
-    return float(y_arr[order[:k]].mean() / y_arr.mean())
-
-
-def calibration_bins(y: npt.ArrayLike, p: npt.ArrayLike, bins: int = 10) -> pd.DataFrame:
-    """Equal-count bins of predicted probability: mean predicted, observed win rate, count.
-
-    The same binning as `training.evaluate.expected_calibration_error`, so the weighted
-    mean |observed − predicted| over these rows is the logged ECE.
-    """
-    y_arr = np.asarray(y, dtype=float)
-    p_arr = np.asarray(p, dtype=float)
-    rows = []
-    if len(y_arr):
-        order = np.argsort(p_arr, kind="stable")
-        for chunk in np.array_split(order, min(bins, len(y_arr))):
-            if len(chunk):
-                rows.append(
-                    {
-                        "predicted": float(p_arr[chunk].mean()),
-                        "observed": float(y_arr[chunk].mean()),
-                        "n": len(chunk),
-                    }
-                )
-    return pd.DataFrame(rows, columns=["predicted", "observed", "n"])
 
 
 def psi(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.evaluate import calibration_bins
 from training.promote import promote_version
 from training.report import write_report
-from training.report_metrics import calibration_bins, gain_curve, psi
+from training.report_metrics import gain_curve, psi
 from training.signoff import record_signoff
 
 Store = Any  # tests/training/conftest.py::GovernanceStore
