@@ -19,7 +19,15 @@ I64 = npt.NDArray[np.int64]
 
 
 def epoch_us(values: Any) -> I64:
-    """int64 µs since epoch (UTC) of a Series/Index/array of times; naive times count as UTC."""
+    """int64 µs since epoch (UTC) of a Series/Index/array of times; naive times count as UTC.
+
+    An int64 array is taken to be µs since epoch already (the API builds those directly).
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype == np.int64:
+            return values
+        if values.dtype.kind == "M":
+            return values.astype("datetime64[us]").view(np.int64)
     if isinstance(values, pd.Series):
         dtype = values.dtype
         if isinstance(dtype, pd.DatetimeTZDtype):

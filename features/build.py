@@ -11,8 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from features._table import Table
 from features.fit import (
     extra_columns_arrays,
     fit_arrays,
@@ -37,9 +40,54 @@ class FeatureFrame:
     feature_sets: list[FeatureSet] = field(default_factory=list)
 
 
+def feature_sets(
+    fit_kinds: Mapping[str, str],
+    interest_kinds: Mapping[str, str],
+    *,
+    half_life_days: float = 14.0,
+    type_weights: Mapping[str, float] | None = None,
+) -> tuple[FeatureSet, FeatureSet]:
+    """The fit and interest sets for these extra columns and interest parameters."""
+    fit_set = FIT_V1.with_extras(fit_kinds)
+    interest_set = replace(
+        INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns),
+        params={"half_life_days": float(half_life_days), "type_weights": weights(type_weights)},
+    )
+    return fit_set, interest_set
+
+
+def feature_columns(
+    leads: Table,
+    events: Table,
+    ids: pd.Index | Sequence[Any],
+    as_of_us: npt.NDArray[np.int64],
+    fit_set: FeatureSet,
+    interest_set: FeatureSet,
+) -> dict[str, Any]:
+    """Every feature column as an array, one row per lead in `ids` (the order of `leads`).
+
+    The core of `build_features`, without the DataFrame: the API scores one lead from plain
+    columns with it, and pays for no frame it would only read back.
+    """
+    params = interest_set.params
+    cols = fit_arrays(leads)
+    cols.update(extra_columns_arrays(leads, fit_set.features))
+    cols.update(
+        interest_arrays(
+            events,
+            ids,
+            as_of_us,
+            half_life_days=float(params.get("half_life_days", 14.0)),
+            type_weights=params.get("type_weights"),
+        )
+    )
+    cols.update(extra_columns_arrays(leads, interest_set.features))
+    return cols
+
+
 def build_features(
-    leads: pd.DataFrame,
-    events: pd.DataFrame,
+    leads: Table,
+    events: Table,
     as_of: Any,
     *,
     fit_extras: Extras = (),
@@ -55,26 +103,13 @@ def build_features(
     kind is inferred from the dtype (pass kinds when scoring: `FeatureSet.extras`).
     """
     ids = lead_index(leads)
-    fit_kinds = resolve_extras(leads, fit_extras)
-    interest_kinds = resolve_extras(leads, interest_extras)
-    fit_set = FIT_V1.with_extras(fit_kinds)
-    interest_set = replace(
-        INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns),
-        params={"half_life_days": float(half_life_days), "type_weights": weights(type_weights)},
+    fit_set, interest_set = feature_sets(
+        resolve_extras(leads, fit_extras),
+        resolve_extras(leads, interest_extras),
+        half_life_days=half_life_days,
+        type_weights=type_weights,
     )
-
-    cols = fit_arrays(leads)
-    cols.update(extra_columns_arrays(leads, fit_set.features))
-    cols.update(
-        interest_arrays(
-            events,
-            ids,
-            as_of_array(as_of, ids),
-            half_life_days=half_life_days,
-            type_weights=type_weights,
-        )
-    )
-    cols.update(extra_columns_arrays(leads, interest_set.features))
+    cols = feature_columns(leads, events, ids, as_of_array(as_of, ids), fit_set, interest_set)
     frame = make_frame(cols, ids)
     return FeatureFrame(
         frame=frame,

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from data_contracts.vocab import FREE_MAIL_DOMAINS, FUNCTIONS, SENIORITIES, SOURCES
+from features._table import Table, has_column, n_rows
 from features.registry import FIT_V1, FeatureSpec
 
 _FREE_MAIL = frozenset(FREE_MAIL_DOMAINS)
@@ -45,12 +46,13 @@ I8 = npt.NDArray[np.int8]
 SMALL = 64
 
 
-def _values(leads: pd.DataFrame, name: str) -> Column:
-    """A column (Series), or an all-None object array when absent: a sparse API payload
-    must not crash scoring."""
-    if name not in leads.columns:
-        return np.full(len(leads), None, dtype=object)
-    return leads[name]
+def _values(leads: Table, name: str) -> Column:
+    """A column (Series or array), or an all-None object array when absent: a sparse API
+    payload must not crash scoring."""
+    if not has_column(leads, name):
+        return np.full(n_rows(leads), None, dtype=object)
+    values: Column = leads[name]
+    return values
 
 
 def _missing(value: Any) -> bool:
@@ -116,11 +118,11 @@ def _title_has(values: Column, pattern: re.Pattern[str]) -> I8:
     return _per_unique(values, lambda u: pattern.search(str(u)) is not None, 0, np.int8)  # type: ignore[no-any-return]
 
 
-def _flag(leads: pd.DataFrame, name: str) -> I8:
+def _flag(leads: Table, name: str) -> I8:
     """Truthiness of a boolean-ish column (bool, 0/1, 'true'/'yes'); missing -> 0."""
     values = _values(leads, name)
-    if isinstance(values, pd.Series) and values.dtype == bool:
-        return np.asarray(values.to_numpy(), dtype=np.int8)
+    if values.dtype == bool:
+        return np.asarray(values, dtype=np.int8)
 
     def truthy(u: Any) -> bool:
         if isinstance(u, bool | int | float | np.number | np.bool_):
@@ -130,10 +132,14 @@ def _flag(leads: pd.DataFrame, name: str) -> I8:
     return _per_unique(values, truthy, 0, np.int8)  # type: ignore[no-any-return]
 
 
-def _number(leads: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:
-    if name not in leads.columns:
-        return np.full(len(leads), np.nan)
+def _number(leads: Table, name: str) -> npt.NDArray[np.float64]:
+    if not has_column(leads, name):
+        return np.full(n_rows(leads), np.nan)
     s = leads[name]
+    if isinstance(s, np.ndarray) and s.dtype.kind in "biuf":
+        return np.asarray(s, dtype=np.float64)
+    if not isinstance(s, pd.Series):
+        s = pd.Series(s)
     if s.dtype == bool:
         return np.asarray(s.to_numpy(), dtype=np.float64)
     if not pd.api.types.is_numeric_dtype(s.dtype):
@@ -164,7 +170,7 @@ def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(pd.Index(categories, dtype=object))
 
 
-def extra_columns_arrays(leads: pd.DataFrame, specs: Iterable[FeatureSpec]) -> Columns:
+def extra_columns_arrays(leads: Table, specs: Iterable[FeatureSpec]) -> Columns:
     """Mapped extra lead columns (specs with a `source`): numeric -> float64, else category."""
     out: Columns = {}
     for spec in specs:
@@ -177,9 +183,7 @@ def extra_columns_arrays(leads: pd.DataFrame, specs: Iterable[FeatureSpec]) -> C
     return out
 
 
-def resolve_extras(
-    leads: pd.DataFrame, extras: Mapping[str, str] | Sequence[str]
-) -> dict[str, str]:
+def resolve_extras(leads: Table, extras: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
     """`{column: kind}`; a bare name's kind comes from its values (numbers, bools -> numeric).
 
     Pass explicit kinds at scoring time (`FeatureSet.extras`): one lead's dtype can differ
@@ -189,10 +193,10 @@ def resolve_extras(
         return {str(k): str(v) for k, v in extras.items()}
     out: dict[str, str] = {}
     for col in extras:
-        if col not in leads.columns:
+        if not has_column(leads, col):
             out[str(col)] = "numeric"
             continue
-        s = leads[col]
+        s = pd.Series(leads[col]) if not isinstance(leads, pd.DataFrame) else leads[col]
         numeric = s.dtype == bool or pd.api.types.is_numeric_dtype(s.dtype)
         if not numeric:
             parsed = pd.to_numeric(s, errors="coerce")
@@ -201,7 +205,7 @@ def resolve_extras(
     return out
 
 
-def fit_arrays(leads: pd.DataFrame) -> Columns:
+def fit_arrays(leads: Table) -> Columns:
     """The `FIT_V1` columns as arrays, in order."""
     email = _values(leads, "email")
     title = _values(leads, "title")
@@ -233,8 +237,10 @@ def fit_arrays(leads: pd.DataFrame) -> Columns:
     return out
 
 
-def lead_index(leads: pd.DataFrame) -> pd.Index:
+def lead_index(leads: Table) -> pd.Index:
     """The frame index: `lead_id` (column or index) in the order of `leads`."""
+    if not isinstance(leads, pd.DataFrame):
+        return pd.Index(leads["lead_id"], name="lead_id", dtype=object)
     if "lead_id" in leads.columns:
         return pd.Index(leads["lead_id"].array, name="lead_id")
     return pd.Index(leads.index.array, name="lead_id")

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from data_contracts.vocab import EVENT_TYPES, HIGH_INTENT_EVENT_TYPES
+from features._table import Table, n_rows
 from features._time import NAT, US_PER_DAY, epoch_us, scalar_us
 from features.fit import extra_columns_arrays, lead_index, make_frame, resolve_extras
 from features.registry import COUNT_WINDOWS, ENGAGEMENT_TYPES, INTEREST_V1, count_name
@@ -61,7 +62,11 @@ _WINDOWS = sorted({d for _, d in COUNT_WINDOWS}, reverse=True)
 _VELOCITY_RECENT, _VELOCITY_PRIOR = 7, 30
 
 
-def _codes(values: pd.Series, index: pd.Index, lookup: Mapping[Any, int] | None = None) -> I64:
+def _codes(
+    values: pd.Series | npt.NDArray[Any],
+    index: pd.Index | Sequence[Any],
+    lookup: Mapping[Any, int] | None = None,
+) -> I64:
     """Position of each value in `index` (-1 if absent); categoricals map categories only.
 
     A few events (one lead in the API) are looked up in a dict: the same exact-match result
@@ -71,15 +76,17 @@ def _codes(values: pd.Series, index: pd.Index, lookup: Mapping[Any, int] | None 
         if lookup is None:
             lookup = {v: i for i, v in enumerate(index)}
         return np.fromiter(
-            (lookup.get(v, -1) for v in values.to_numpy(dtype=object)),
+            (lookup.get(v, -1) for v in np.asarray(values, dtype=object)),
             dtype=np.int64,
             count=len(values),
         )
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        raw, distinct = values.cat.codes.to_numpy(), values.cat.categories
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        raw: npt.NDArray[Any] = values.cat.codes.to_numpy()
+        distinct: Any = values.cat.categories
     else:  # hash the (repeated) event values once, then look up only the distinct ones
         raw, distinct = pd.factorize(values)
-    positions = np.asarray(index.get_indexer(pd.Index(distinct)), dtype=np.int64)
+    target = index if isinstance(index, pd.Index) else pd.Index(index, dtype=object)
+    positions = np.asarray(target.get_indexer(pd.Index(distinct)), dtype=np.int64)
     if not len(positions):
         return np.full(len(values), -1, dtype=np.int64)
     return np.where(raw < 0, -1, positions[np.maximum(raw, 0)]).astype(np.int64)
@@ -123,21 +130,30 @@ def _days(age_us: I64, missing: int) -> F64:
     return days
 
 
+def _unique(ids: pd.Index | Sequence[Any]) -> bool:
+    if isinstance(ids, pd.Index):
+        return bool(ids.is_unique)
+    return len(set(ids)) == len(ids)
+
+
 def interest_arrays(
-    events: pd.DataFrame,
-    ids: pd.Index,
+    events: Table,
+    ids: pd.Index | Sequence[Any],
     as_of_us: I64,
     *,
     half_life_days: float = 14.0,
     type_weights: Mapping[str, float] | None = None,
 ) -> Columns:
-    """The `INTEREST_V1` columns as arrays, one row per lead in `ids`, seen as of `as_of_us`."""
+    """The `INTEREST_V1` columns as arrays, one row per lead in `ids`, seen as of `as_of_us`.
+
+    `events` needs `lead_id`, `type` and `occurred_at` (datetimes, or int64 µs since epoch).
+    """
     if half_life_days <= 0:
         raise ValueError("half_life_days must be positive")
-    if not ids.is_unique:
+    if not _unique(ids):
         raise ValueError("lead_ids must be unique: one snapshot per lead")
     n = len(ids)
-    if len(events):
+    if n_rows(events):
         code = _codes(events["lead_id"], ids)
         etype = _codes(events["type"], _TYPE_INDEX, _TYPE_LOOKUP)
         t = epoch_us(events["occurred_at"])

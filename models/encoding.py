@@ -124,3 +124,69 @@ def encode(
             num = s if pd.api.types.is_numeric_dtype(s.dtype) else pd.to_numeric(s, errors="coerce")
             matrix[:, j] = num.to_numpy(dtype=float, na_value=np.nan)
     return matrix, unseen_rows
+
+
+def category_lookups(categories: Mapping[str, Sequence[Any]]) -> dict[str, dict[Any, int]]:
+    """Value -> code per categorical column (string keys when all categories are strings,
+    matching `encode`, which compares by `str`)."""
+    out: dict[str, dict[Any, int]] = {}
+    for col, cats in categories.items():
+        as_str = all(isinstance(c, str) for c in cats)
+        out[col] = {(str(c) if as_str else c): i for i, c in enumerate(cats)}
+    return out
+
+
+def _labels(values: Any) -> list[Any]:
+    """Plain Python values of a column (a Categorical reads its labels by code)."""
+    if isinstance(values, pd.Categorical):
+        cats = values.categories
+        return [None if c < 0 else cats[c] for c in values.codes.tolist()]
+    if isinstance(values, pd.Series):
+        return values.tolist()
+    return list(values)
+
+
+def encode_columns(
+    cols: Mapping[str, Any],
+    n: int,
+    columns: Sequence[str],
+    categories: Mapping[str, Sequence[Any]],
+    lookups: Mapping[str, Mapping[Any, int]] | None = None,
+) -> tuple[npt.NDArray[np.float64], list[list[str]]]:
+    """`encode` for plain columns (name -> array), the API's few-row path: same matrix and
+    unseen values as `encode` on the frame those columns would make, without the frame.
+
+    Many rows fall back to `encode` on a frame (its vectorised look-ups win there).
+    """
+    missing = [c for c in columns if c not in cols]
+    if missing:
+        raise ValueError(f"feature columns missing: {missing}")
+    if n > _SMALL:
+        frame = pd.DataFrame({c: cols[c] for c in columns}, index=pd.RangeIndex(n), copy=False)
+        return encode(frame, columns, categories)
+    if lookups is None:
+        lookups = category_lookups(categories)
+    matrix = np.empty((n, len(columns)), dtype=np.float64)
+    unseen_rows: list[list[str]] = [[] for _ in range(n)]
+    for j, col in enumerate(columns):
+        values = cols[col]
+        if col not in categories:
+            if isinstance(values, pd.Series | pd.Categorical) or values.dtype == object:
+                values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan
+                )
+            matrix[:, j] = values
+            continue
+        lookup = lookups[col]
+        as_str = isinstance(next(iter(lookup), ""), str)
+        for i, v in enumerate(_labels(values)):
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+                matrix[i, j] = np.nan
+                continue
+            code = lookup.get(str(v) if as_str else v)
+            if code is None:
+                matrix[i, j] = np.nan
+                unseen_rows[i].append(f"{col}={v}")
+            else:
+                matrix[i, j] = code
+    return matrix, unseen_rows

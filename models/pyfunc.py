@@ -18,6 +18,8 @@ from typing import Any
 
 import joblib
 import mlflow
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -39,6 +41,10 @@ _PINNED = (
     "pydantic",
     "joblib",
 )
+
+
+class IncompatibleModel(RuntimeError):
+    """The installed feature code cannot rebuild the features this model was trained on."""
 
 
 def feature_set_dicts(feature_sets: Sequence[Any] | None) -> list[dict[str, Any]]:
@@ -136,6 +142,48 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
                     found[side][str(spec["source"])] = str(spec.get("kind", "numeric"))
         return found["fit"], found["interest"]
 
+    def training_feature_sets(self) -> tuple[Any, Any]:
+        """The fit and interest sets as training built them: its mapped extras (with their
+        kinds) and its interest parameters (half-life, type weights), rebuilt by the
+        installed `features` code.
+
+        Raises `IncompatibleModel` when that code no longer produces the columns the scorer
+        was trained on (a feature-set version changed under it), rather than scoring with
+        features the model never saw.
+        """
+        cached = self.__dict__.get("_training_sets")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        from features.build import feature_sets
+
+        scorer, _ = self._ready()
+        fit_kinds, interest_kinds = self.extras()
+        params: Mapping[str, Any] = next(
+            (
+                fs.get("params") or {}
+                for fs in self.feature_sets
+                if str(fs.get("name", "")).startswith("interest")
+            ),
+            {},
+        )
+        fit_set, interest_set = feature_sets(
+            fit_kinds,
+            interest_kinds,
+            half_life_days=float(params.get("half_life_days", 14.0)),
+            type_weights=params.get("type_weights"),
+        )
+        built = {*fit_set.columns, *interest_set.columns}
+        lost = [c for c in scorer.columns_ if c not in built]
+        if lost:
+            trained = ", ".join(f"{fs.get('name')} {fs.get('version')}" for fs in self.feature_sets)
+            raise IncompatibleModel(
+                f"this model was trained on feature sets {trained or '(unrecorded)'}; the "
+                f"installed features code ({fit_set.name} {fit_set.version}, "
+                f"{interest_set.name} {interest_set.version}) no longer builds {lost[:5]}"
+            )
+        self.__dict__["_training_sets"] = (fit_set, interest_set)
+        return fit_set, interest_set
+
     def score_raw(
         self,
         leads: pd.DataFrame,
@@ -146,22 +194,37 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         top_k: int = 3,
     ) -> pd.DataFrame:
         """Build features exactly as training did, then score; as_of defaults to now (UTC)."""
-        from features.build import build_features
+        from features.build import feature_columns
+        from features.fit import lead_index, make_frame
+        from features.interest import as_of_array
 
         scorer, policy = self._ready()
-        if as_of is None:
-            as_of = pd.Timestamp.now(tz="UTC").as_unit("us")
-        lead_columns = set(REQUIRED_COLUMNS["leads"])
-        fit_extras = [
-            c for c in scorer.fit_columns_ if c in leads.columns and c not in lead_columns
-        ]
-        interest_extras = [
-            c for c in scorer.interest_columns_ if c in leads.columns and c not in lead_columns
-        ]
-        frame = build_features(
-            leads, events, as_of, fit_extras=fit_extras, interest_extras=interest_extras
-        )
-        return scorer.score_leads(frame.frame, policy, reasons=reasons, top_k=top_k)
+        fit_set, interest_set = self.training_feature_sets()
+        ids = lead_index(leads)
+        cols = feature_columns(leads, events, ids, as_of_array(as_of, ids), fit_set, interest_set)
+        return scorer.score_leads(make_frame(cols, ids), policy, reasons=reasons, top_k=top_k)
+
+    def score_columns(
+        self,
+        leads: Mapping[str, Any],
+        events: Mapping[str, Any],
+        as_of_us: npt.NDArray[np.int64],
+        *,
+        reasons: bool = True,
+        top_k: int = 3,
+    ) -> dict[str, Any]:
+        """`score_raw` on plain columns (name -> numpy array; times as int64 µs since epoch),
+        answered as columns in the order of `leads`: the API's path, with no DataFrame.
+
+        Same feature code, same encoder semantics and same models as `score_raw`.
+        """
+        from features.build import feature_columns
+
+        scorer, policy = self._ready()
+        fit_set, interest_set = self.training_feature_sets()
+        ids = list(leads["lead_id"])
+        cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
+        return scorer.score_columns(cols, len(ids), policy, reasons=reasons, top_k=top_k)
 
     # model_input is deliberately unannotated: MLflow reads that hint as an input schema.
     def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]

@@ -206,6 +206,60 @@ class Phrasebook:
         return phrase(self.templates.get(feature), self.describe(feature), value, is_category=True)
 
 
+# Up to this many rows (the API's single lead), each kept reason is phrased directly: the
+# per-distinct-value grouping below pays numpy set-up per feature that one row never repays.
+_FEW_ROWS = 4
+
+
+def _say(
+    j: int,
+    value: float,
+    feature_names: Sequence[str],
+    categories: Mapping[int, Sequence[Any]],
+    phrasebook: Phrasebook,
+) -> str:
+    name = feature_names[j]
+    if j in categories:
+        labels = categories[j]
+        decoded = (
+            None
+            if math.isnan(value) or int(value) < 0 or int(value) >= len(labels)
+            else labels[int(value)]
+        )
+        return phrasebook.say_category(name, decoded)
+    return phrasebook.say_number(name, value)
+
+
+def _few_reasons(
+    chosen: npt.NDArray[np.intp],
+    weights: npt.NDArray[np.float64],
+    keep: npt.NDArray[np.bool_],
+    values: npt.NDArray[np.float64],
+    feature_names: Sequence[str],
+    categories: Mapping[int, Sequence[Any]],
+    phrasebook: Phrasebook,
+    k: int,
+) -> list[list[Reason]]:
+    out: list[list[Reason]] = []
+    rounded = np.round(weights, 3).tolist()
+    for i, (row, row_keep, row_values) in enumerate(
+        zip(chosen.tolist(), keep.tolist(), values.tolist(), strict=True)
+    ):
+        out.append(
+            [
+                {
+                    "feature": feature_names[j],
+                    "text": _say(j, v, feature_names, categories, phrasebook),
+                    "direction": "up" if slot < k else "down",
+                    "weight": rounded[i][slot],
+                }
+                for slot, (j, v, ok) in enumerate(zip(row, row_values, row_keep, strict=True))
+                if ok
+            ]
+        )
+    return out
+
+
 def top_reasons(
     contributions: npt.NDArray[np.float64],
     values: npt.NDArray[np.float64],
@@ -235,21 +289,17 @@ def top_reasons(
     keep = np.concatenate([weights[:, :k] >= min_weight, weights[:, k:] <= -min_weight], axis=1)
     chosen_values = np.take_along_axis(values, chosen, axis=1)
 
+    if n <= _FEW_ROWS:
+        return _few_reasons(
+            chosen, weights, keep, chosen_values, feature_names, categories, phrasebook, k
+        )
+
     texts = np.empty(chosen.shape, dtype=object)
     for j in np.unique(chosen[keep]):
         mask = keep & (chosen == j)
         vals = chosen_values[mask]
         uniq, inverse = np.unique(vals, return_inverse=True)  # NaNs collapse to one entry
-        name = feature_names[j]
-        if j in categories:
-            labels = categories[j]
-            decoded = [
-                None if math.isnan(u) or int(u) < 0 or int(u) >= len(labels) else labels[int(u)]
-                for u in uniq
-            ]
-            said = [phrasebook.say_category(name, d) for d in decoded]
-        else:
-            said = [phrasebook.say_number(name, float(u)) for u in uniq]
+        said = [_say(int(j), float(u), feature_names, categories, phrasebook) for u in uniq]
         texts[mask] = np.asarray(said, dtype=object)[inverse.ravel()]
 
     names = np.asarray(feature_names, dtype=object)[chosen]

@@ -7,7 +7,7 @@ combines them. Both are calibrated on a later fold so a score of 30 means ~30% w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from data_contracts.vocab import HIGH_INTENT_EVENT_TYPES
 from models.calibration import Calibrator, choose_calibration, halves, logit, sigmoid
-from models.encoding import encode, learn_categories
+from models.encoding import category_lookups, encode, encode_columns, learn_categories
 from models.linear import LinearPart
 from models.policy import QUADRANTS, QuadrantPolicy
 from models.reasons import PathContributions, Phrasebook, top_reasons
@@ -393,30 +393,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         ScoredLead `lead_id` column).
         """
         M, unseen = encode(X, self.columns_, self.categories_)
-        contribs = {p: self._contributions(p, M) for p in PARTS} if reasons else {}
-        probs = self._probabilities(M, contribs)
-        scores = {p: _score(probs[p]) for p in ("fit", "interest", "win")}
-        high_fit = scores["fit"] >= policy.fit_threshold
-        high_int = scores["interest"] >= policy.interest_threshold
-        code = np.where(high_fit, np.where(high_int, 0, 1), np.where(high_int, 2, 3))
-        actions = [getattr(policy, q) for q in QUADRANTS]
-        n = len(X)
-        out: dict[str, Any] = {}
-        for p in ("fit", "interest", "win"):
-            out[f"{p}_probability"] = np.asarray(probs[p], dtype=np.float64)
-        for p in ("fit", "interest", "win"):
-            out[f"{p}_score"] = scores[p]
-        out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[code]
-        out["action"] = np.asarray([a.action for a in actions], dtype=object)[code]
-        out["tier"] = np.asarray([a.tier for a in actions], dtype=np.int64)[code]
-        out["speed_to_lead_minutes"] = np.asarray(
-            [a.speed_to_lead_minutes for a in actions], dtype=np.int64
-        )[code]
-        for p in PARTS:
-            out[f"{p}_reasons"] = (
-                self._reasons(p, M, top_k, contribs[p]) if reasons else [[] for _ in range(n)]
-            )
-        out["unseen_categories"] = unseen
+        out = self._score_matrix(M, unseen, policy, reasons=reasons, top_k=top_k)
         # Explicit dtypes: letting pandas infer (arrow strings, list scanning) costs ms a call.
         index = X.index
         return pd.DataFrame(
@@ -433,6 +410,58 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
             },
             index=index,
         )
+
+    def score_columns(
+        self,
+        features: Mapping[str, Any],
+        n: int,
+        policy: QuadrantPolicy,
+        *,
+        reasons: bool = True,
+        top_k: int = 3,
+    ) -> dict[str, Any]:
+        """`score_leads` on plain feature columns (name -> array of n), answered as columns
+        (`SCORED_COLUMNS`): the API's path, which never builds a DataFrame."""
+        lookups = self.__dict__.get("_lookups")
+        if lookups is None:
+            lookups = self.__dict__["_lookups"] = category_lookups(self.categories_)
+        M, unseen = encode_columns(features, n, self.columns_, self.categories_, lookups)
+        return self._score_matrix(M, unseen, policy, reasons=reasons, top_k=top_k)
+
+    def _score_matrix(
+        self,
+        M: FloatArray,
+        unseen: list[list[str]],
+        policy: QuadrantPolicy,
+        *,
+        reasons: bool,
+        top_k: int,
+    ) -> dict[str, Any]:
+        contribs = {p: self._contributions(p, M) for p in PARTS} if reasons else {}
+        probs = self._probabilities(M, contribs)
+        scores = {p: _score(probs[p]) for p in ("fit", "interest", "win")}
+        high_fit = scores["fit"] >= policy.fit_threshold
+        high_int = scores["interest"] >= policy.interest_threshold
+        code = np.where(high_fit, np.where(high_int, 0, 1), np.where(high_int, 2, 3))
+        actions = [getattr(policy, q) for q in QUADRANTS]
+        n = len(M)
+        out: dict[str, Any] = {}
+        for p in ("fit", "interest", "win"):
+            out[f"{p}_probability"] = np.asarray(probs[p], dtype=np.float64)
+        for p in ("fit", "interest", "win"):
+            out[f"{p}_score"] = scores[p]
+        out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[code]
+        out["action"] = np.asarray([a.action for a in actions], dtype=object)[code]
+        out["tier"] = np.asarray([a.tier for a in actions], dtype=np.int64)[code]
+        out["speed_to_lead_minutes"] = np.asarray(
+            [a.speed_to_lead_minutes for a in actions], dtype=np.int64
+        )[code]
+        for p in PARTS:
+            out[f"{p}_reasons"] = (
+                self._reasons(p, M, top_k, contribs[p]) if reasons else [[] for _ in range(n)]
+            )
+        out["unseen_categories"] = unseen
+        return out
 
     def feature_importance(self) -> dict[str, dict[str, float]]:
         """Total gain per feature for each model ("fit", "interest"[, "joint"])."""

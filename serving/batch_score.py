@@ -19,7 +19,7 @@ from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData, read_folder
 from data_contracts.schemas import REQUIRED_COLUMNS
 from serving.champion import Champion, ChampionHolder
-from serving.scoring import score_frame
+from serving.scoring import ScoringFailed
 from serving.settings import ServingSettings
 
 CHUNK_LEADS = 100_000
@@ -100,6 +100,25 @@ def flatten(
         },
         columns=list(OUTPUT_COLUMNS),
     )
+
+
+def score_frame(
+    model: Any,
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp | pd.Series,
+    *,
+    reasons: bool = True,
+) -> pd.DataFrame:
+    """`score_raw`, with rows keyed and ordered by the leads frame's `lead_id`."""
+    scored = model.score_raw(leads, events, as_of, reasons=reasons)
+    if "lead_id" in scored.columns:
+        scored = scored.set_index("lead_id")
+    ids = leads["lead_id"].tolist()
+    missing = scored.index.difference(pd.Index(ids))
+    if len(scored) < len(ids) or len(missing):
+        raise ScoringFailed("the model did not return one row per lead")
+    return scored.reindex(ids)
 
 
 def load_champion(settings: ServingSettings) -> Champion:

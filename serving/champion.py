@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.mlflow_setup import configure_mlflow
+from models.pyfunc import IncompatibleModel
 from serving.scoring import warm_up
 from serving.settings import ServingSettings
 
@@ -148,12 +149,16 @@ class ChampionHolder:
             return False
         try:
             champion = self._load(client, name, version, mv.run_id, tags)
-        except Exception:
+        except Exception as exc:
             if self._failed_version != version:
                 logger.exception("loading champion version %s failed; will retry", version)
                 self._failed_version = version
             if self._current is None:
-                self._reason = f"champion version {version} failed to load (see server log)"
+                self._reason = (
+                    f"champion version {version} cannot be served by this code: {exc}"
+                    if isinstance(exc, IncompatibleModel)
+                    else f"champion version {version} failed to load (see server log)"
+                )
             return False
         old = self._current.version if self._current else None
         self._current = champion

@@ -1,20 +1,23 @@
-"""Turn validated requests into contract-typed frames, score them, shape the answers.
+"""Turn validated requests into contract-shaped columns, score them, shape the answers.
 
-The API, the batch endpoint and `handoff score` all go through `HandoffModel.score_raw`,
-which builds features with the same code training used; nothing here computes a feature.
+Both endpoints go through `HandoffModel.score_columns`, which builds features with the same
+code training used (`features.build.feature_columns`); nothing here computes a feature.
+Plain numpy columns, not DataFrames: for one lead, building and reading back frames cost
+more than the features and the trees together.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
@@ -152,52 +155,32 @@ def check_item(
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_UTC_US = pd.DatetimeTZDtype("us", "UTC")
 
 
-def _utc_us(values: Sequence[datetime]) -> Any:
-    """Aware datetimes as a `datetime64[us, UTC]` array, exactly (integer microseconds)."""
-    us = np.fromiter(((v - _EPOCH) // _MICROSECOND for v in values), np.int64, len(values))
-    return pd.array(us.view("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")
+def epoch_us(values: Sequence[datetime]) -> npt.NDArray[np.int64]:
+    """Aware datetimes as int64 µs since the epoch, exactly (integer arithmetic)."""
+    return np.fromiter(((v - _EPOCH) // _MICROSECOND for v in values), np.int64, len(values))
 
 
-def _objects(values: list[Any]) -> np.ndarray:
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
 
 
-def _frame(columns: dict[str, Any], n: int) -> pd.DataFrame:
-    """A frame from ready arrays, skipping `pd.DataFrame(dict)`'s per-column inference.
-
-    One API request builds two frames; the public constructor costs milliseconds of the
-    10 ms budget. `_from_arrays` is private pandas API, so fall back if it goes away.
-    """
-    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if from_arrays is not None:
-        try:
-            frame: pd.DataFrame = from_arrays(
-                list(columns.values()),
-                columns=pd.Index(list(columns)),
-                index=pd.RangeIndex(n),
-                verify_integrity=False,
-            )
-            return frame
-        except TypeError:
-            pass
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
-
-
-def build_frames(
+def build_columns(
     leads: Sequence[LeadIn], events: Sequence[Sequence[EventIn]]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Contract-shaped `leads` and `events` frames (strings as object arrays, UTC µs times)."""
-    n = len(leads)
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Contract-shaped `leads` and `events` tables as plain numpy columns (strings as object
+    arrays, times as int64 µs): what `HandoffModel.score_columns` reads, with no DataFrame."""
     lead_cols: dict[str, Any] = {
         f: _objects([getattr(lead, f) for lead in leads]) for f in STRING_LEAD_FIELDS
     }
-    lead_cols["created_at"] = _utc_us([lead.created_at for lead in leads])
-    lead_cols["employees"] = pd.array([lead.employees for lead in leads], dtype="Int64")
+    lead_cols["created_at"] = epoch_us([lead.created_at for lead in leads])
+    lead_cols["employees"] = np.array(
+        [np.nan if lead.employees is None else lead.employees for lead in leads],
+        dtype=np.float64,
+    )
     lead_cols["annual_revenue"] = np.array(
         [np.nan if lead.annual_revenue is None else lead.annual_revenue for lead in leads],
         dtype=np.float64,
@@ -218,12 +201,12 @@ def build_frames(
             campaigns.append(e.campaign)
     event_cols: dict[str, Any] = {
         "lead_id": _objects(ids),
-        "occurred_at": _utc_us(when),
+        "occurred_at": epoch_us(when),
         "type": _objects(kinds),
         "channel": _objects(channels),
         "campaign": _objects(campaigns),
     }
-    return _frame(lead_cols, n), _frame(event_cols, len(ids))
+    return lead_cols, event_cols
 
 
 def _reasons(value: Any) -> list[dict[str, Any]]:
@@ -253,42 +236,26 @@ def _prob(value: Any, name: str) -> float:
     return p
 
 
-def score_frame(
-    model: Any,
-    leads: pd.DataFrame,
-    events: pd.DataFrame,
-    as_of: pd.Timestamp | pd.Series,
-    *,
-    reasons: bool = True,
-) -> pd.DataFrame:
-    """`score_raw`, with rows keyed and ordered by the leads frame's `lead_id`."""
-    scored = model.score_raw(leads, events, as_of, reasons=reasons)
-    if "lead_id" in scored.columns:
-        scored = scored.set_index("lead_id")
-    ids = leads["lead_id"].tolist()
-    missing = scored.index.difference(pd.Index(ids))
-    if len(scored) < len(ids) or len(missing):
-        raise ScoringFailed("the model did not return one row per lead")
-    return scored.reindex(ids)
-
-
 def answers(
-    scored: pd.DataFrame,
+    scored: Mapping[str, Any],
+    lead_ids: Sequence[str],
     as_of: Sequence[datetime],
     *,
     request_id: str,
     meta: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """One `ScoreOut`-shaped dict per scored row (built by hand: pydantic is too slow at 10k)."""
-    n = len(scored)
-    has_reasons = "fit_reasons" in scored.columns
-    col = {c: scored[c].tolist() for c in _ANSWER_COLUMNS}
+    """One `ScoreOut`-shaped dict per scored lead, from `score_columns`' columns (built by
+    hand: pydantic is too slow at 10k)."""
+    n = len(lead_ids)
+    col = {c: _tolist(scored[c]) for c in _ANSWER_COLUMNS}
+    if any(len(v) != n for v in col.values()):
+        raise ScoringFailed("the model did not return one row per lead")
     none: list[Any] = [None] * n
-    fit_reasons = scored["fit_reasons"].tolist() if has_reasons else none
-    interest_reasons = scored["interest_reasons"].tolist() if has_reasons else none
-    unseen = scored["unseen_categories"].tolist() if "unseen_categories" in scored else none
+    fit_reasons = _tolist(scored.get("fit_reasons", none))
+    interest_reasons = _tolist(scored.get("interest_reasons", none))
+    unseen = _tolist(scored.get("unseen_categories", none))
     out: list[dict[str, Any]] = []
-    for i, (lead_id, when) in enumerate(zip(scored.index.tolist(), as_of, strict=True)):
+    for i, (lead_id, when) in enumerate(zip(lead_ids, as_of, strict=True)):
         out.append(
             {
                 "request_id": request_id,
@@ -319,6 +286,21 @@ def answers(
     return out
 
 
+def _tolist(values: Any) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray | pd.Series) else list(values)
+
+
+def score_items(
+    model: Any,
+    leads: Sequence[LeadIn],
+    events: Sequence[Sequence[EventIn]],
+    as_of: Sequence[datetime],
+) -> dict[str, Any]:
+    """Scores, quadrants and reasons for validated leads, as columns in their order."""
+    lead_cols, event_cols = build_columns(leads, events)
+    return dict(model.score_columns(lead_cols, event_cols, epoch_us(as_of), reasons=True))
+
+
 def score_meta(
     version: str, feature_sets: list[dict[str, str]], contract_version: str
 ) -> dict[str, Any]:
@@ -345,5 +327,4 @@ def warm_up(model: Any) -> None:
         employees=100,
     )
     ev = [EventIn(occurred_at=now - timedelta(days=1), type="pricing_page", channel="web")]
-    leads, events = build_frames([lead], [ev])
-    score_frame(model, leads, events, pd.Timestamp(now), reasons=True)
+    score_items(model, [lead], [ev], [now])

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
@@ -26,10 +25,9 @@ from serving.score_log import ScoreLog, rows_from_answers
 from serving.scoring import (
     FieldError,
     answers,
-    build_frames,
     check_item,
     paused_gc,
-    score_frame,
+    score_items,
     score_meta,
     utc_now,
 )
@@ -64,16 +62,11 @@ def _score(
     as_ofs: list[datetime],
     request_id: str,
 ) -> list[dict[str, Any]]:
-    leads, events = build_frames([i.lead for i in items], [i.events for i in items])
-    if len(items) == 1:
-        as_of: pd.Timestamp | pd.Series = pd.Timestamp(as_ofs[0]).tz_convert("UTC")
-    else:
-        as_of = pd.Series(
-            pd.to_datetime(as_ofs, utc=True).as_unit("us"), index=leads["lead_id"].to_numpy()
-        )
-    scored = score_frame(champion.model, leads, events, as_of, reasons=True)
+    scored = score_items(champion.model, [i.lead for i in items], [i.events for i in items], as_ofs)
     meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
-    return answers(scored, as_ofs, request_id=request_id, meta=meta)
+    return answers(
+        scored, [i.lead.lead_id for i in items], as_ofs, request_id=request_id, meta=meta
+    )
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)

@@ -94,15 +94,17 @@ def test_phrases_from_feature_sets_used(fitted_scorer, synthetic_folds) -> None:
     assert texts and all(t == "Director-level title" for t in texts)
 
 
-def test_score_raw_matches_training_features(tmp_path) -> None:
-    """Raw leads + events through `score_raw` give the scores of the features training built."""
+@pytest.fixture(scope="module")
+def raw_model(tmp_path_factory):
+    """A scorer trained on generated leads' real features, and the raw data they came from."""
     from data_contracts.crm_data import read_folder
     from data_contracts.synthetic import generate_to_folder
     from features.build import build_features
     from features.labels import make_labels
 
-    generate_to_folder(n_leads=3_000, seed=5, out_dir=tmp_path / "crm")
-    crm = read_folder(tmp_path / "crm")
+    folder = tmp_path_factory.mktemp("raw") / "crm"
+    generate_to_folder(n_leads=3_000, seed=5, out_dir=folder)
+    crm = read_folder(folder)
     labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
     frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
     known = ~labels["censored"].to_numpy()
@@ -120,6 +122,12 @@ def test_score_raw_matches_training_features(tmp_path) -> None:
         feature_sets=frame.feature_sets,
     )
     model = HandoffModel(scorer, QuadrantPolicy(), [fs.to_dict() for fs in frame.feature_sets])
+    return model, crm, labels, X
+
+
+def test_score_raw_matches_training_features(raw_model) -> None:
+    """Raw leads + events through `score_raw` give the scores of the features training built."""
+    model, crm, labels, X = raw_model
     ids = X.index[:50]
     leads = crm.leads.set_index("lead_id").loc[ids].reset_index()
     events = crm.events[crm.events["lead_id"].isin(ids)]
@@ -129,3 +137,73 @@ def test_score_raw_matches_training_features(tmp_path) -> None:
         raw["win_probability"].to_numpy(), built["win_probability"].to_numpy(), rtol=1e-9
     )
     assert (raw["quadrant"].to_numpy() == built["quadrant"].to_numpy()).all()
+
+
+def _columns(frame: pd.DataFrame) -> dict:
+    """Plain numpy columns, the way the API builds them (times as int64 µs, no pandas)."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[col] = s.to_numpy(dtype="datetime64[us]").view(np.int64)
+        elif s.dtype == bool:
+            out[col] = s.to_numpy()
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            out[col] = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[col] = np.array([None if pd.isna(v) else str(v) for v in s], dtype=object)
+    return out
+
+
+def test_score_columns_matches_score_raw_lead_by_lead(raw_model) -> None:
+    """The API's DataFrame-free path gives the same scores, quadrants, reasons and unseen
+    flags, one lead at a time, as `score_raw` on the same leads in one frame."""
+    model, crm, labels, X = raw_model
+    ids = X.index[100:140]
+    leads = crm.leads.set_index("lead_id").loc[ids].reset_index()
+    leads.loc[3, "industry"] = "space tourism"  # unseen in training
+    events = crm.events[crm.events["lead_id"].isin(ids)]
+    as_of = labels["snapshot_at"].loc[ids]
+    expected = model.score_raw(leads, events, as_of=as_of, reasons=True)
+    as_of_us = as_of.to_numpy(dtype="datetime64[us]").view(np.int64)
+    for i, lead_id in enumerate(ids):
+        one = leads[leads["lead_id"] == lead_id]
+        got = model.score_columns(
+            _columns(one),
+            _columns(events[events["lead_id"] == lead_id]),
+            as_of_us[i : i + 1],
+            reasons=True,
+        )
+        row = expected.loc[lead_id]
+        for col in ("fit_probability", "interest_probability", "win_probability"):
+            assert got[col][0] == pytest.approx(row[col], rel=1e-12), (lead_id, col)
+        for col in ("quadrant", "tier", "speed_to_lead_minutes", "unseen_categories"):
+            assert got[col][0] == row[col], (lead_id, col)
+        assert got["fit_reasons"][0] == row["fit_reasons"], lead_id
+        assert got["interest_reasons"][0] == row["interest_reasons"], lead_id
+    assert expected.loc[ids[3], "unseen_categories"] == ["industry=space tourism"]
+
+
+def test_model_refuses_features_the_installed_code_no_longer_builds(raw_model) -> None:
+    """A model trained on a column today's feature code cannot build is refused, by name."""
+    import copy
+
+    from models.pyfunc import IncompatibleModel
+
+    model, crm, _, _ = raw_model
+    stale = HandoffModel(copy.deepcopy(model.scorer), model.policy, model.feature_sets)
+    stale.scorer.columns_ = [*stale.scorer.columns_, "retired_feature"]
+    with pytest.raises(IncompatibleModel, match="retired_feature"):
+        stale.score_raw(crm.leads.head(3), crm.events.iloc[:0])
+
+
+def test_scoring_uses_the_interest_parameters_training_used(raw_model) -> None:
+    """A model trained with a 3-day half-life scores with 3 days, not the default 14."""
+    model, _, _, _ = raw_model
+    sets = [dict(fs) for fs in model.feature_sets]
+    for fs in sets:
+        if fs["name"].startswith("interest"):
+            fs["params"] = {**fs.get("params", {}), "half_life_days": 3.0}
+    short = HandoffModel(model.scorer, model.policy, sets)
+    assert short.training_feature_sets()[1].params["half_life_days"] == 3.0
+    assert model.training_feature_sets()[1].params["half_life_days"] == 14.0

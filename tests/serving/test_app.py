@@ -207,7 +207,7 @@ def test_unexpected_error_is_500_with_request_id_and_no_payload_in_log(
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise ValueError(f"cannot handle {PAYLOAD_MARKER}")
 
-    monkeypatch.setattr(champion.model, "score_raw", explode)
+    monkeypatch.setattr(champion.model, "score_columns", explode)
     response = client.post("/v1/score", json=lead_payload("L-boom", industry=PAYLOAD_MARKER))
     assert response.status_code == 500
     body = response.json()
