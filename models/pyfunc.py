@@ -1,9 +1,15 @@
 """The MLflow pyfunc that ships a fitted scorer, its policy and feature sets as one model.
 
-Serving and batch scoring load `models:/<name>@champion` and call `score_raw` on raw leads
-and events: features are built by `features.build` — the same code training used — so
-there is no second copy of feature logic to drift. The package source travels with the
-model (`code_paths`), so it loads anywhere the pinned libraries are installed.
+Serving and batch scoring load `models:/<name>@champion` and call `score_raw` (frames) or
+`score_columns` (plain arrays, the API) on raw leads and events: features are built by
+`features.build` — the same code training used — so there is no second copy of feature
+logic to drift. The package source travels with the model (`code_paths`), so it loads
+anywhere the pinned libraries are installed.
+
+`features` is imported here, at the top, on purpose: where Handoff is installed, the
+installed code scores (MLflow puts a model's `code_paths` copy first on `sys.path`, so a
+lazy import would pick whichever copy the first loaded model shipped, mixing versions).
+`training_feature_sets` then checks that this code still builds every trained column.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from data_contracts.schemas import CONTRACT_VERSION, REQUIRED_COLUMNS
+from features.build import feature_columns, feature_sets
+from features.fit import lead_index, make_frame
+from features.interest import as_of_array
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.reasons import Phrasebook
@@ -154,7 +163,6 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         cached = self.__dict__.get("_training_sets")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        from features.build import feature_sets
 
         scorer, _ = self._ready()
         fit_kinds, interest_kinds = self.extras()
@@ -194,9 +202,6 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         top_k: int = 3,
     ) -> pd.DataFrame:
         """Build features exactly as training did, then score; as_of defaults to now (UTC)."""
-        from features.build import feature_columns
-        from features.fit import lead_index, make_frame
-        from features.interest import as_of_array
 
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()
@@ -218,7 +223,6 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
         Same feature code, same encoder semantics and same models as `score_raw`.
         """
-        from features.build import feature_columns
 
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()

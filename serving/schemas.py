@@ -8,20 +8,23 @@ Timestamps must be ISO-8601 strings with a time zone: a naive or numeric time is
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
     StrictBool,
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    with_config,
 )
+from pydantic_core import core_schema
+from typing_extensions import TypedDict
 
 from data_contracts.vocab import CHANNELS, EVENT_TYPES, FUNCTIONS, SENIORITIES, SOURCES
 
@@ -45,20 +48,35 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def _iso_string_only(value: Any) -> Any:
-    """Pydantic would read a number as a Unix time; a CRM timestamp must be an ISO string."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO-8601 timestamp string with a time zone")
-    return value
+TIMESTAMP_MESSAGE = (
+    "must be an ISO-8601 timestamp string with a time zone, between 1970-01-01 and 2200-01-01"
+)
 
 
-def _plausible(value: datetime) -> datetime:
-    """Out-of-range years are typos, and would overflow the microsecond time axis."""
-    if not EARLIEST <= value < LATEST:
-        raise ValueError("must be between 1970-01-01 and 2200-01-01")
-    return value
+def _timestamp_schema(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    """An aware datetime from a string only, in range, checked inside pydantic-core.
+
+    Why not Python validators: pydantic would read a number as a Unix time (so strings
+    only), and out-of-range years are typos that would overflow the microsecond time axis.
+    Python before/after validators on every event cost ~60% of validating a 10,000-lead
+    batch (210k timestamps); this chain of core schemas does the same checks in Rust.
+    Python callers may also pass an aware `datetime`.
+    """
+
+    def in_range(strict: bool) -> core_schema.CoreSchema:
+        return core_schema.datetime_schema(
+            strict=strict, tz_constraint="aware", ge=EARLIEST, lt=LATEST
+        )
+
+    return core_schema.union_schema(
+        [
+            core_schema.chain_schema([core_schema.str_schema(strict=True), in_range(False)]),
+            in_range(True),
+        ],
+        mode="left_to_right",
+        custom_error_type="timestamp",
+        custom_error_message=TIMESTAMP_MESSAGE,
+    )
 
 
 def _utf8(value: str) -> str:
@@ -70,7 +88,11 @@ def _utf8(value: str) -> str:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_string_only), AfterValidator(_plausible)]
+Timestamp = Annotated[
+    datetime,
+    GetPydanticSchema(_timestamp_schema),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 Utf8 = AfterValidator(_utf8)
@@ -83,15 +105,18 @@ Str320 = Annotated[StrictStr, Field(max_length=320), Utf8]
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class EventIn(BaseModel):
-    """One engagement event of the lead being scored."""
+@with_config(_STRICT)
+class EventIn(TypedDict):
+    """One engagement event of the lead being scored.
 
-    model_config = _STRICT
+    A TypedDict, not a model: a batch holds ~200k events, and validating into dicts costs
+    a third of building model instances.
+    """
 
     occurred_at: Timestamp
     type: EventType
-    channel: Channel | None = None
-    campaign: ShortStr | None = None
+    channel: NotRequired[Channel | None]
+    campaign: NotRequired[ShortStr | None]
 
 
 class LeadIn(BaseModel):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
@@ -46,8 +46,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _json_response(payload: Any) -> Response:
-    """Serialise once, by hand: the answers are already plain JSON types."""
-    return Response(json.dumps(payload, allow_nan=False), media_type="application/json")
+    """Serialise once, by hand, with orjson: the answers are already plain JSON types (and
+    their numbers checked finite), and a 10,000-lead answer is ~15 MB, which the standard
+    library encodes in ~0.3 s, orjson in a tenth of that."""
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 def _invalid(errors: list[FieldError], request_id: str) -> JSONResponse:

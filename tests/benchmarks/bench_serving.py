@@ -152,11 +152,11 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     """The champion's fit booster and one encoded feature row in MLflow's dataframe_split."""
     import mlflow
 
-    from features.build import build_features
-    from models.encoding import encode
+    from features.build import feature_columns
+    from models.encoding import encode_columns
     from models.mlflow_setup import configure_mlflow
     from serving.schemas import ScoreIn
-    from serving.scoring import build_frames
+    from serving.scoring import build_columns, epoch_us
 
     configure_mlflow(settings)
     model = mlflow.pyfunc.load_model(
@@ -164,9 +164,13 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     ).unwrap_python_model()
     scorer = model.scorer
     req = ScoreIn.model_validate(item)
-    leads, events = build_frames([req.lead], [req.events])
-    frame = build_features(leads, events, pd.Timestamp(req.as_of)).frame
-    M, _ = encode(frame, scorer.columns_, scorer.categories_)
+    assert req.as_of is not None
+    leads, events = build_columns([req.lead], [req.events])
+    fit_set, interest_set = model.training_feature_sets()
+    cols = feature_columns(
+        leads, events, [req.lead.lead_id], epoch_us([req.as_of]), fit_set, interest_set
+    )
+    M, _ = encode_columns(cols, 1, scorer.columns_, scorer.categories_)
     booster = scorer.boosters_["fit"]
     row = M[:, scorer.column_index_["fit"]][0]
     # JSON has no NaN and mlflow's parser turns null columns into objects LightGBM rejects:

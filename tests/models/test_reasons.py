@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pytest
 
+from features.registry import FIT_V1, INTEREST_V1
 from models.encoding import encode
-from models.reasons import Phrasebook, phrase
+from models.reasons import Phrasebook, _display_number, _Value, phrase
 
 
 @pytest.mark.parametrize("part", ["fit", "interest"])
@@ -99,3 +103,58 @@ def test_phrasebook_flags_and_pow10() -> None:
     assert book.say_number("named", 1.0) == "Named account"
     assert book.say_number("named", 0.0) == "Not a named account"
     assert book.say_number("emp", 3.0) == "1000 employees"
+
+
+def _phrase_by_format(
+    template: str | None, description: str, value: Any, *, is_category: bool
+) -> str:
+    """`phrase` as plain `str.format` with `_Value` objects: the reference it must match."""
+    if is_category:
+        text = (
+            "unknown"
+            if value is None or (isinstance(value, float) and math.isnan(value))
+            else str(value)
+        )
+        text = text.replace("_", " ")
+        val = _Value(text)
+    else:
+        number = float(value) if value is not None else float("nan")
+        val = _Value(_display_number(number), number)
+    if template:
+        try:
+            return template.format(
+                value=val,
+                Value=_Value(val[:1].upper() + val[1:], val.number),
+                description=description,
+            )
+        except (KeyError, IndexError, ValueError):
+            pass
+    return f"{description}: {val}"
+
+
+def test_phrase_matches_plain_str_format_for_every_template() -> None:
+    """The pre-parsed fast path says exactly what `str.format` would, for every shipped
+    template and the awkward ones (escaped braces, format specs, unknown fields)."""
+    templates = [spec.phrase for fs in (FIT_V1, INTEREST_V1) for spec in fs.features if spec.phrase]
+    templates += [
+        "{Value}-level title",
+        "{{literal}} {value}",
+        "{value:.0f} days",
+        "{value!r}",
+        "{unknown} {value}",
+        "{description} was {value}",
+        "unbalanced {value",
+        "",
+        None,
+    ]
+    numbers = [0.0, 1.0, 2.5, 3.14159, -1.25, float("nan"), 1e6, None]
+    labels = ["director", "c_level", None, float("nan"), 7]
+    for template in templates:
+        for v in numbers:
+            assert phrase(template, "Days since", v, is_category=False) == _phrase_by_format(
+                template, "Days since", v, is_category=False
+            ), (template, v)
+        for v in labels:
+            assert phrase(template, "Seniority", v, is_category=True) == _phrase_by_format(
+                template, "Seniority", v, is_category=True
+            ), (template, v)
