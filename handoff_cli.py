@@ -103,6 +103,36 @@ def train(
 
 
 @app.command()
+def backtest(
+    data_dir: DataDir,
+    mapping: MappingOpt = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 180,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Rolling origins.")] = 4,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the per-fold table (CSV).")
+    ] = None,
+) -> None:
+    """Rolling-origin backtest: retrain at several origins, test each on the next window.
+
+    An evaluation, not a version: nothing is registered.
+    """
+    from training.backtest import backtest_folder, summarise
+
+    table = backtest_folder(data_dir, mapping=mapping, horizon_days=horizon_days, n_folds=folds)
+    if table.empty:
+        typer.echo("no fold had wins and losses in every window", err=True)
+        raise typer.Exit(1)
+    by_fold = table.pivot_table(
+        index=["fold", "test_start", "n_test", "test_win_rate"], columns="model", values="roc_auc"
+    )
+    typer.echo("Test ROC AUC per fold:\n" + by_fold.round(4).to_string())
+    typer.echo("\nOver folds:\n" + summarise(table).round(4).to_string(index=False))
+    if out is not None:
+        table.to_csv(out, index=False)
+        typer.echo(f"\nper-fold table -> {out}")
+
+
+@app.command()
 def report(
     version: Annotated[str, typer.Argument(help="Model version number.")],
     out: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,

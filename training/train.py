@@ -136,6 +136,23 @@ def _labelled_features(
     return features, labels
 
 
+def labelled_training_frame(
+    data_dir: Path,
+    *,
+    mapping: Path | None = None,
+    horizon_days: int = 180,
+    half_life_days: float = 14.0,
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series, FeatureFrame]:
+    """The labelled (uncensored) feature rows, labels and snapshot times `run_training`
+    learns from, for evaluations that refit on other windows (`training.backtest`)."""
+    crm = _validate(Path(data_dir), mapping).valid
+    features, labels = _labelled_features(crm, horizon_days, half_life_days)
+    labelled = ~labels["censored"].to_numpy(dtype=bool)
+    X = features.frame.loc[labelled]
+    y = labels["label"].to_numpy()[labelled].astype(int)
+    return X, y, labels["snapshot_at"].loc[labelled], features
+
+
 def _examples(
     scorer: LeadScorer, X_test: pd.DataFrame, scored: pd.DataFrame, policy: QuadrantPolicy
 ) -> list[dict[str, Any]]:
