@@ -272,6 +272,9 @@ def main() -> None:
     parser.add_argument("--train-leads", type=int, default=3_000)
     parser.add_argument("--score-leads", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument(
+        "--batch-repeats", type=int, default=4, help="batch requests: the first, then the median"
+    )
     parser.add_argument("--single", type=int, default=300, help="sequential single requests")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--per-thread", type=int, default=250, help="requests per connection")
@@ -337,10 +340,14 @@ def main() -> None:
         batch_body = json.dumps({"items": items}).encode()
         with httpx.Client(headers={**key, "Content-Type": "application/json"}, timeout=600) as c:
             c.post(f"{hurl}/batch", content=json.dumps({"items": items[:100]}).encode())
-            t = time.perf_counter()
-            r = c.post(f"{hurl}/batch", content=batch_body)
-            results["batch_seconds"] = time.perf_counter() - t
-            r.raise_for_status()
+            seconds = []
+            for _ in range(args.batch_repeats):
+                t = time.perf_counter()
+                r = c.post(f"{hurl}/batch", content=batch_body)
+                seconds.append(time.perf_counter() - t)
+                r.raise_for_status()
+            results["batch_first_seconds"] = seconds[0]
+            results["batch_seconds"] = statistics.median(seconds[1:] or seconds)
             results["batch_ok"] = r.json()["n_ok"]
             results["batch_mb"] = len(batch_body) / 1e6
     finally:
@@ -365,6 +372,7 @@ def main() -> None:
     print(f"throughput ratio handoff / mlflow: {h / m:.1f}x (target >= 5x)")
     print(
         f"batch of {args.batch:,} leads ({results['batch_mb']:.1f} MB, {results['batch_ok']:,} ok): "
+        f"first after start {results['batch_first_seconds']:.2f} s, then median "
         f"{results['batch_seconds']:.2f} s (target < 2 s)"
     )
     print(f"score_folder over {args.score_leads:,} leads: {results['folder_seconds']:.1f} s")

@@ -96,6 +96,46 @@ def test_batch_empty_is_422(client: httpx.Client) -> None:
     assert ["body", "items"] in _locs(response)
 
 
+def test_batch_answers_match_single_answers_with_or_without_a_bad_item(
+    client: httpx.Client,
+) -> None:
+    """The same leads score identically alone in a batch, beside a bad item, and one by one
+    on the single-lead endpoint."""
+    items: list[Any] = [lead_payload(f"F-{i}", n_events=3) for i in range(4)]
+    as_of = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    for item in items:
+        item["as_of"] = as_of
+    fast = client.post("/v1/score/batch", json={"items": items}).json()
+    slow = client.post("/v1/score/batch", json={"items": [*items, {"lead": 5}]}).json()
+    single = client.post("/v1/score", json=items[1]).json()
+    assert (fast["n_ok"], fast["n_failed"], slow["n_ok"], slow["n_failed"]) == (4, 0, 4, 1)
+    assert slow["results"][4]["errors"][0]["loc"][:4] == ["body", "items", 4, "lead"]
+
+    def comparable(answer: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in answer.items() if k != "request_id"}
+
+    for a, b in zip(fast["results"], slow["results"][:4], strict=True):
+        assert comparable(a["result"]) == comparable(b["result"])
+    assert comparable(fast["results"][1]["result"]) == comparable(single)
+
+
+def test_batch_body_errors_name_the_body_and_nan_names_its_item(client: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+    broken = client.post("/v1/score/batch", content=b'{"items": [', headers=headers)
+    assert broken.status_code == 422 and all(loc[0] == "body" for loc in _locs(broken))
+    missing = client.post("/v1/score/batch", json={"leads": []})
+    assert missing.status_code == 422 and ["body", "items"] in _locs(missing)
+    good = json.dumps(lead_payload("N-0"))
+    nan = json.dumps(lead_payload("N-1")).replace('"employees": 250', '"annual_revenue": NaN')
+    response = client.post(
+        "/v1/score/batch", content=f'{{"items": [{good}, {nan}]}}', headers=headers
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results[0]["ok"] and not results[1]["ok"]
+    assert results[1]["errors"][0]["loc"] == ["body", "items", 1, "lead", "annual_revenue"]
+
+
 @pytest.mark.parametrize(
     ("path", "headers"),
     [
