@@ -123,14 +123,14 @@ class _Value(str):
         return format(str(self), spec)
 
 
-_Part = tuple[bool, str]  # (is_field, literal text or field name)
+_Part = tuple[str | None, str]  # (field name or None for a literal, literal text or spec)
 _PLAIN_FIELDS = frozenset({"value", "Value", "description"})
 _PLAIN: dict[str, tuple[_Part, ...] | None] = {}
 
 
 def _plain_parts(template: str) -> tuple[_Part, ...] | None:
-    """A template's literal pieces and bare `{value}` / `{Value}` / `{description}` fields,
-    parsed once; None when it uses format specs, conversions or other fields.
+    """A template's literal pieces and its `value` / `Value` / `description` fields with
+    their format specs, parsed once; None when it uses conversions or other fields.
 
     Why: a 10,000-lead batch phrases ~20k distinct (feature, value) pairs, and `str.format`
     with two `_Value` objects per phrase was half the reason-code time.
@@ -142,19 +142,29 @@ def _plain_parts(template: str) -> tuple[_Part, ...] | None:
         for literal, field_name, spec, conversion in string.Formatter().parse(template):
             assert parts is not None
             if literal:
-                parts.append((False, literal))
+                parts.append((None, literal))
             if field_name is None:
                 continue
-            if spec or conversion or field_name not in _PLAIN_FIELDS:
+            if conversion or field_name not in _PLAIN_FIELDS or "{" in (spec or ""):
                 parts = None
                 break
-            parts.append((True, field_name))
+            parts.append((field_name, spec or ""))
     except ValueError:
         parts = None
     result = tuple(parts) if parts is not None else None
     if len(_PLAIN) < 4096:
         _PLAIN[template] = result
     return result
+
+
+def _formatted(text: str, number: float | None, spec: str) -> str:
+    """What `format(_Value(text, number), spec)` gives, without building the `_Value`."""
+    if spec and number is not None and not math.isnan(number):
+        try:
+            return format(number, spec)
+        except ValueError:
+            pass
+    return format(text, spec)
 
 
 def phrase(template: str | None, description: str, value: Any, *, is_category: bool) -> str:
@@ -182,7 +192,17 @@ def phrase(template: str | None, description: str, value: Any, *, is_category: b
                 "Value": text[:1].upper() + text[1:],
                 "description": description,
             }
-            return "".join(fields[piece] if is_field else piece for is_field, piece in plain)
+            try:
+                return "".join(
+                    piece
+                    if field is None
+                    else _formatted(
+                        fields[field], None if field == "description" else number, piece
+                    )
+                    for field, piece in plain
+                )
+            except ValueError:
+                pass  # a spec the value cannot take: str.format below says what it says
         val = _Value(text, number)
         try:
             return template.format(
