@@ -6,6 +6,7 @@ thread-pool hop per request on the latency-bound scoring path.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -22,11 +23,6 @@ api_key_header = APIKeyHeader(
 )
 
 
-async def get_settings(request: Request) -> ServingSettings:
-    settings: ServingSettings = request.app.state.settings
-    return settings
-
-
 async def get_holder(request: Request) -> ChampionHolder:
     holder: ChampionHolder = request.app.state.holder
     return holder
@@ -40,10 +36,6 @@ async def get_metrics(request: Request) -> Metrics:
 async def get_score_log(request: Request) -> ScoreLog:
     score_log: ScoreLog = request.app.state.score_log
     return score_log
-
-
-async def get_request_id(request: Request) -> str:
-    return str(request.state.request_id)
 
 
 async def require_api_key(
@@ -67,10 +59,38 @@ async def get_champion(holder: Annotated[ChampionHolder, Depends(get_holder)]) -
     return champion
 
 
-SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
+@dataclass(frozen=True)
+class ScoreContext:
+    """Everything a scoring request reads from the app, resolved as one dependency: each
+    FastAPI dependency costs tens of microseconds a request on the 10 ms path."""
+
+    champion: Champion
+    settings: ServingSettings
+    request_id: str
+    score_log: ScoreLog
+    metrics: Metrics
+
+
+async def get_score_context(request: Request) -> ScoreContext:
+    """The serving model (read once for this request) and the app's services; 503 when no
+    champion is servable."""
+    state = request.app.state
+    holder: ChampionHolder = state.holder
+    champion = holder.current
+    if champion is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=holder.reason)
+    return ScoreContext(
+        champion=champion,
+        settings=state.settings,
+        request_id=str(request.state.request_id),
+        score_log=state.score_log,
+        metrics=state.metrics,
+    )
+
+
 HolderDep = Annotated[ChampionHolder, Depends(get_holder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ScoreLogDep = Annotated[ScoreLog, Depends(get_score_log)]
-RequestIdDep = Annotated[str, Depends(get_request_id)]
 ChampionDep = Annotated[Champion, Depends(get_champion)]
+ScoreContextDep = Annotated[ScoreContext, Depends(get_score_context)]
 ApiKey = Depends(require_api_key)

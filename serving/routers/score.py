@@ -11,14 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from serving.champion import Champion
-from serving.deps import (
-    ApiKey,
-    ChampionDep,
-    MetricsDep,
-    RequestIdDep,
-    ScoreLogDep,
-    SettingsDep,
-)
+from serving.deps import ApiKey, ScoreContextDep
 from serving.metrics import Metrics
 from serving.schemas import BatchScoreIn, BatchScoreOut, ErrorOut, ScoreIn, ScoreOut
 from serving.score_log import ScoreLog, rows_from_answers
@@ -72,14 +65,7 @@ def _score(
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
-async def score_one(
-    body: ScoreIn,
-    champion: ChampionDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
-    score_log: ScoreLogDep,
-    metrics: MetricsDep,
-) -> Response:
+async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     """Score one lead with its recent events: scores, quadrant, action, SLA, reasons.
 
     Runs on the event loop, not the thread pool: a single lead is a few milliseconds of CPU,
@@ -91,44 +77,39 @@ async def score_one(
     as_of, errors = check_item(
         body,
         now=now,
-        skew=timedelta(seconds=settings.clock_skew_seconds),
-        max_events=settings.max_events_per_lead,
+        skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
+        max_events=ctx.settings.max_events_per_lead,
     )
     if errors:
-        return _invalid(errors, request_id)
-    out = _score(champion, [body], [as_of], request_id)
-    score_log.append(rows_from_answers(out, now.isoformat()))
-    metrics.observe_scores([out[0]["quadrant"]])
+        return _invalid(errors, ctx.request_id)
+    out = _score(ctx.champion, [body], [as_of], ctx.request_id)
+    ctx.score_log.append(rows_from_answers(out, now.isoformat()))
+    ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0])
 
 
 @router.post("/batch", response_model=BatchScoreOut, responses=_ERRORS)
-def score_batch(
-    body: BatchScoreIn,
-    champion: ChampionDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
-    score_log: ScoreLogDep,
-    metrics: MetricsDep,
-) -> Response:
+def score_batch(body: BatchScoreIn, ctx: ScoreContextDep) -> Response:
     """Score up to `max_batch` leads, answers in request order.
 
     Each item is validated on its own: a bad item is answered with its errors (by index)
     and the others are still scored, all by the same model version.
     """
-    if len(body.items) > settings.max_batch:
+    if len(body.items) > ctx.settings.max_batch:
         return _invalid(
             [
                 FieldError(
                     ("body", "items"),
-                    f"too many leads: {len(body.items)} > max_batch {settings.max_batch}",
+                    f"too many leads: {len(body.items)} > max_batch {ctx.settings.max_batch}",
                     "too_long",
                 )
             ],
-            request_id,
+            ctx.request_id,
         )
     with paused_gc():
-        return _score_batch(body, champion, settings, request_id, score_log, metrics)
+        return _score_batch(
+            body, ctx.champion, ctx.settings, ctx.request_id, ctx.score_log, ctx.metrics
+        )
 
 
 def _score_batch(
