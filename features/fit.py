@@ -149,9 +149,16 @@ def _number(leads: Table, name: str) -> npt.NDArray[np.float64]:
 
 def _closed_categorical(values: Column, dtype: pd.CategoricalDtype) -> pd.Categorical:
     """Codes into a closed vocabulary; values outside it become missing (never an error)."""
-    lookup = {c: i for i, c in enumerate(dtype.categories)}
+    lookup = _category_codes(dtype)
     codes = _per_unique(values, lambda u: lookup.get(_clean(u), -1), -1, np.int64)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _category_codes(dtype: pd.CategoricalDtype) -> dict[Any, int]:
+    """Value -> code of a closed vocabulary, built once (reading arrow-backed categories
+    costs more than coding one lead)."""
+    return {c: i for i, c in enumerate(dtype.categories)}
 
 
 def _open_categorical(values: Column) -> pd.Categorical:

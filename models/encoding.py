@@ -65,26 +65,32 @@ def _encode_small(
     unseen_rows: list[list[str]],
 ) -> None:
     """Dict look-ups for a handful of rows (the live single-lead path): no Index building."""
+    lookups = category_lookups(categories)
     for j, col in enumerate(columns):
-        if col not in categories:
+        if col in categories:
+            _look_up(X[col].tolist(), col, lookups[col], matrix[:, j], unseen_rows)
+
+
+def _look_up(
+    values: Sequence[Any],
+    col: str,
+    lookup: Mapping[Any, int],
+    out: npt.NDArray[np.float64],
+    unseen_rows: list[list[str]],
+) -> None:
+    """Category codes of a few values into `out`: NaN for missing, NaN and reported for
+    values training never saw."""
+    as_str = isinstance(next(iter(lookup), ""), str)
+    for i, v in enumerate(values):
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out[i] = np.nan
             continue
-        cats = categories[col]
-        lookup = (
-            {str(c): i for i, c in enumerate(cats)}
-            if all(isinstance(c, str) for c in cats)
-            else {c: i for i, c in enumerate(cats)}
-        )
-        as_str = isinstance(next(iter(lookup), ""), str)
-        for i, v in enumerate(X[col].tolist()):
-            if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-                matrix[i, j] = np.nan
-                continue
-            code = lookup.get(str(v) if as_str else v)
-            if code is None:
-                matrix[i, j] = np.nan
-                unseen_rows[i].append(f"{col}={v}")
-            else:
-                matrix[i, j] = code
+        code = lookup.get(str(v) if as_str else v)
+        if code is None:
+            out[i] = np.nan
+            unseen_rows[i].append(f"{col}={v}")
+        else:
+            out[i] = code
 
 
 def encode(
@@ -177,16 +183,5 @@ def encode_columns(
                 )
             matrix[:, j] = values
             continue
-        lookup = lookups[col]
-        as_str = isinstance(next(iter(lookup), ""), str)
-        for i, v in enumerate(_labels(values)):
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
-                matrix[i, j] = np.nan
-                continue
-            code = lookup.get(str(v) if as_str else v)
-            if code is None:
-                matrix[i, j] = np.nan
-                unseen_rows[i].append(f"{col}={v}")
-            else:
-                matrix[i, j] = code
+        _look_up(_labels(values), col, lookups[col], matrix[:, j], unseen_rows)
     return matrix, unseen_rows
