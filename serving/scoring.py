@@ -23,8 +23,6 @@ import pandas as pd
 from data_contracts import CONTRACT_VERSION
 from serving.schemas import EventIn, LeadIn, ScoreIn
 
-LEAD_FIELDS: tuple[str, ...] = tuple(LeadIn.model_fields)
-EVENT_FIELDS: tuple[str, ...] = ("lead_id", "occurred_at", "type", "channel", "campaign")
 STRING_LEAD_FIELDS: tuple[str, ...] = (
     "lead_id",
     "email",
