@@ -288,3 +288,15 @@ class PointsBaseline(BaseEstimator):  # type: ignore[misc]
         bands = pd.Series(self._bands(X))
         rates = bands.map(self.band_win_rate_).fillna(self.win_rate_)
         return np.asarray(rates.to_numpy(dtype=float), dtype=np.float64)
+
+
+Baseline = LogisticBaseline | NaiveBayesBaseline | PointsBaseline
+
+
+def make_baselines() -> dict[str, Baseline]:
+    """The unfitted baselines every evaluation sets beside the models, by metric prefix."""
+    return {
+        "baseline_logreg": LogisticBaseline(),
+        "baseline_naive_bayes": NaiveBayesBaseline(),
+        "baseline_points": PointsBaseline(),
+    }

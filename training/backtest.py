@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from models.baselines import LogisticBaseline, NaiveBayesBaseline, PointsBaseline
+from models.baselines import make_baselines
 from models.scorer import LeadScorer
-from training.evaluate import binary_metrics, lift_and_capture
+from training.evaluate import binary_metrics
 
 MODELS: tuple[str, ...] = ("combined", "fit", "interest")
-BASELINES: tuple[str, ...] = ("baseline_logreg", "baseline_naive_bayes", "baseline_points")
+BASELINES: tuple[str, ...] = tuple(make_baselines())
 
 
 @dataclass(frozen=True)
@@ -109,15 +109,11 @@ def backtest(
         scored = {
             m: probs[f"{'win' if m == 'combined' else m}_probability"].to_numpy() for m in MODELS
         }
-        baselines: dict[str, LogisticBaseline | NaiveBayesBaseline | PointsBaseline] = {
-            "baseline_logreg": LogisticBaseline(),
-            "baseline_naive_bayes": NaiveBayesBaseline(),
-            "baseline_points": PointsBaseline(),
-        }
-        for name, baseline in baselines.items():
+        for name, baseline in make_baselines().items():
             scored[name] = baseline.fit(X_tr, parts["train"]).predict_proba(X_te)
         window = stamps.iloc[fold.test]
         for name, p in scored.items():
+            metrics = binary_metrics(parts["test"], np.asarray(p, dtype=float))
             rows.append(
                 {
                     "fold": k,
@@ -127,8 +123,8 @@ def backtest(
                     "n_test": len(fold.test),
                     "test_win_rate": float(parts["test"].mean()),
                     "model": name,
-                    "roc_auc": binary_metrics(parts["test"], np.asarray(p, dtype=float))["roc_auc"],
-                    "lift_top10": lift_and_capture(parts["test"], np.asarray(p, dtype=float))[0],
+                    "roc_auc": metrics["roc_auc"],
+                    "lift_top10": metrics["lift_top10"],
                 }
             )
     return pd.DataFrame(rows)

@@ -22,7 +22,7 @@ from data_contracts.crm_data import CrmData
 from data_contracts.validate import ValidationResult, validate_folder
 from features.build import FeatureFrame, build_features
 from features.labels import make_labels
-from models.baselines import LogisticBaseline, NaiveBayesBaseline, PointsBaseline
+from models.baselines import make_baselines
 from models.mlflow_setup import configure_mlflow
 from models.policy import QuadrantPolicy, propose_policy
 from models.scorer import LeadScorer
@@ -147,10 +147,17 @@ def labelled_training_frame(
     learns from, for evaluations that refit on other windows (`training.backtest`)."""
     crm = _validate(Path(data_dir), mapping).valid
     features, labels = _labelled_features(crm, horizon_days, half_life_days)
+    return (*_labelled_rows(features, labels), features)
+
+
+def _labelled_rows(
+    features: FeatureFrame, labels: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """Feature rows, 0/1 labels and snapshot times of the leads that are not censored."""
     labelled = ~labels["censored"].to_numpy(dtype=bool)
     X = features.frame.loc[labelled]
     y = labels["label"].to_numpy()[labelled].astype(int)
-    return X, y, labels["snapshot_at"].loc[labelled], features
+    return X, y, labels["snapshot_at"].loc[labelled]
 
 
 def _examples(
@@ -195,9 +202,7 @@ def run_training(
     labelled = ~labels["censored"].to_numpy(dtype=bool)
     n_censored = int((~labelled).sum())
     n_censored_open = int((~labelled & labels["open"].to_numpy(dtype=bool)).sum())
-    X_all = features.frame.loc[labelled]
-    y_all = labels["label"].to_numpy()[labelled].astype(int)
-    snap = labels["snapshot_at"].loc[labelled]
+    X_all, y_all, snap = _labelled_rows(features, labels)
     split = time_ordered_split(snap)
     X_train, X_val, X_test = (X_all.iloc[i] for i in (split.train, split.val, split.test))
     y_train, y_val, y_test = (y_all[i] for i in (split.train, split.val, split.test))
@@ -228,11 +233,7 @@ def run_training(
                 y_val,
             )
     with clock.phase("baselines"):
-        baselines: dict[str, LogisticBaseline | NaiveBayesBaseline | PointsBaseline] = {
-            "baseline_logreg": LogisticBaseline(),
-            "baseline_naive_bayes": NaiveBayesBaseline(),
-            "baseline_points": PointsBaseline(),
-        }
+        baselines = make_baselines()
         for baseline in baselines.values():
             baseline.fit(X_train, y_train)
     with clock.phase("evaluate"):
