@@ -223,7 +223,6 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
         Same feature code, same encoder semantics and same models as `score_raw`.
         """
-
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()
         ids = list(leads["lead_id"])

@@ -155,8 +155,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def epoch_us(values: Sequence[datetime]) -> npt.NDArray[np.int64]:
-    """Aware datetimes as int64 µs since the epoch, exactly (integer arithmetic)."""
+def aware_us(values: Sequence[datetime]) -> npt.NDArray[np.int64]:
+    """Validated aware datetimes as int64 µs since the epoch, exactly (integer arithmetic).
+
+    `features._time.epoch_us` takes Series and arrays; on a list of Python datetimes it goes
+    through `pd.to_datetime`, about twice as slow as this for a batch's 200k events.
+    """
     return np.fromiter(((v - _EPOCH) // _MICROSECOND for v in values), np.int64, len(values))
 
 
@@ -174,7 +178,7 @@ def build_columns(
     lead_cols: dict[str, Any] = {
         f: _objects([getattr(lead, f) for lead in leads]) for f in STRING_LEAD_FIELDS
     }
-    lead_cols["created_at"] = epoch_us([lead.created_at for lead in leads])
+    lead_cols["created_at"] = aware_us([lead.created_at for lead in leads])
     lead_cols["employees"] = np.array(
         [np.nan if lead.employees is None else lead.employees for lead in leads],
         dtype=np.float64,
@@ -190,7 +194,7 @@ def build_columns(
     counts = np.fromiter((len(lead_events) for lead_events in events), np.int64, len(events))
     event_cols: dict[str, Any] = {
         "lead_id": np.repeat(lead_cols["lead_id"], counts),
-        "occurred_at": epoch_us([e["occurred_at"] for e in flat]),
+        "occurred_at": aware_us([e["occurred_at"] for e in flat]),
         "type": _objects([e["type"] for e in flat]),
         "channel": _objects([e.get("channel") for e in flat]),
         "campaign": _objects([e.get("campaign") for e in flat]),
@@ -280,7 +284,10 @@ def score_items(
 ) -> dict[str, Any]:
     """Scores, quadrants and reasons for validated leads, as columns in their order."""
     lead_cols, event_cols = build_columns(leads, events)
-    return dict(model.score_columns(lead_cols, event_cols, epoch_us(as_of), reasons=True))
+    scored: dict[str, Any] = model.score_columns(
+        lead_cols, event_cols, aware_us(as_of), reasons=True
+    )
+    return scored
 
 
 def score_meta(

@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from serving.champion import Champion
-from serving.deps import ApiKey, ScoreContextDep
-from serving.metrics import Metrics
+from serving.deps import ApiKey, ScoreContext, ScoreContextDep
 from serving.schemas import BatchScoreIn, BatchScoreOut, ErrorOut, ScoreIn, ScoreOut
-from serving.score_log import ScoreLog, rows_from_answers
+from serving.score_log import rows_from_answers
 from serving.scoring import (
     FieldError,
     answers,
@@ -24,7 +23,6 @@ from serving.scoring import (
     score_meta,
     utc_now,
 )
-from serving.settings import ServingSettings
 
 router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
 
@@ -107,19 +105,11 @@ def score_batch(body: BatchScoreIn, ctx: ScoreContextDep) -> Response:
             ctx.request_id,
         )
     with paused_gc():
-        return _score_batch(
-            body, ctx.champion, ctx.settings, ctx.request_id, ctx.score_log, ctx.metrics
-        )
+        return _score_batch(body, ctx)
 
 
-def _score_batch(
-    body: BatchScoreIn,
-    champion: Champion,
-    settings: ServingSettings,
-    request_id: str,
-    score_log: ScoreLog,
-    metrics: Metrics,
-) -> Response:
+def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
+    champion, settings, request_id = ctx.champion, ctx.settings, ctx.request_id
     now = utc_now()
     skew = timedelta(seconds=settings.clock_skew_seconds)
     item_errors: dict[int, list[FieldError]] = {}
@@ -161,8 +151,8 @@ def _score_batch(
     if valid:
         out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
-        score_log.append(rows_from_answers(out, now.astimezone(UTC).isoformat()))
-        metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
+        ctx.score_log.append(rows_from_answers(out, now.astimezone(UTC).isoformat()))
+        ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
     results = [
         {"index": i, "ok": True, "result": scored[i], "errors": None}
         if i in scored

@@ -155,7 +155,7 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     from models.encoding import encode_columns
     from models.mlflow_setup import configure_mlflow
     from serving.schemas import ScoreIn
-    from serving.scoring import build_columns, epoch_us
+    from serving.scoring import aware_us, build_columns
 
     configure_mlflow(settings)
     model = mlflow.pyfunc.load_model(
@@ -167,7 +167,7 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     leads, events = build_columns([req.lead], [req.events])
     fit_set, interest_set = model.training_feature_sets()
     cols = feature_columns(
-        leads, events, [req.lead.lead_id], epoch_us([req.as_of]), fit_set, interest_set
+        leads, events, [req.lead.lead_id], aware_us([req.as_of]), fit_set, interest_set
     )
     M, _ = encode_columns(cols, 1, scorer.columns_, scorer.categories_)
     booster = scorer.boosters_["fit"]
