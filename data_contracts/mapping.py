@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.crm_data import CrmData
-from data_contracts.schemas import REQUIRED_COLUMNS, Lead
+from data_contracts.schemas import REQUIRED_COLUMNS, Lead, vocabulary
 
 _LEAD_SCHEMA = Lead.to_schema()
 _DERIVED = ("lead_id", "created_at")  # formed by [lead_id] and [time], not [columns]
@@ -85,10 +85,8 @@ class Mapping:
 
 def _allowed(column: str) -> list[str] | None:
     """Allowed values of a contract column, read from its pandera `isin` check."""
-    for check in _LEAD_SCHEMA.columns[column].checks:
-        if check.name == "isin":
-            return list(check.statistics["allowed_values"])
-    return None
+    allowed = vocabulary(Lead, column)
+    return None if allowed is None else list(allowed)
 
 
 def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

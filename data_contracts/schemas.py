@@ -6,6 +6,8 @@ Single-table rules live on the models; rules that need more than one table
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -14,10 +16,13 @@ from data_contracts.vocab import (
     CHANNELS,
     EVENT_TYPES,
     FUNCTIONS,
+    QUADRANTS,
     REJECT_REASONS,
+    SCORE_MAX,
     SENIORITIES,
     SOURCES,
     STAGES,
+    TIERS,
 )
 
 CONTRACT_VERSION = "1.0.0"
@@ -82,27 +87,39 @@ class Outcome(pa.DataFrameModel):
 
 
 class ScoredLead(pa.DataFrameModel):
-    """What scoring hands back for one lead (batch file or API), one row per lead."""
+    """One scored lead as `handoff score` writes it (the API's answer, flattened to a row).
 
-    lead_id: Series[str] = pa.Field()
-    model_version: Series[str] = pa.Field()
+    Batch scoring validates every chunk it writes against this model, so the file's columns
+    and ranges are a contract, not a convention. Reasons are `text (+)`/`text (-)` joined by
+    `; `; unseen categories are `column=value` joined by `,`.
+    """
+
+    request_id: Series[str] = pa.Field()
+    lead_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 128})
+    as_of: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_TS)
+    fit_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
     fit_probability: Series[float] = pa.Field(ge=0, le=1)
+    fit_reasons: Series[str] = pa.Field()
+    interest_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
     interest_probability: Series[float] = pa.Field(ge=0, le=1)
-    win_probability: Series[float] = pa.Field(ge=0, le=1)
-    fit_score: Series[int] = pa.Field(ge=0, le=100)
-    interest_score: Series[int] = pa.Field(ge=0, le=100)
-    win_score: Series[int] = pa.Field(ge=0, le=100)
-    quadrant: Series[str] = pa.Field(
-        isin=["sales_now", "nurture", "order_taker", "group_resources"]
-    )
+    interest_reasons: Series[str] = pa.Field()
+    combined_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
+    combined_probability: Series[float] = pa.Field(ge=0, le=1)
+    quadrant: Series[str] = pa.Field(isin=list(QUADRANTS))
     action: Series[str] = pa.Field()
-    tier: Series[int] = pa.Field(ge=1, le=4)
+    tier: Series[int] = pa.Field(isin=list(TIERS))
     speed_to_lead_minutes: Series[int] = pa.Field(ge=0)
+    unseen_categories: Series[str] = pa.Field()
+    model_version: Series[str] = pa.Field()
+    feature_sets: Series[str] = pa.Field()
+    contract_version: Series[str] = pa.Field()
+    api_contract_version: Series[str] = pa.Field()
 
     class Config:
         name = "ScoredLead"
         coerce = True
-        strict = False
+        strict = True
+        ordered = True
 
 
 # Columns each table must carry, for row-level "missing column" reports and mappings.
@@ -111,3 +128,41 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": tuple(EngagementEvent.to_schema().columns),
     "outcomes": tuple(Outcome.to_schema().columns),
 }
+
+
+_LIMIT_KEYS: dict[tuple[str, str], str] = {
+    ("greater_than_or_equal_to", "min_value"): "ge",
+    ("less_than_or_equal_to", "max_value"): "le",
+    ("str_length", "min_value"): "min_length",
+    ("str_length", "max_value"): "max_length",
+}
+
+
+def field_limits(model: type[pa.DataFrameModel], column: str) -> dict[str, Any]:
+    """A contract column's bounds as pydantic `Field` keywords (ge, le, min_length,
+    max_length), read from its pandera checks: the API states the same bounds as the
+    contract because it reads them from here."""
+    limits: dict[str, Any] = {}
+    for check in model.to_schema().columns[column].checks:
+        for (name, stat), key in _LIMIT_KEYS.items():
+            value = (check.statistics or {}).get(stat)
+            if check.name == name and value is not None:
+                limits[key] = value
+    return limits
+
+
+def vocabulary(model: type[pa.DataFrameModel], column: str) -> tuple[str, ...] | None:
+    """The allowed values of a closed-vocabulary contract column (its `isin` check)."""
+    for check in model.to_schema().columns[column].checks:
+        if check.name == "isin":
+            return tuple(check.statistics["allowed_values"])
+    return None
+
+
+def string_columns(model: type[pa.DataFrameModel]) -> tuple[str, ...]:
+    """The contract's text columns, in contract order."""
+    return tuple(
+        name
+        for name, col in model.to_schema().columns.items()
+        if pd.api.types.is_string_dtype(col.dtype.type)
+    )

@@ -117,6 +117,17 @@ RATED_STAGES: tuple[str, ...] = ("meeting_set", "sales_accepted", "sales_rejecte
 # Stages that may carry a deal amount.
 AMOUNT_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
 
+# Routing tiers a quadrant's action carries (1 = work first).
+TIERS: tuple[int, ...] = (1, 2, 3, 4)
+
+# Scores are calibrated probabilities in percent: 0..SCORE_MAX.
+SCORE_MAX = 100
+
+# The fit x interest quadrants, in the order of the rule that assigns them
+# (`models.policy.quadrant_codes`): high fit & high interest, high fit & low interest,
+# low fit & high interest, low fit & low interest.
+QUADRANTS: tuple[str, ...] = ("sales_now", "nurture", "order_taker", "group_resources")
+
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "gmail.com",
     "yahoo.com",

@@ -15,16 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features._table import Table
-from features.fit import (
-    extra_columns_arrays,
-    fit_arrays,
-    lead_index,
-    make_frame,
-    resolve_extras,
-)
+from features._table import Table, lead_index, make_frame, resolve_extras
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FIT_V1, INTEREST_V1, FeatureSet
+from features.fit import extra_columns_arrays, fit_arrays
 from features.interest import as_of_array, interest_arrays, weights
-from features.registry import FIT_V1, INTEREST_V1, FeatureSet
 
 Extras = Mapping[str, str] | Sequence[str]
 
@@ -44,7 +38,7 @@ def feature_sets(
     fit_kinds: Mapping[str, str],
     interest_kinds: Mapping[str, str],
     *,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
 ) -> tuple[FeatureSet, FeatureSet]:
     """The fit and interest sets for these extra columns and interest parameters."""
@@ -77,7 +71,7 @@ def feature_columns(
             events,
             ids,
             as_of_us,
-            half_life_days=float(params.get("half_life_days", 14.0)),
+            half_life_days=float(params["half_life_days"]),
             type_weights=params.get("type_weights"),
         )
     )
@@ -92,7 +86,7 @@ def build_features(
     *,
     fit_extras: Extras = (),
     interest_extras: Extras = (),
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
 ) -> FeatureFrame:
     """Fit + interest features for every lead in `leads` (same order), as of `as_of`.

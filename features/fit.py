@@ -21,8 +21,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from data_contracts.vocab import FREE_MAIL_DOMAINS, FUNCTIONS, SENIORITIES, SOURCES
-from features._table import Table, has_column, n_rows
-from features.registry import FIT_V1, FeatureSpec
+from features._table import Table, has_column, lead_index, make_frame, n_rows, resolve_extras
+from features.feature_sets import FIT_V1, FeatureSpec
 
 _FREE_MAIL = frozenset(FREE_MAIL_DOMAINS)
 _TITLE_HEAD = re.compile(r"\bhead\b", re.IGNORECASE)
@@ -190,28 +190,6 @@ def extra_columns_arrays(leads: Table, specs: Iterable[FeatureSpec]) -> Columns:
     return out
 
 
-def resolve_extras(leads: Table, extras: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
-    """`{column: kind}`; a bare name's kind comes from its values (numbers, bools -> numeric).
-
-    Pass explicit kinds at scoring time (`FeatureSet.extras`): one lead's dtype can differ
-    from the training frame's (a JSON null reads as object).
-    """
-    if isinstance(extras, Mapping):
-        return {str(k): str(v) for k, v in extras.items()}
-    out: dict[str, str] = {}
-    for col in extras:
-        if not has_column(leads, col):
-            out[str(col)] = "numeric"
-            continue
-        s = pd.Series(leads[col]) if not isinstance(leads, pd.DataFrame) else leads[col]
-        numeric = s.dtype == bool or pd.api.types.is_numeric_dtype(s.dtype)
-        if not numeric:
-            parsed = pd.to_numeric(s, errors="coerce")
-            numeric = bool(parsed.notna().sum() == s.notna().sum())  # all-missing -> numeric
-        out[str(col)] = "numeric" if numeric else "categorical"
-    return out
-
-
 def fit_arrays(leads: Table) -> Columns:
     """The `FIT_V1` columns as arrays, in order."""
     email = _values(leads, "email")
@@ -242,42 +220,6 @@ def fit_arrays(leads: Table) -> Columns:
         "title_chief": _title_has(title, _TITLE_CHIEF),
     }
     return out
-
-
-def lead_index(leads: Table) -> pd.Index:
-    """The frame index: `lead_id` (column or index) in the order of `leads`."""
-    if not isinstance(leads, pd.DataFrame):
-        return pd.Index(leads["lead_id"], name="lead_id", dtype=object)
-    if "lead_id" in leads.columns:
-        return pd.Index(leads["lead_id"].array, name="lead_id")
-    return pd.Index(leads.index.array, name="lead_id")
-
-
-@functools.lru_cache(maxsize=64)
-def _column_index(names: tuple[str, ...]) -> pd.Index:
-    """Column labels, built once per feature layout (an Index is immutable, so shareable)."""
-    return pd.Index(names, dtype=object)
-
-
-def make_frame(columns: Columns, index: pd.Index) -> pd.DataFrame:
-    """A frame from column arrays, without the per-column checks of `pd.DataFrame(dict)`.
-
-    `_from_arrays` is ~3x faster for one row (it matters in the 10 ms API budget); it is
-    private pandas API, so fall back to the public constructor if it ever goes away.
-    """
-    from_arrays = getattr(pd.DataFrame, "_from_arrays", None)
-    if from_arrays is not None:
-        try:
-            frame: pd.DataFrame = from_arrays(
-                list(columns.values()),
-                columns=_column_index(tuple(columns)),
-                index=index,
-                verify_integrity=False,
-            )
-            return frame
-        except TypeError:
-            pass
-    return pd.DataFrame(columns, index=index)
 
 
 def fit_features(

@@ -21,10 +21,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from data_contracts.vocab import EVENT_TYPES, HIGH_INTENT_EVENT_TYPES
-from features._table import Table, n_rows
+from features._table import Table, lead_index, make_frame, n_rows, resolve_extras
 from features._time import NAT, US_PER_DAY, epoch_us, scalar_us
-from features.fit import extra_columns_arrays, lead_index, make_frame, resolve_extras
-from features.registry import COUNT_WINDOWS, ENGAGEMENT_TYPES, INTEREST_V1, count_name
+from features.feature_sets import (
+    COUNT_WINDOWS,
+    DEFAULT_HALF_LIFE_DAYS,
+    ENGAGEMENT_TYPES,
+    INTEREST_V1,
+    count_name,
+)
+from features.fit import extra_columns_arrays
 
 Columns = dict[str, Any]
 F64 = npt.NDArray[np.float64]
@@ -141,7 +147,7 @@ def interest_arrays(
     ids: pd.Index | Sequence[Any],
     as_of_us: I64,
     *,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
 ) -> Columns:
     """The `INTEREST_V1` columns as arrays, one row per lead in `ids`, seen as of `as_of_us`.
@@ -222,7 +228,7 @@ def _aggregate(
 def interest_features(
     events: pd.DataFrame,
     as_of: Any,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     leads: pd.DataFrame | None = None,
     extra_columns: Mapping[str, str] | Sequence[str] = (),
     *,

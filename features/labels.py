@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import TERMINAL_STAGES
+from features._table import lead_index
 from features._time import NAT, US_PER_DAY, epoch_us, from_epoch_us, scalar_us
-from features.fit import lead_index
 
 _NONE = int(np.iinfo(np.int64).max)
 

@@ -17,6 +17,16 @@ from sklearn.linear_model import LogisticRegression
 
 FloatArray = npt.NDArray[np.float64]
 
+
+def row_dot(A: FloatArray, w: FloatArray) -> FloatArray:
+    """`A @ w`, summed in the same order for every row whatever the number of rows.
+
+    Why not `@`: BLAS picks its kernel by shape, so one lead scored alone and the same lead
+    in a batch came out different in the last bit; answers must not depend on batch size.
+    """
+    return np.asarray((A * w).sum(axis=1), dtype=np.float64)
+
+
 # Standardised numerics are clipped so a value far outside training (drift) cannot swing
 # the log-odds without bound.
 CLIP = 5.0
@@ -89,7 +99,7 @@ class LinearPart:
         out = np.full(len(M), self.intercept_, dtype=float)
         for table, j, k in zip(self.tables_, self.categorical_, self.n_categories_, strict=True):
             out += table[self._codes(M, j, k)]
-        out += self._numeric(M) @ self.numeric_coef_
+        out += row_dot(self._numeric(M), self.numeric_coef_)
         missing = np.isnan(M[:, self.numeric_])[:, self.has_missing_]
-        out += missing.astype(float) @ self.missing_coef_
+        out += row_dot(missing.astype(float), self.missing_coef_)
         return out

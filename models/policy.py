@@ -3,18 +3,47 @@
 A policy is data (pydantic, JSON round-trip) so marketing and sales can read, sign off and
 override it without touching the model. `propose_policy` derives thresholds from validation
 scores so that `sales_now` matches sales capacity with the best win rate that capacity allows.
+
+This module holds the one rule that puts a lead in a quadrant (`quadrant_codes`) and the one
+map from probability to a 0–100 score (`to_score`); the scorer, training and the report use
+them rather than copies. The quadrant names come from `data_contracts.vocab.QUADRANTS`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-QUADRANTS: tuple[str, ...] = ("sales_now", "nurture", "order_taker", "group_resources")
+from data_contracts.vocab import QUADRANTS, SCORE_MAX, TIERS
+
+__all__ = ["QUADRANTS", "QuadrantAction", "QuadrantPolicy", "propose_policy", "to_score"]
+
+# (high fit, high interest) of each quadrant, in the order of QUADRANTS.
+QUADRANT_SIDES: dict[str, tuple[bool, bool]] = {
+    q: (code < 2, code % 2 == 0) for code, q in enumerate(QUADRANTS)
+}
+
+
+def to_score(probability: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """The 0–100 score a person reads: the calibrated probability in percent, rounded."""
+    p = np.asarray(probability, dtype=float)
+    return np.clip(np.rint(SCORE_MAX * p), 0, SCORE_MAX).astype(np.int64)
+
+
+def quadrant_codes(
+    fit_score: npt.ArrayLike,
+    interest_score: npt.ArrayLike,
+    fit_threshold: float,
+    interest_threshold: float,
+) -> npt.NDArray[np.int64]:
+    """Index into QUADRANTS per lead: a score >= its threshold counts as high."""
+    low_fit = np.asarray(fit_score, dtype=float) < fit_threshold
+    low_int = np.asarray(interest_score, dtype=float) < interest_threshold
+    return (2 * low_fit + low_int).astype(np.int64)
 
 
 class QuadrantAction(BaseModel):
@@ -23,13 +52,13 @@ class QuadrantAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: str
-    tier: int = Field(ge=1, le=4)
+    tier: int = Field(ge=min(TIERS), le=max(TIERS))
     speed_to_lead_minutes: int = Field(ge=0)
     description: str
 
 
 def _default_actions() -> dict[str, QuadrantAction]:
-    return {
+    defaults = {
         "sales_now": QuadrantAction(
             action="immediate_contact",
             tier=1,
@@ -55,45 +84,69 @@ def _default_actions() -> dict[str, QuadrantAction]:
             description="Low fit, low interest: newsletter, recordings, group sessions.",
         ),
     }
+    return {q: defaults[q] for q in QUADRANTS}
 
 
 class QuadrantPolicy(BaseModel):
     """Thresholds on the 0–100 fit and interest scores and the action per quadrant.
 
-    A lead is "high" on an axis when its score is >= the threshold.
+    A lead is "high" on an axis when its score is >= the threshold. `actions` has exactly
+    one entry per quadrant; a policy file written before `actions` existed (one top-level
+    key per quadrant) still loads.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     fit_threshold: int = Field(default=50, ge=0, le=101)
     interest_threshold: int = Field(default=50, ge=0, le=101)
-    sales_now: QuadrantAction = Field(default_factory=lambda: _default_actions()["sales_now"])
-    nurture: QuadrantAction = Field(default_factory=lambda: _default_actions()["nurture"])
-    order_taker: QuadrantAction = Field(default_factory=lambda: _default_actions()["order_taker"])
-    group_resources: QuadrantAction = Field(
-        default_factory=lambda: _default_actions()["group_resources"]
-    )
+    actions: dict[str, QuadrantAction] = Field(default_factory=_default_actions)
     proposed_by: Literal["training", "user"] = "user"
     rationale: str = ""
     # Per quadrant: {"share": ..., "win_rate": ..., "n": ...} on the fold the policy came from;
     # win_rate is None for a quadrant the fold left empty (JSON has no NaN).
     expected: dict[str, dict[str, float | None]] = Field(default_factory=dict)
 
-    def actions(self) -> dict[str, QuadrantAction]:
-        """The four quadrant actions keyed by quadrant name."""
-        return {q: getattr(self, q) for q in QUADRANTS}
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_flat_actions(cls, data: Any) -> Any:
+        """Older policy files held each quadrant's action as a top-level key."""
+        if isinstance(data, dict) and any(q in data for q in QUADRANTS):
+            data = dict(data)
+            actions = dict(data.get("actions") or {})
+            for q in QUADRANTS:
+                if q in data:
+                    actions[q] = data.pop(q)
+            data["actions"] = actions
+        return data
+
+    @field_validator("actions")
+    @classmethod
+    def _one_action_per_quadrant(
+        cls, value: dict[str, QuadrantAction]
+    ) -> dict[str, QuadrantAction]:
+        missing = [q for q in QUADRANTS if q not in value]
+        unknown = sorted(set(value) - set(QUADRANTS))
+        if missing or unknown:
+            raise ValueError(
+                f"actions must name each quadrant {list(QUADRANTS)} once"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {unknown}" if unknown else "")
+            )
+        return {q: value[q] for q in QUADRANTS}
+
+    def codes(
+        self, fit_score: npt.ArrayLike, interest_score: npt.ArrayLike
+    ) -> npt.NDArray[np.int64]:
+        """Index into QUADRANTS per lead, under this policy's thresholds."""
+        return quadrant_codes(
+            fit_score, interest_score, self.fit_threshold, self.interest_threshold
+        )
 
     def assign(
         self, fit_score: npt.ArrayLike, interest_score: npt.ArrayLike
-    ) -> npt.NDArray[np.str_]:
+    ) -> npt.NDArray[np.object_]:
         """Quadrant name per lead (vectorised; scores >= threshold count as high)."""
-        high_fit = np.asarray(fit_score, dtype=float) >= self.fit_threshold
-        high_int = np.asarray(interest_score, dtype=float) >= self.interest_threshold
-        return np.where(
-            high_fit,
-            np.where(high_int, "sales_now", "nurture"),
-            np.where(high_int, "order_taker", "group_resources"),
-        )
+        return np.asarray(QUADRANTS, dtype=object)[self.codes(fit_score, interest_score)]
 
     def save(self, path: str | Path) -> Path:
         """Write the policy as indented JSON (it is reviewed by humans)."""
@@ -114,11 +167,10 @@ def _quadrant_stats(
     tf: int,
     ti: int,
 ) -> dict[str, dict[str, float | None]]:
-    policy = QuadrantPolicy(fit_threshold=tf, interest_threshold=ti)
-    quadrant = policy.assign(fit, interest)
+    codes = quadrant_codes(fit, interest, tf, ti)
     out: dict[str, dict[str, float | None]] = {}
-    for q in QUADRANTS:
-        mask = quadrant == q
+    for code, q in enumerate(QUADRANTS):
+        mask = codes == code
         n = int(mask.sum())
         out[q] = {
             "n": float(n),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,9 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from data_contracts.schemas import CONTRACT_VERSION, REQUIRED_COLUMNS
+from features._table import lead_index, make_frame
 from features.build import feature_columns, feature_sets
-from features.fit import lead_index, make_frame
+from features.feature_sets import ROLES, FeatureSet
 from features.interest import as_of_array
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
@@ -56,21 +56,20 @@ class IncompatibleModel(RuntimeError):
     """The installed feature code cannot rebuild the features this model was trained on."""
 
 
-def feature_set_dicts(feature_sets: Sequence[Any] | None) -> list[dict[str, Any]]:
-    """FeatureSet objects (or dicts already) as JSON-ready dicts."""
-    out: list[dict[str, Any]] = []
-    for fs in feature_sets or ():
-        if isinstance(fs, Mapping):
-            out.append(dict(fs))
-        elif hasattr(fs, "to_dict"):
-            out.append(fs.to_dict())
-        elif hasattr(fs, "model_dump"):
-            out.append(fs.model_dump(mode="json"))
-        elif is_dataclass(fs) and not isinstance(fs, type):
-            out.append(asdict(fs))
-        else:
-            raise TypeError(f"cannot serialise feature set {fs!r}")
-    return out
+def as_feature_sets(raw: Sequence[FeatureSet | Mapping[str, Any]] | None) -> list[FeatureSet]:
+    """Feature sets as objects: dicts (a logged `feature_sets.json`) are parsed at the
+    boundary, once, so nothing downstream re-reads them by key or name prefix."""
+    return [fs if isinstance(fs, FeatureSet) else FeatureSet.from_dict(fs) for fs in raw or ()]
+
+
+def by_role(feature_sets: Sequence[FeatureSet]) -> dict[str, FeatureSet]:
+    """{"fit": set, "interest": set}; a model has exactly one set per role."""
+    found: dict[str, FeatureSet] = {fs.role: fs for fs in feature_sets}
+    if sorted(found) != sorted(ROLES) or len(feature_sets) != len(ROLES):
+        raise IncompatibleModel(
+            f"expected one fit and one interest feature set, found {[fs.label for fs in feature_sets]}"
+        )
+    return found
 
 
 def events_from_column(leads: pd.DataFrame, column: str = "events") -> pd.DataFrame:
@@ -102,12 +101,12 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         self,
         scorer: LeadScorer | None = None,
         policy: QuadrantPolicy | None = None,
-        feature_sets: Sequence[Any] | None = None,
+        feature_sets: Sequence[FeatureSet | Mapping[str, Any]] | None = None,
         contract_version: str = CONTRACT_VERSION,
     ) -> None:
         self.scorer = scorer
         self.policy = policy
-        self.feature_sets = feature_set_dicts(feature_sets)
+        self.feature_sets: list[FeatureSet] = as_feature_sets(feature_sets)
         self.contract_version = contract_version
         self._use_feature_set_phrases()
 
@@ -122,7 +121,9 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         artifacts = context.artifacts
         self.scorer = joblib.load(artifacts["scorer"])
         self.policy = QuadrantPolicy.load(artifacts["policy"])
-        self.feature_sets = json.loads(Path(artifacts["feature_sets"]).read_text(encoding="utf-8"))
+        self.feature_sets = as_feature_sets(
+            json.loads(Path(artifacts["feature_sets"]).read_text(encoding="utf-8"))
+        )
         contract = json.loads(Path(artifacts["contract"]).read_text(encoding="utf-8"))
         self.contract_version = str(contract.get("contract_version", CONTRACT_VERSION))
         self._use_feature_set_phrases()
@@ -143,13 +144,8 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
     def extras(self) -> tuple[dict[str, str], dict[str, str]]:
         """Mapped lead columns -> kind for the fit and interest sets, as training built them."""
-        found: dict[str, dict[str, str]] = {"fit": {}, "interest": {}}
-        for fs in self.feature_sets:
-            side = "interest" if str(fs.get("name", "")).startswith("interest") else "fit"
-            for spec in fs.get("features", []):
-                if spec.get("source"):
-                    found[side][str(spec["source"])] = str(spec.get("kind", "numeric"))
-        return found["fit"], found["interest"]
+        sets = by_role(self.feature_sets)
+        return dict(sets["fit"].extras), dict(sets["interest"].extras)
 
     def training_feature_sets(self) -> tuple[Any, Any]:
         """The fit and interest sets as training built them: its mapped extras (with their
@@ -166,28 +162,21 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
         scorer, _ = self._ready()
         fit_kinds, interest_kinds = self.extras()
-        params: Mapping[str, Any] = next(
-            (
-                fs.get("params") or {}
-                for fs in self.feature_sets
-                if str(fs.get("name", "")).startswith("interest")
-            ),
-            {},
-        )
+        params = by_role(self.feature_sets)["interest"].params
         fit_set, interest_set = feature_sets(
             fit_kinds,
             interest_kinds,
-            half_life_days=float(params.get("half_life_days", 14.0)),
+            half_life_days=float(params["half_life_days"]),
             type_weights=params.get("type_weights"),
         )
         built = {*fit_set.columns, *interest_set.columns}
         lost = [c for c in scorer.columns_ if c not in built]
         if lost:
-            trained = ", ".join(f"{fs.get('name')} {fs.get('version')}" for fs in self.feature_sets)
+            trained = ", ".join(fs.label for fs in self.feature_sets)
             raise IncompatibleModel(
                 f"this model was trained on feature sets {trained or '(unrecorded)'}; the "
-                f"installed features code ({fit_set.name} {fit_set.version}, "
-                f"{interest_set.name} {interest_set.version}) no longer builds {lost[:5]}"
+                f"installed features code ({fit_set.label}, {interest_set.label}) no longer "
+                f"builds {lost[:5]}"
             )
         self.__dict__["_training_sets"] = (fit_set, interest_set)
         return fit_set, interest_set
@@ -300,7 +289,10 @@ def log_handoff_model(
         joblib.dump(scorer, folder / "scorer.joblib")
         policy.save(folder / "policy.json")
         (folder / "feature_sets.json").write_text(
-            json.dumps(feature_set_dicts(feature_sets), indent=2, default=str), encoding="utf-8"
+            json.dumps(
+                [fs.to_dict() for fs in as_feature_sets(feature_sets)], indent=2, default=str
+            ),
+            encoding="utf-8",
         )
         (folder / "contract.json").write_text(
             json.dumps({"contract_version": CONTRACT_VERSION}), encoding="utf-8"

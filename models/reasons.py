@@ -226,7 +226,7 @@ class Phrasebook:
 
     @classmethod
     def from_feature_sets(cls, feature_sets: Sequence[Any] | None) -> Phrasebook:
-        """Read `features.registry.FeatureSet` objects or their dicts (duck-typed)."""
+        """Read `features.feature_sets.FeatureSet` objects or their dicts (duck-typed)."""
         templates: dict[str, str] = {}
         descriptions: dict[str, str] = {}
         flags: dict[str, tuple[str, str]] = {}

@@ -21,19 +21,17 @@ from sklearn.metrics import roc_auc_score
 from data_contracts.vocab import HIGH_INTENT_EVENT_TYPES
 from models.calibration import Calibrator, choose_calibration, halves, logit, sigmoid
 from models.encoding import category_lookups, encode, encode_columns, learn_categories
-from models.linear import LinearPart
-from models.policy import QUADRANTS, QuadrantPolicy
+from models.linear import LinearPart, row_dot
+from models.policy import QUADRANTS, QuadrantPolicy, to_score
 from models.reasons import PathContributions, Phrasebook, top_reasons
 
 FloatArray = npt.NDArray[np.float64]
 PARTS = ("fit", "interest")
+# The three scores every answer carries; "combined" is the win probability from both parts.
+SCORES: tuple[str, ...] = ("fit", "interest", "combined")
 SCORED_COLUMNS: tuple[str, ...] = (
-    "fit_probability",
-    "interest_probability",
-    "win_probability",
-    "fit_score",
-    "interest_score",
-    "win_score",
+    *(f"{p}_probability" for p in SCORES),
+    *(f"{p}_score" for p in SCORES),
     "quadrant",
     "action",
     "tier",
@@ -71,10 +69,6 @@ def _objects(items: list[Any]) -> npt.NDArray[Any]:
     return arr
 
 
-def _score(p: FloatArray) -> npt.NDArray[np.int64]:
-    return np.clip(np.rint(100.0 * p), 0, 100).astype(np.int64)
-
-
 def _logistic(
     Z: FloatArray, y: FloatArray, nonnegative: Sequence[bool]
 ) -> tuple[FloatArray, float]:
@@ -106,7 +100,7 @@ def _stacker(
     cross = np.empty(len(y))
     for tr, te in ((a, b), (b, a)):
         c, i = _logistic(Z[tr], y[tr], mask)
-        cross[te] = sigmoid(Z[te] @ c + i)
+        cross[te] = sigmoid(row_dot(Z[te], c) + i)
     return coef, intercept, cross
 
 
@@ -121,11 +115,9 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     {column: -1|0|1} dict, or None.
 
     Defaults (ensemble combiner, small slow trees) were picked by comparing candidates on the
-    time-ordered test windows of generated leads and of Leads X, so these figures are not
-    untouched hold-out estimates. Test AUC ensemble / joint / stack / logistic baseline:
-    100k generated 0.868 / 0.866 / 0.863 / 0.865; 20k generated 0.858 / 0.849 / – / 0.857;
-    Leads X 0.895 / 0.893 / 0.878 / 0.890. Stacking the two separately trained score models
-    loses the joint structure; trees alone trail a linear model where the truth is additive.
+    time-ordered test windows of generated leads and of Leads X (`bench_train.py`). Stacking
+    the two separately trained score models loses the joint structure; trees alone trail a
+    linear model where the truth is additive.
     """
 
     def __init__(
@@ -273,7 +265,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         if self.combiner == "stack":
             Z = self._stack_design(oof["fit"], oof["interest"])
             self.stack_coef_, self.stack_intercept_, cross = _stacker(Z, y_c, self.random_state + 1)
-            win_oof = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
+            win_oof = sigmoid(row_dot(Z, self.stack_coef_) + self.stack_intercept_)
             self.cal_auc_ = {
                 "fit": float(roc_auc_score(y_c, oof["fit"])),
                 "interest": float(roc_auc_score(y_c, oof["interest"])),
@@ -340,25 +332,23 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         }
         if self.combiner == "stack":
             Z = self._stack_design(probs["fit"], probs["interest"])
-            probs["win"] = sigmoid(Z @ self.stack_coef_ + self.stack_intercept_)
+            probs["combined"] = sigmoid(row_dot(Z, self.stack_coef_) + self.stack_intercept_)
         elif self.combiner == "ensemble":
             Z = np.column_stack([logit(probs.pop("joint")), self.linear_.decision(M)])
-            probs["win"] = sigmoid(Z @ self.ensemble_coef_ + self.ensemble_intercept_)
+            probs["combined"] = sigmoid(row_dot(Z, self.ensemble_coef_) + self.ensemble_intercept_)
         else:
-            probs["win"] = probs.pop("joint")
+            probs["combined"] = probs.pop("joint")
         return probs
 
     def predict_parts(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Calibrated fit, interest and win probabilities, indexed like X."""
+        """Calibrated fit, interest and combined probabilities, indexed like X."""
         M, _ = encode(X, self.columns_, self.categories_)
         probs = self._probabilities(M)
-        return pd.DataFrame(
-            {f"{p}_probability": probs[p] for p in ("fit", "interest", "win")}, index=X.index
-        )
+        return pd.DataFrame({f"{p}_probability": probs[p] for p in SCORES}, index=X.index)
 
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """(n, 2) [P(lose), P(win)] of the combined model, for scikit-learn tooling."""
-        win = self.predict_parts(X)["win_probability"].to_numpy()
+        win = self.predict_parts(X)["combined_probability"].to_numpy()
         return np.column_stack([1 - win, win])
 
     def contributions(self, X: pd.DataFrame, part: Literal["fit", "interest"]) -> pd.DataFrame:
@@ -439,16 +429,14 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     ) -> dict[str, Any]:
         contribs = {p: self._contributions(p, M) for p in PARTS} if reasons else {}
         probs = self._probabilities(M, contribs)
-        scores = {p: _score(probs[p]) for p in ("fit", "interest", "win")}
-        high_fit = scores["fit"] >= policy.fit_threshold
-        high_int = scores["interest"] >= policy.interest_threshold
-        code = np.where(high_fit, np.where(high_int, 0, 1), np.where(high_int, 2, 3))
-        actions = [getattr(policy, q) for q in QUADRANTS]
+        scores = {p: to_score(probs[p]) for p in SCORES}
+        code = policy.codes(scores["fit"], scores["interest"])
+        actions = list(policy.actions.values())
         n = len(M)
         out: dict[str, Any] = {}
-        for p in ("fit", "interest", "win"):
+        for p in SCORES:
             out[f"{p}_probability"] = np.asarray(probs[p], dtype=np.float64)
-        for p in ("fit", "interest", "win"):
+        for p in SCORES:
             out[f"{p}_score"] = scores[p]
         out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[code]
         out["action"] = np.asarray([a.action for a in actions], dtype=object)[code]

@@ -17,34 +17,15 @@ import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData, read_folder
-from data_contracts.schemas import REQUIRED_COLUMNS
+from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
+from data_contracts.vocab import QUADRANTS
 from serving.champion import Champion, ChampionHolder
 from serving.scoring import ScoringFailed
 from serving.settings import ServingSettings
 
 CHUNK_LEADS = 100_000
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    "request_id",
-    "lead_id",
-    "as_of",
-    "fit_score",
-    "fit_probability",
-    "fit_reasons",
-    "interest_score",
-    "interest_probability",
-    "interest_reasons",
-    "combined_score",
-    "combined_probability",
-    "quadrant",
-    "action",
-    "tier",
-    "speed_to_lead_minutes",
-    "unseen_categories",
-    "model_version",
-    "feature_sets",
-    "contract_version",
-    "api_contract_version",
-)
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(ScoredLead.to_schema().columns)
+_OUTPUT_SCHEMA = ScoredLead.to_schema()
 
 
 class NoChampion(RuntimeError):
@@ -86,20 +67,35 @@ def flatten(
             "interest_reasons": [_reason_text(v) for v in scored["interest_reasons"]]
             if has_reasons
             else [""] * n,
-            "combined_score": scored["win_score"].astype("int64").to_numpy(),
-            "combined_probability": scored["win_probability"].astype("float64").to_numpy(),
+            "combined_score": scored["combined_score"].astype("int64").to_numpy(),
+            "combined_probability": scored["combined_probability"].astype("float64").to_numpy(),
             "quadrant": scored["quadrant"].astype(str).to_numpy(),
             "action": scored["action"].astype(str).to_numpy(),
             "tier": scored["tier"].astype("int64").to_numpy(),
             "speed_to_lead_minutes": scored["speed_to_lead_minutes"].astype("int64").to_numpy(),
             "unseen_categories": [_joined(v) for v in unseen] if unseen is not None else [""] * n,
             "model_version": champion.version,
-            "feature_sets": ",".join(f"{f['name']}@{f['version']}" for f in champion.feature_sets),
+            "feature_sets": ",".join(f["label"] for f in champion.feature_sets),
             "contract_version": champion.contract_version,
             "api_contract_version": CONTRACT_VERSION,
         },
         columns=list(OUTPUT_COLUMNS),
     )
+
+
+def checked_output(flat: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the `ScoredLead` contract requires them; a violation is a scoring fault
+    (the model answered out of contract), reported by column and check, not written."""
+    import pandera.errors
+
+    try:
+        return _OUTPUT_SCHEMA.validate(flat, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        found = sorted({f"{c}: {k}" for c, k in zip(cases["column"], cases["check"], strict=True)})
+        raise ScoringFailed(
+            "scored rows break the ScoredLead contract: " + "; ".join(found[:10])
+        ) from None
 
 
 def score_frame(
@@ -206,7 +202,7 @@ def score_folder(
             scored = score_frame(
                 champion.model, chunk, event_chunks.get(k, empty_events), when, reasons=reasons
             )
-            flat = flatten(scored, champion, when, run_id)
+            flat = checked_output(flatten(scored, champion, when, run_id))
             for q, c in flat["quadrant"].value_counts().items():
                 quadrants[str(q)] = quadrants.get(str(q), 0) + int(c)
             n_scored += len(flat)
@@ -235,10 +231,7 @@ def score_folder(
             writer.close()
         tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
-    parts = ", ".join(
-        f"{q} {quadrants.get(q, 0)}"
-        for q in ("sales_now", "nurture", "order_taker", "group_resources")
-    )
+    parts = ", ".join(f"{q} {quadrants.get(q, 0)}" for q in QUADRANTS)
     return (
         f"scored {n_scored} leads with model version {champion.version} as of {when.isoformat()} "
         f"in {seconds:.1f}s -> {out}\n"

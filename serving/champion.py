@@ -80,16 +80,6 @@ def _is_missing(exc: Exception) -> bool:
     return code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
-def _feature_sets(raw: Any) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for item in raw or []:
-        if isinstance(item, dict):
-            out.append({"name": str(item.get("name")), "version": str(item.get("version"))})
-        else:
-            out.append({"name": str(item), "version": "?"})
-    return out
-
-
 class ChampionHolder:
     """The serving model reference, its loader and the thread that follows the alias."""
 
@@ -177,7 +167,6 @@ class ChampionHolder:
         policy: dict[str, Any] = {}
         window: dict[str, Any] = {}
         metrics: dict[str, float] = {}
-        feature_sets: Any = None
         if getattr(model, "policy", None) is not None:
             policy = model.policy.model_dump(mode="json")
         if run_id:
@@ -195,9 +184,6 @@ class ChampionHolder:
             }
             if not policy:
                 policy = self._artifact_dict(load_dict, run_id, "policy.json")
-            feature_sets = summary.get("feature_sets")
-        if getattr(model, "feature_sets", None):
-            feature_sets = model.feature_sets
         signoffs = {
             team: {
                 key: tags.get(f"signoff.{team}.{key}")
@@ -220,7 +206,7 @@ class ChampionHolder:
             policy=policy,
             training_window=window,
             metrics=metrics,
-            feature_sets=_feature_sets(feature_sets),
+            feature_sets=[fs.identity() for fs in model.feature_sets],
             contract_version=str(
                 getattr(model, "contract_version", None)
                 or tags.get("handoff.contract_version", "unknown")

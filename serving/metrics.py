@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from data_contracts.vocab import QUADRANTS
+
 BUCKETS: tuple[float, ...] = (
     0.001,
     0.0025,
@@ -110,7 +112,7 @@ class Metrics:
                 "# HELP handoff_scores_total Leads scored, by quadrant.",
                 "# TYPE handoff_scores_total counter",
             ]
-            for quadrant in ("sales_now", "nurture", "order_taker", "group_resources"):
+            for quadrant in QUADRANTS:
                 lines.append(
                     f'handoff_scores_total{{quadrant="{quadrant}"}} {self.scores[quadrant]}'
                 )

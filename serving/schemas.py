@@ -26,7 +26,17 @@ from pydantic import (
 from pydantic_core import core_schema
 from typing_extensions import TypedDict
 
-from data_contracts.vocab import CHANNELS, EVENT_TYPES, FUNCTIONS, SENIORITIES, SOURCES
+from data_contracts.schemas import EngagementEvent, Lead, field_limits
+from data_contracts.vocab import (
+    CHANNELS,
+    EVENT_TYPES,
+    FUNCTIONS,
+    QUADRANTS,
+    SCORE_MAX,
+    SENIORITIES,
+    SOURCES,
+    TIERS,
+)
 
 if TYPE_CHECKING:
     Seniority = str
@@ -34,14 +44,14 @@ if TYPE_CHECKING:
     Source = str
     EventType = str
     Channel = str
+    Quadrant = str
 else:
     Seniority = Literal[SENIORITIES]
     Function = Literal[FUNCTIONS]
     Source = Literal[SOURCES]
     EventType = Literal[EVENT_TYPES]
     Channel = Literal[CHANNELS]
-
-Quadrant = Literal["sales_now", "nurture", "order_taker", "group_resources"]
+    Quadrant = Literal[QUADRANTS]
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -96,11 +106,33 @@ Timestamp = Annotated[
 
 
 Utf8 = AfterValidator(_utf8)
-LeadId = Annotated[StrictStr, Field(min_length=1, max_length=128), Utf8]
-Str64 = Annotated[StrictStr, Field(max_length=64), Utf8]
-Str128 = Annotated[StrictStr, Field(max_length=128), Utf8]
-ShortStr = Annotated[StrictStr, Field(max_length=256), Utf8]
-Str320 = Annotated[StrictStr, Field(max_length=320), Utf8]
+
+
+def _lead_text(column: str) -> Any:
+    """A text field with the `Lead` contract's bounds for `column`."""
+    return Annotated[StrictStr, Field(**field_limits(Lead, column)), Utf8]
+
+
+if TYPE_CHECKING:
+    LeadId = str
+    Email = str
+    Company = str
+    Phone = str
+    Mobile = str
+    Industry = str
+    Country = str
+    Title = str
+    Campaign = str
+else:
+    LeadId = _lead_text("lead_id")
+    Email = _lead_text("email")
+    Company = _lead_text("company")
+    Phone = _lead_text("phone")
+    Mobile = _lead_text("mobile")
+    Industry = _lead_text("industry")
+    Country = _lead_text("country")
+    Title = _lead_text("title")
+    Campaign = Annotated[StrictStr, Field(**field_limits(EngagementEvent, "campaign")), Utf8]
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -116,7 +148,7 @@ class EventIn(TypedDict):
     occurred_at: Timestamp
     type: EventType
     channel: NotRequired[Channel | None]
-    campaign: NotRequired[ShortStr | None]
+    campaign: NotRequired[Campaign | None]
 
 
 class LeadIn(BaseModel):
@@ -130,15 +162,15 @@ class LeadIn(BaseModel):
     function: Function
     source: Source
     is_named_account: StrictBool
-    email: Str320 | None = None
-    company: ShortStr | None = None
-    phone: Str64 | None = None
-    mobile: Str64 | None = None
-    industry: Str128 | None = None
-    employees: Annotated[StrictInt, Field(ge=1, le=5_000_000)] | None = None
-    annual_revenue: Annotated[float, Field(ge=0, le=1e13)] | None = None
-    country: Str64 | None = None
-    title: ShortStr | None = None
+    email: Email | None = None
+    company: Company | None = None
+    phone: Phone | None = None
+    mobile: Mobile | None = None
+    industry: Industry | None = None
+    employees: Annotated[StrictInt, Field(**field_limits(Lead, "employees"))] | None = None
+    annual_revenue: Annotated[float, Field(**field_limits(Lead, "annual_revenue"))] | None = None
+    country: Country | None = None
+    title: Title | None = None
 
 
 class ScoreIn(BaseModel):
@@ -185,7 +217,7 @@ class ReasonOut(BaseModel):
 class PartOut(BaseModel):
     """A fit or interest score with its reasons."""
 
-    score: int = Field(ge=0, le=100)
+    score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
     reasons: list[ReasonOut]
 
@@ -193,13 +225,18 @@ class PartOut(BaseModel):
 class CombinedOut(BaseModel):
     """The combined win score."""
 
-    score: int = Field(ge=0, le=100)
+    score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
 
 
 class FeatureSetOut(BaseModel):
+    """The feature set a model was trained on; `label` (`name@version+digest`) differs
+    whenever the inputs differ (mapped extras, interest parameters)."""
+
     name: str
     version: str
+    digest: str
+    label: str
 
 
 class ScoreOut(BaseModel):
@@ -213,7 +250,7 @@ class ScoreOut(BaseModel):
     combined: CombinedOut
     quadrant: Quadrant
     action: str
-    tier: int = Field(ge=1, le=4)
+    tier: int = Field(ge=min(TIERS), le=max(TIERS))
     speed_to_lead_minutes: int = Field(ge=0)
     unseen_categories: list[str]
     model_version: str

@@ -24,10 +24,10 @@ COLUMNS: tuple[str, ...] = (
     "model_version",
     "fit_score",
     "interest_score",
-    "win_score",
+    "combined_score",
     "fit_probability",
     "interest_probability",
-    "win_probability",
+    "combined_probability",
     "quadrant",
     "as_of",
     "scored_at",
@@ -40,10 +40,10 @@ CREATE TABLE IF NOT EXISTS score_log (
     model_version TEXT NOT NULL,
     fit_score INTEGER NOT NULL,
     interest_score INTEGER NOT NULL,
-    win_score INTEGER NOT NULL,
+    combined_score INTEGER NOT NULL,
     fit_probability REAL NOT NULL,
     interest_probability REAL NOT NULL,
-    win_probability REAL NOT NULL,
+    combined_probability REAL NOT NULL,
     quadrant TEXT NOT NULL,
     as_of TEXT NOT NULL,
     scored_at TEXT NOT NULL
@@ -83,7 +83,17 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
+    _rename_win_columns(conn)
     return conn
+
+
+def _rename_win_columns(conn: sqlite3.Connection) -> None:
+    """Logs written before the combined score had one name called it `win_*`."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(score_log)")}
+    for old in ("win_score", "win_probability"):
+        if old in present:
+            new = old.replace("win_", "combined_")
+            conn.execute(f"ALTER TABLE score_log RENAME COLUMN {old} TO {new}")
 
 
 class ScoreLog:

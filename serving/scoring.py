@@ -21,30 +21,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
+from data_contracts.schemas import Lead, string_columns
+from models.scorer import SCORES
 from serving.schemas import EventIn, LeadIn, ScoreIn
 
-STRING_LEAD_FIELDS: tuple[str, ...] = (
-    "lead_id",
-    "email",
-    "company",
-    "phone",
-    "mobile",
-    "industry",
-    "country",
-    "title",
-    "seniority",
-    "function",
-    "source",
-)
+# The contract's text columns travel as object arrays; the rest are typed below.
+STRING_LEAD_FIELDS: tuple[str, ...] = string_columns(Lead)
 
 
 _ANSWER_COLUMNS: tuple[str, ...] = (
-    "fit_score",
-    "fit_probability",
-    "interest_score",
-    "interest_probability",
-    "win_score",
-    "win_probability",
+    *(f"{p}_{what}" for p in SCORES for what in ("score", "probability")),
     "quadrant",
     "action",
     "tier",
@@ -258,8 +244,8 @@ def answers(
                     "reasons": _reasons(interest_reasons[i]),
                 },
                 "combined": {
-                    "score": int(col["win_score"][i]),
-                    "probability": _prob(col["win_probability"][i], "win_probability"),
+                    "score": int(col["combined_score"][i]),
+                    "probability": _prob(col["combined_probability"][i], "combined_probability"),
                 },
                 "quadrant": str(col["quadrant"][i]),
                 "action": str(col["action"][i]),

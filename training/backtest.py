@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from models.baselines import make_baselines
 from models.scorer import LeadScorer
 from training.evaluate import binary_metrics
@@ -106,9 +107,7 @@ def backtest(
             categorical_columns=categorical_columns,
         )
         probs = scorer.predict_parts(X_te)
-        scored = {
-            m: probs[f"{'win' if m == 'combined' else m}_probability"].to_numpy() for m in MODELS
-        }
+        scored = {m: probs[f"{m}_probability"].to_numpy() for m in MODELS}
         for name, baseline in make_baselines().items():
             scored[name] = baseline.fit(X_tr, parts["train"]).predict_proba(X_te)
         window = stamps.iloc[fold.test]
@@ -148,7 +147,7 @@ def backtest_folder(
     *,
     mapping: Path | None = None,
     horizon_days: int = 180,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     n_folds: int = 4,
     first_origin: float = 0.5,
 ) -> pd.DataFrame:

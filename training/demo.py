@@ -102,7 +102,7 @@ def run_demo(
     for lead_id, row in picks.iterrows():
         echo(
             f"  {lead_id!s:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
-            f"interest {row['interest_score']:>3} win {row['win_score']:>3}  "
+            f"interest {row['interest_score']:>3} win {row['combined_score']:>3}  "
             f"-> {row['action']} (tier {row['tier']}, within {row['speed_to_lead_minutes']} min)"
         )
         echo(f"      fit: {_reason_text(row['fit_reasons'])}")

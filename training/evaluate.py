@@ -9,6 +9,8 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from data_contracts.vocab import QUADRANTS
+
 METRIC_NAMES: tuple[str, ...] = (
     "roc_auc",
     "pr_auc",
@@ -91,9 +93,8 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 def quadrant_table(quadrants: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Share of leads, wins, win rate per quadrant, in the policy's order."""
     frame = pd.DataFrame({"quadrant": np.asarray(quadrants, dtype=object), "won": np.asarray(y)})
-    order = ["sales_now", "nurture", "order_taker", "group_resources"]
     grouped = frame.groupby("quadrant")["won"].agg(["size", "sum", "mean"])
-    grouped = grouped.reindex(order).fillna(0.0)
+    grouped = grouped.reindex(list(QUADRANTS)).fillna(0.0)
     grouped.columns = pd.Index(["leads", "wins", "win_rate"])
     grouped["share"] = grouped["leads"] / max(len(frame), 1)
     return grouped[["leads", "share", "wins", "win_rate"]]

@@ -145,7 +145,7 @@ def compare_with_champion(
             X, y = load_test_features(run_id_of(candidate))
             loaded = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{champion.version}")
             scorer = _scorer_of(loaded.unwrap_python_model())
-            p = scorer.predict_parts(X)["win_probability"].to_numpy(dtype=float)
+            p = scorer.predict_parts(X)["combined_probability"].to_numpy(dtype=float)
             out.metrics = binary_metrics(y, p)
             out.probabilities = pd.Series(p, index=X.index.astype(str), name="champion")
             out.same_window = True

@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from models.policy import QUADRANTS
+from features.feature_sets import FeatureSet
+from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
+from models.pyfunc import as_feature_sets
 from models.settings import Settings
 from training.audit import read_events
 from training.evaluate import calibration_bins
@@ -76,7 +78,7 @@ class RunArtifacts:
     policy: dict[str, Any]
     importance: dict[str, dict[str, float]]
     examples: list[dict[str, Any]]
-    feature_sets: list[dict[str, Any]]
+    feature_sets: list[FeatureSet]
     train_profile: pd.DataFrame
     test_features: pd.DataFrame
     metrics: dict[str, float]
@@ -108,7 +110,7 @@ def load_run_artifacts(client: Any, run_id: str, workdir: Path) -> RunArtifacts:
         policy=js("policy.json"),
         importance=js("feature_importance.json"),
         examples=js("evaluation/examples.json"),
-        feature_sets=js("feature_sets.json"),
+        feature_sets=as_feature_sets(js("feature_sets.json")),
         train_profile=pq("evaluation/train_profile.parquet"),
         test_features=pq("evaluation/test_features.parquet"),
         metrics=dict(client.get_run(run_id).data.metrics),
@@ -174,19 +176,14 @@ def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
     ax.scatter(fx[won], iy[won], s=10, alpha=0.8, color="#d9480f", label="won")
     ax.axvline(policy["fit_threshold"], color="black", lw=1.2)
     ax.axhline(policy["interest_threshold"], color="black", lw=1.2)
-    for q, (x, yy, ha, va) in {
-        "sales_now": (0.98, 0.98, "right", "top"),
-        "nurture": (0.98, 0.02, "right", "bottom"),
-        "order_taker": (0.02, 0.98, "left", "top"),
-        "group_resources": (0.02, 0.02, "left", "bottom"),
-    }.items():
+    for q, (high_fit, high_interest) in QUADRANT_SIDES.items():
         ax.text(
-            x,
-            yy,
+            0.98 if high_fit else 0.02,
+            0.98 if high_interest else 0.02,
             q.replace("_", " "),
             transform=ax.transAxes,
-            ha=ha,
-            va=va,
+            ha="right" if high_fit else "left",
+            va="top" if high_interest else "bottom",
             fontsize=9,
             weight="bold",
         )
@@ -204,7 +201,7 @@ def _distribution_plot(scores: pd.DataFrame) -> str:
     axes = fig.subplots(1, 3)
     won = scores["label"].to_numpy() == 1
     bins = np.linspace(0, 100, 26)
-    for ax, part in zip(axes, ("fit", "interest", "win"), strict=True):
+    for ax, part in zip(axes, ("fit", "interest", "combined"), strict=True):
         values = scores[f"{part}_score"].to_numpy(dtype=float)
         ax.hist(values[~won], bins=bins, alpha=0.6, density=True, color="#9aa5b1", label="not won")
         ax.hist(values[won], bins=bins, alpha=0.6, density=True, color="#d9480f", label="won")
@@ -242,13 +239,8 @@ def _short(description: str, limit: int = 36) -> str:
     return head[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def _feature_names(feature_sets: list[dict[str, Any]]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for fs in feature_sets:
-        for f in fs.get("features", []):
-            if f.get("name"):
-                names[str(f["name"])] = _short(str(f.get("description") or f["name"]))
-    return names
+def _feature_names(feature_sets: list[FeatureSet]) -> dict[str, str]:
+    return {f.name: _short(f.description or f.name) for fs in feature_sets for f in fs.features}
 
 
 def _model_rows(art: RunArtifacts, champion: ChampionComparison | None) -> list[dict[str, Any]]:
@@ -288,23 +280,24 @@ def _quadrant_rows(art: RunArtifacts) -> tuple[list[dict[str, Any]], dict[str, A
     by_q = {r["quadrant"]: r for r in art.evaluation.get("quadrants", [])}
     window = art.summary["windows"]["test"]
     start, end = pd.Timestamp(window["start"]), pd.Timestamp(window["end"])
+    actions = QuadrantPolicy.model_validate(art.policy).actions
     rows = []
     for q in QUADRANTS:
-        action = art.policy.get(q, {})
+        action = actions[q]
         in_q = scores["quadrant"] == q
         logged = by_q.get(q, {})
         rows.append(
             {
                 "quadrant": q,
-                "action": action.get("action", ""),
-                "description": action.get("description", ""),
-                "tier": action.get("tier", ""),
-                "speed_to_lead_minutes": action.get("speed_to_lead_minutes"),
+                "action": action.action,
+                "description": action.description,
+                "tier": action.tier,
+                "speed_to_lead_minutes": action.speed_to_lead_minutes,
                 "leads": int(logged.get("leads", in_q.sum())),
                 "share": float(logged.get("share", in_q.mean() if len(scores) else 0.0)),
                 "wins": int(logged.get("wins", scores.loc[in_q, "label"].sum())),
                 "win_rate": float(logged.get("win_rate", scores.loc[in_q, "label"].mean())),
-                "expected_wins": float(scores.loc[in_q, "win_probability"].sum()),
+                "expected_wins": float(scores.loc[in_q, "combined_probability"].sum()),
                 "per_week": weekly_rate(int(in_q.sum()), start, end),
             }
         )
@@ -346,7 +339,7 @@ def _examples(art: RunArtifacts) -> dict[str, list[dict[str, Any]]]:
                     "lead_id": record.get("lead_id", ""),
                     "fit_score": record.get("fit_score"),
                     "interest_score": record.get("interest_score"),
-                    "win_score": record.get("win_score"),
+                    "combined_score": record.get("combined_score"),
                     "fit_reasons": _reason_list(record.get("fit_reasons")),
                     "interest_reasons": _reason_list(record.get("interest_reasons")),
                 }
@@ -421,7 +414,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
 
     scores = art.scores
     y = scores["label"].to_numpy(dtype=int)
-    curves = {MODEL_LABELS["combined"]: scores["win_probability"].to_numpy(dtype=float)}
+    curves = {MODEL_LABELS["combined"]: scores["combined_probability"].to_numpy(dtype=float)}
     for column in scores.columns:
         if column.startswith("baseline_"):
             curves[MODEL_LABELS.get(column, column)] = scores[column].to_numpy(dtype=float)
@@ -460,8 +453,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "contract_checks": s.get("contract_checks", {}),
         "excluded_columns": s.get("excluded_columns", {}),
         "feature_sets": [
-            {"name": fs.get("name"), "version": fs.get("version"), "n": len(fs.get("features", []))}
-            for fs in art.feature_sets
+            {"label": fs.label, "role": fs.role, "n": len(fs.features)} for fs in art.feature_sets
         ],
         "policy": art.policy,
         "quadrants": quadrants,

@@ -21,10 +21,11 @@ from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData
 from data_contracts.validate import ValidationResult, validate_folder
 from features.build import FeatureFrame, build_features
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from features.labels import make_labels
 from models.baselines import make_baselines
 from models.mlflow_setup import configure_mlflow
-from models.policy import QuadrantPolicy, propose_policy
+from models.policy import QUADRANTS, QuadrantPolicy, propose_policy, to_score
 from models.scorer import LeadScorer
 from models.settings import Settings
 from training.evaluate import flatten_metrics, metrics_by_model, quadrant_table
@@ -141,7 +142,7 @@ def labelled_training_frame(
     *,
     mapping: Path | None = None,
     horizon_days: int = 180,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
 ) -> tuple[pd.DataFrame, np.ndarray, pd.Series, FeatureFrame]:
     """The labelled (uncensored) feature rows, labels and snapshot times `run_training`
     learns from, for evaluations that refit on other windows (`training.backtest`)."""
@@ -165,7 +166,7 @@ def _examples(
 ) -> list[dict[str, Any]]:
     """A few test leads per quadrant, with their reason codes, for the review report."""
     picks: list[str] = []
-    for quadrant in ("sales_now", "nurture", "order_taker", "group_resources"):
+    for quadrant in QUADRANTS:
         ids = scored.index[scored["quadrant"].to_numpy() == quadrant]
         picks.extend(ids[:EXAMPLES_PER_QUADRANT].tolist())
     if not picks:
@@ -183,7 +184,7 @@ def run_training(
     mapping: Path | None = None,
     horizon_days: int = 180,
     policy_path: Path | None = None,
-    half_life_days: float = 14.0,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     settings: Settings | None = None,
 ) -> TrainResult:
     """Train fit, interest and combined models on a CRM folder and register a candidate."""
@@ -228,8 +229,8 @@ def run_training(
             policy = QuadrantPolicy.load(policy_path)
         else:
             policy = propose_policy(
-                np.rint(100 * val_parts["fit_probability"].to_numpy()).astype(int),
-                np.rint(100 * val_parts["interest_probability"].to_numpy()).astype(int),
+                to_score(val_parts["fit_probability"]),
+                to_score(val_parts["interest_probability"]),
                 y_val,
             )
     with clock.phase("baselines"):
@@ -239,12 +240,12 @@ def run_training(
     with clock.phase("evaluate"):
         scored = scorer.score_leads(X_test, policy, reasons=False)
         probs: dict[str, np.ndarray] = {
-            "combined": scored["win_probability"].to_numpy(),
+            "combined": scored["combined_probability"].to_numpy(),
             "fit": scored["fit_probability"].to_numpy(),
             "interest": scored["interest_probability"].to_numpy(),
         }
         val_probs: dict[str, np.ndarray] = {
-            "combined": val_parts["win_probability"].to_numpy(),
+            "combined": val_parts["combined_probability"].to_numpy(),
             "fit": val_parts["fit_probability"].to_numpy(),
             "interest": val_parts["interest_probability"].to_numpy(),
         }
@@ -362,7 +363,7 @@ def _log_run(
                 "horizon_days": summary["horizon_days"],
                 "half_life_days": summary["half_life_days"],
                 "contract_version": CONTRACT_VERSION,
-                "feature_sets": ",".join(f"{fs.name}" for fs in features.feature_sets),
+                "feature_sets": ",".join(fs.label for fs in features.feature_sets),
                 "data_fingerprint": summary["data_fingerprint"],
                 "code_version": summary["code_version"],
                 "source": summary["source"],
@@ -425,7 +426,7 @@ def _log_run(
                 "feature_sets.json",
             )
             mlflow.log_dict(scorer.feature_importance(), "feature_importance.json")
-        info = log_handoff_model(scorer, policy, [fs.to_dict() for fs in features.feature_sets])
+        info = log_handoff_model(scorer, policy, features.feature_sets)
         client = mlflow.MlflowClient()
         version = register_candidate(
             client,
@@ -434,7 +435,7 @@ def _log_run(
             model_uri=info.model_uri,
             tags={
                 "handoff.contract_version": CONTRACT_VERSION,
-                "handoff.feature_sets": ",".join(fs.name for fs in features.feature_sets),
+                "handoff.feature_sets": ",".join(fs.label for fs in features.feature_sets),
                 "handoff.test_combined_roc_auc": f"{metrics.get('test_combined_roc_auc', float('nan')):.4f}",
             },
             description=(

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from data_contracts.vocab import SENIORITIES
+from features.feature_sets import FIT_V1
 from features.fit import fit_features
-from features.registry import FIT_V1
 
 
 def test_columns_match_declared_set_default(leads: pd.DataFrame) -> None:

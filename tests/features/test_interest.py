@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_contracts.vocab import EVENT_TYPES
+from features.feature_sets import INTEREST_V1
 from features.interest import interest_features
-from features.registry import INTEREST_V1
 
 T0 = pd.Timestamp("2024-03-01", tz="UTC")
 MakeEvents = Callable[[list[tuple[str, str, str]]], pd.DataFrame]

@@ -26,8 +26,8 @@ def test_assign_at_thresholds_is_high() -> None:
 
 def test_default_sales_now_is_tier1_fast() -> None:
     policy = QuadrantPolicy()
-    assert policy.sales_now.tier == 1
-    assert policy.sales_now.speed_to_lead_minutes < 10
+    assert policy.actions["sales_now"].tier == 1
+    assert policy.actions["sales_now"].speed_to_lead_minutes < 10
 
 
 def test_json_roundtrip_identical(tmp_path: Path) -> None:

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from features.feature_sets import FeatureSet, FeatureSpec
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.pyfunc import HandoffModel, events_from_column, log_handoff_model
 from models.scorer import LeadScorer
 
 FEATURE_SETS = [
-    {
-        "name": "fit_test",
-        "version": "1",
-        "features": [
-            {
-                "name": "seniority",
-                "kind": "categorical",
-                "description": "Seniority",
-                "phrase": "{Value}-level title",
-            },
-        ],
-    }
+    FeatureSet(
+        name="fit_test",
+        version="1",
+        role="fit",
+        features=(
+            FeatureSpec(
+                "seniority", "categorical", "category", "Seniority", phrase="{Value}-level title"
+            ),
+        ),
+    )
 ]
 
 
@@ -59,12 +60,18 @@ def test_loaded_model_scores_like_memory(registered, fitted_scorer, synthetic_fo
     out = loaded.predict({"features": X.reset_index()})
     expected = fitted_scorer.score_leads(X, registered["policy"])
     assert out["lead_id"].tolist() == X.index.tolist()
-    for col in ("fit_probability", "interest_probability", "win_probability", "quadrant", "tier"):
+    for col in (
+        "fit_probability",
+        "interest_probability",
+        "combined_probability",
+        "quadrant",
+        "tier",
+    ):
         assert out[col].tolist() == expected[col].tolist(), col
     model = loaded.unwrap_python_model()
     assert isinstance(model, HandoffModel)
     assert model.contract_version and model.policy == registered["policy"]
-    assert model.feature_sets[0]["name"] == "fit_test"
+    assert model.feature_sets == FEATURE_SETS
 
 
 def test_events_column_exploded_to_table() -> None:
@@ -134,7 +141,7 @@ def test_score_raw_matches_training_features(raw_model) -> None:
     raw = model.score_raw(leads, events, as_of=labels["snapshot_at"].loc[ids], reasons=False)
     built = model.score_features(X.loc[ids])
     np.testing.assert_allclose(
-        raw["win_probability"].to_numpy(), built["win_probability"].to_numpy(), rtol=1e-9
+        raw["combined_probability"].to_numpy(), built["combined_probability"].to_numpy(), rtol=1e-9
     )
     assert (raw["quadrant"].to_numpy() == built["quadrant"].to_numpy()).all()
 
@@ -175,7 +182,7 @@ def test_score_columns_matches_score_raw_lead_by_lead(raw_model) -> None:
             reasons=True,
         )
         row = expected.loc[lead_id]
-        for col in ("fit_probability", "interest_probability", "win_probability"):
+        for col in ("fit_probability", "interest_probability", "combined_probability"):
             assert got[col][0] == pytest.approx(row[col], rel=1e-12), (lead_id, col)
         for col in ("quadrant", "tier", "speed_to_lead_minutes", "unseen_categories"):
             assert got[col][0] == row[col], (lead_id, col)
@@ -200,10 +207,10 @@ def test_model_refuses_features_the_installed_code_no_longer_builds(raw_model) -
 def test_scoring_uses_the_interest_parameters_training_used(raw_model) -> None:
     """A model trained with a 3-day half-life scores with 3 days, not the default 14."""
     model, _, _, _ = raw_model
-    sets = [dict(fs) for fs in model.feature_sets]
-    for fs in sets:
-        if fs["name"].startswith("interest"):
-            fs["params"] = {**fs.get("params", {}), "half_life_days": 3.0}
+    sets = [
+        replace(fs, params={**fs.params, "half_life_days": 3.0}) if fs.role == "interest" else fs
+        for fs in model.feature_sets
+    ]
     short = HandoffModel(model.scorer, model.policy, sets)
     assert short.training_feature_sets()[1].params["half_life_days"] == 3.0
     assert model.training_feature_sets()[1].params["half_life_days"] == 14.0

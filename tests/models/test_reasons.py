@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from features.registry import FIT_V1, INTEREST_V1
+from features.feature_sets import FIT_V1, INTEREST_V1
 from models.encoding import encode
 from models.reasons import Phrasebook, _display_number, _Value, phrase
 

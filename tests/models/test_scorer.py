@@ -37,7 +37,7 @@ def test_combined_auc_near_oracle(fitted_scorer, synthetic_folds) -> None:
     test = synthetic_folds["test"]
     parts = fitted_scorer.predict_parts(test.X)
     oracle = roc_auc_score(test.y, test.p_win)
-    combined = roc_auc_score(test.y, parts["win_probability"])
+    combined = roc_auc_score(test.y, parts["combined_probability"])
     assert combined >= oracle - 0.02
     assert combined > roc_auc_score(test.y, parts["fit_probability"])
     assert combined > roc_auc_score(test.y, parts["interest_probability"])
@@ -58,7 +58,7 @@ def test_score_leads_columns_and_ranges(fitted_scorer, synthetic_folds) -> None:
     out = fitted_scorer.score_leads(X, QuadrantPolicy(fit_threshold=30, interest_threshold=30))
     assert list(out.columns) == list(SCORED_COLUMNS)
     assert out.index.tolist() == X.index.tolist()
-    assert (out["win_score"] == np.rint(100 * out["win_probability"])).all()
+    assert (out["combined_score"] == np.rint(100 * out["combined_probability"])).all()
     assert out["tier"].between(1, 4).all()
     assert set(out["quadrant"]) <= {"sales_now", "nurture", "order_taker", "group_resources"}
     reason = out["fit_reasons"].iloc[0][0]

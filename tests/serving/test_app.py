@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from data_contracts.vocab import QUADRANTS
 from serving.champion import NO_CHAMPION
 from serving.schemas import BatchScoreOut, ModelOut, ScoreOut
 from tests.serving.conftest import API_KEY, Api, lead_payload
@@ -156,7 +157,7 @@ def test_model_endpoint_describes_champion(client: httpx.Client, api: Api) -> No
     assert out.version == api.registry.v1
     assert out.signoffs["marketing"].decision == "approved"
     assert out.signoffs["bdr"].by == "bdr-lead" and out.signoffs["bdr"].binding_matches
-    assert "fit_threshold" in out.policy and "sales_now" in out.policy
+    assert "fit_threshold" in out.policy and set(out.policy["actions"]) == set(QUADRANTS)
     assert "windows" in out.training_window
     assert "test_combined_roc_auc" in out.metrics
 

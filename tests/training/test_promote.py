@@ -117,7 +117,7 @@ def test_promote_gate_compares_with_champion_on_the_same_window(governance: Stor
 
     X, y = load_test_features(governance.results[1].run_id)
     champion = mlflow.pyfunc.load_model(f"models:/{governance.settings.model_name}@champion")
-    p = champion.unwrap_python_model().scorer.predict_parts(X)["win_probability"]
+    p = champion.unwrap_python_model().scorer.predict_parts(X)["combined_probability"]
     champion_auc = roc_auc_score(y, p)
     candidate_auc = governance.results[1].metrics["test_combined_roc_auc"]
     margin = champion_auc - candidate_auc

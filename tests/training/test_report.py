@@ -142,7 +142,7 @@ def test_report_quadrants_and_thresholds_come_from_the_run(
         int(counts.get(q, 0)) for q in ("sales_now", "nurture", "order_taker", "group_resources")
     ]
     assert sum(shown) == len(scores)
-    expected = scores.loc[scores["quadrant"] == "sales_now", "win_probability"].sum()
+    expected = scores.loc[scores["quadrant"] == "sales_now", "combined_probability"].sum()
     assert parsed.keys["expected_wins"][0] == f"{expected:.1f}"
 
 

@@ -91,7 +91,7 @@ def test_train_writes_artifacts_the_reviewers_need(trained: Trained) -> None:
         assert (local / name).exists(), name
     scores = pd.read_parquet(local / "evaluation/test_scores.parquet")
     assert len(scores) == int(result.metrics["n_test"])
-    assert {"label", "win_probability", "quadrant", "baseline_logreg"} <= set(scores.columns)
+    assert {"label", "combined_probability", "quadrant", "baseline_logreg"} <= set(scores.columns)
     phases = json.loads((local / "training_summary.json").read_text())["phases"]
     assert [p["phase"] for p in phases][:3] == ["fingerprint", "read+validate", "features"]
 

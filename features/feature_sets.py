@@ -1,7 +1,9 @@
 """The declared feature sets: every column a model sees has a name, kind, dtype and description.
 
 A `FeatureSet` is logged with every training run (`feature_sets.json`) so a model version says
-exactly which columns it was trained on. `phrase` is a `str.format` template (`{value}`,
+exactly which columns it was trained on. Its `label` (`fit_v1@1.0.0+<digest>`) names the set
+*with* its mapped extras and parameters: two versions trained on different inputs never
+report the same label, though both are built by `fit_v1`. `phrase` is a `str.format` template (`{value}`,
 `{Value}`, `{value:.0f}`) that `models.reasons` uses to say a feature in a BDR's words;
 flags also carry `phrase_true` / `phrase_false` for readers that can pick by value, and
 log-scaled columns say how to undo the scale (`display`), so a reader can show the raw number.
@@ -9,6 +11,8 @@ log-scaled columns say how to undo the scale (`display`), so a reader can show t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -18,7 +22,12 @@ from data_contracts.vocab import EVENT_TYPES, HIGH_INTENT_EVENT_TYPES
 
 Kind = Literal["numeric", "categorical"]
 KINDS: tuple[str, ...] = ("numeric", "categorical")
+Role = Literal["fit", "interest"]
+ROLES: tuple[str, ...] = ("fit", "interest")
 EXTRA_PREFIX = "x_"
+# How fast interest decays unless a run says otherwise: engagement halves every 14 days.
+DEFAULT_HALF_LIFE_DAYS = 14.0
+DIGEST_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,8 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """A named, versioned list of features (like a Feast feature service)."""
+    """A named, versioned list of features (like a Feast feature service), for one model:
+    `role` says whether the fit or the interest model reads it."""
 
     name: str
     version: str
@@ -53,12 +63,34 @@ class FeatureSet:
     # Parameters the values depend on (interest: half_life_days, type_weights), so scoring
     # can rebuild exactly what training saw.
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    role: Role = "fit"
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.features]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"{self.name}: duplicate feature names {dupes}")
+        if self.role not in ROLES:
+            raise ValueError(f"{self.name}: role must be one of {ROLES}, not {self.role!r}")
+
+    @property
+    def digest(self) -> str:
+        """Short sha256 over what the values depend on: each feature's name, kind, dtype and
+        source column, and the parameters (not the descriptive text)."""
+        inputs = {
+            "name": self.name,
+            "version": self.version,
+            "role": self.role,
+            "features": [[f.name, f.kind, f.dtype, f.source] for f in self.features],
+            "params": self.params,
+        }
+        text = json.dumps(inputs, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_CHARS]
+
+    @property
+    def label(self) -> str:
+        """`name@version+digest`: what a model version reports as its feature set."""
+        return f"{self.name}@{self.version}+{self.digest}"
 
     @property
     def columns(self) -> list[str]:
@@ -79,22 +111,44 @@ class FeatureSet:
                 return f
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
+    def identity(self) -> dict[str, str]:
+        """What an answer or a listing says about the set: name, version, digest, label."""
         return {
             "name": self.name,
             "version": self.version,
+            "digest": self.digest,
+            "label": self.label,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form logged with a run (`feature_sets.json`); `digest` and `label` ride
+        along for readers that do not rebuild the set."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "role": self.role,
+            "digest": self.digest,
+            "label": self.label,
             "features": [f.to_dict() for f in self.features],
             "params": dict(self.params),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSet:
-        return cls(
+        """The set a run logged; a digest that no longer matches its contents is refused."""
+        built = cls(
             name=str(data["name"]),
             version=str(data["version"]),
             features=tuple(FeatureSpec(**spec) for spec in data.get("features", [])),
             params=dict(data.get("params", {})),
+            role=data["role"],
         )
+        if data.get("digest") not in (None, built.digest):
+            raise ValueError(
+                f"feature set {built.name}: recorded digest {data['digest']} does not match "
+                f"its features ({built.digest})"
+            )
+        return built
 
     def with_extras(
         self,
@@ -173,6 +227,7 @@ def _num(name: str, dtype: str, description: str, phrase: str, **kw: Any) -> Fea
 FIT_V1 = FeatureSet(
     name="fit_v1",
     version="1.0.0",
+    role="fit",
     features=(
         _cat(
             "industry", "Industry of the lead's company (as the CRM spells it)", "{Value} industry"
@@ -294,6 +349,7 @@ def _count_spec(group: str, days: int) -> FeatureSpec:
 INTEREST_V1 = FeatureSet(
     name="interest_v1",
     version="1.0.0",
+    role="interest",
     features=(
         *(_count_spec(g, d) for g, d in COUNT_WINDOWS),
         _num(
@@ -305,13 +361,15 @@ INTEREST_V1 = FeatureSet(
         _num(
             "engagement_decayed",
             "float64",
-            "Engagement weighted by type and halved every half-life (default 14 days)",
+            "Engagement weighted by type and halved every half-life "
+            f"(default {DEFAULT_HALF_LIFE_DAYS:g} days)",
             "Recent engagement score of {value:.1f}",
         ),
         _num(
             "high_intent_decayed",
             "float64",
-            "High-intent touches, each halved every half-life (default 14 days)",
+            "High-intent touches, each halved every half-life "
+            f"(default {DEFAULT_HALF_LIFE_DAYS:g} days)",
             "Recent high-intent activity score of {value:.1f}",
         ),
         _num(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from features.registry import FIT_V1, INTEREST_V1, FeatureSet, FeatureSpec
+from features.feature_sets import FIT_V1, INTEREST_V1, FeatureSet, FeatureSpec
 
 
 def test_every_feature_described_and_phrased_default() -> None:
