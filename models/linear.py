@@ -23,8 +23,10 @@ def row_dot(A: FloatArray, w: FloatArray) -> FloatArray:
 
     Why not `@`: BLAS picks its kernel by shape, so one lead scored alone and the same lead
     in a batch came out different in the last bit; answers must not depend on batch size.
+    Numpy's row sums are pairwise per row only on row-major data, hence the copy.
     """
-    return np.asarray((A * w).sum(axis=1), dtype=np.float64)
+    rows = np.ascontiguousarray(A, dtype=np.float64)  # a column-ordered A sums in another order
+    return np.asarray((rows * w).sum(axis=1), dtype=np.float64)
 
 
 # Standardised numerics are clipped so a value far outside training (drift) cannot swing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -46,3 +47,26 @@ def test_duplicate_feature_names_rejected() -> None:
     spec = FeatureSpec("a", "numeric", "float64", "A")
     with pytest.raises(ValueError, match="duplicate"):
         FeatureSet("s", "1", (spec, spec))
+
+
+def test_label_differs_when_inputs_differ_and_only_then() -> None:
+    from features.build import feature_sets
+
+    plain_fit, plain_interest = feature_sets({}, {})
+    mapped_fit, _ = feature_sets({"Lead Origin": "categorical"}, {})
+    _, slow_interest = feature_sets({}, {}, half_life_days=30.0)
+    assert plain_fit.label.startswith("fit_v1@1.0.0+")
+    assert mapped_fit.name == plain_fit.name and mapped_fit.label != plain_fit.label
+    assert slow_interest.label != plain_interest.label
+    assert feature_sets({}, {})[0].label == plain_fit.label
+    first, *rest = plain_fit.features
+    reworded = replace(plain_fit, features=(replace(first, description="Reworded"), *rest))
+    assert reworded.label == plain_fit.label  # wording is not an input
+
+
+def test_from_dict_refuses_a_digest_that_does_not_match() -> None:
+    data = INTEREST_V1.to_dict()
+    assert FeatureSet.from_dict(data) == INTEREST_V1
+    data["features"] = data["features"][:-1]
+    with pytest.raises(ValueError, match="digest"):
+        FeatureSet.from_dict(data)

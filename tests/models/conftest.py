@@ -116,3 +116,37 @@ def fitted_scorer(synthetic_folds: dict[str, Synthetic]):
         interest_columns=INTEREST_COLUMNS,
         categorical_columns=CATEGORICAL,
     )
+
+
+@pytest.fixture(scope="session")
+def raw_model(tmp_path_factory):
+    """A scorer trained on generated leads' real features, and the raw data they came from."""
+    from data_contracts.crm_data import read_folder
+    from data_contracts.synthetic import generate_to_folder
+    from features.build import build_features
+    from features.labels import make_labels
+    from models.policy import QuadrantPolicy
+    from models.pyfunc import HandoffModel
+    from models.scorer import LeadScorer
+
+    folder = tmp_path_factory.mktemp("raw") / "crm"
+    generate_to_folder(n_leads=3_000, seed=5, out_dir=folder)
+    crm = read_folder(folder)
+    labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
+    frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
+    known = ~labels["censored"].to_numpy()
+    X = frame.frame.loc[known]
+    y = labels["label"].to_numpy()[known].astype(int)
+    half = len(X) // 2
+    scorer = LeadScorer(n_estimators=60).fit(
+        X.iloc[:half],
+        y[:half],
+        X_cal=X.iloc[half:],
+        y_cal=y[half:],
+        fit_columns=frame.fit_columns,
+        interest_columns=frame.interest_columns,
+        categorical_columns=frame.categorical_columns,
+        feature_sets=frame.feature_sets,
+    )
+    model = HandoffModel(scorer, QuadrantPolicy(), frame.feature_sets)
+    return model, crm, labels, X

@@ -12,7 +12,6 @@ from features.feature_sets import FeatureSet, FeatureSpec
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.pyfunc import HandoffModel, events_from_column, log_handoff_model
-from models.scorer import LeadScorer
 
 FEATURE_SETS = [
     FeatureSet(
@@ -99,37 +98,6 @@ def test_phrases_from_feature_sets_used(fitted_scorer, synthetic_folds) -> None:
     out = model.score_features(X)
     texts = [r["text"] for rs in out["fit_reasons"] for r in rs if r["feature"] == "seniority"]
     assert texts and all(t == "Director-level title" for t in texts)
-
-
-@pytest.fixture(scope="module")
-def raw_model(tmp_path_factory):
-    """A scorer trained on generated leads' real features, and the raw data they came from."""
-    from data_contracts.crm_data import read_folder
-    from data_contracts.synthetic import generate_to_folder
-    from features.build import build_features
-    from features.labels import make_labels
-
-    folder = tmp_path_factory.mktemp("raw") / "crm"
-    generate_to_folder(n_leads=3_000, seed=5, out_dir=folder)
-    crm = read_folder(folder)
-    labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
-    frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
-    known = ~labels["censored"].to_numpy()
-    X = frame.frame.loc[known]
-    y = labels["label"].to_numpy()[known].astype(int)
-    half = len(X) // 2
-    scorer = LeadScorer(n_estimators=60).fit(
-        X.iloc[:half],
-        y[:half],
-        X_cal=X.iloc[half:],
-        y_cal=y[half:],
-        fit_columns=frame.fit_columns,
-        interest_columns=frame.interest_columns,
-        categorical_columns=frame.categorical_columns,
-        feature_sets=frame.feature_sets,
-    )
-    model = HandoffModel(scorer, QuadrantPolicy(), [fs.to_dict() for fs in frame.feature_sets])
-    return model, crm, labels, X
 
 
 def test_score_raw_matches_training_features(raw_model) -> None:

@@ -10,10 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
+from data_contracts import CONTRACT_VERSION
 from data_contracts.vocab import QUADRANTS
+from models.mlflow_setup import configure_mlflow
+from models.policy import QuadrantPolicy
+from models.pyfunc import as_feature_sets
 from serving.champion import NO_CHAMPION
 from serving.schemas import BatchScoreOut, ModelOut, ScoreOut
-from tests.serving.conftest import API_KEY, Api, lead_payload
+from tests.serving.conftest import API_KEY, Api, Registry, lead_payload
 
 PAYLOAD_MARKER = "Zebulon-Quartzfeather-Industries"
 
@@ -44,12 +48,38 @@ def test_score_one_lead_returns_full_answer(client: httpx.Client, api: Api) -> N
     assert out.lead_id == "L-full"
     assert out.model_version == api.registry.v1
     assert out.request_id == response.headers["x-request-id"]
-    assert {fs.name for fs in out.feature_sets} >= {"fit_v1", "interest_v1"} or out.feature_sets
-    assert out.contract_version and out.api_contract_version
-    assert out.quadrant in ("sales_now", "nurture", "order_taker", "group_resources")
+    assert [fs.label for fs in out.feature_sets] == trained_labels(api.registry, api.registry.v1)
+    assert out.contract_version == CONTRACT_VERSION == out.api_contract_version
     assert out.fit.score == round(100 * out.fit.probability)
+    assert out.combined.score == round(100 * out.combined.probability)
     assert out.fit.reasons and out.interest.reasons
-    assert out.speed_to_lead_minutes >= 0 and 1 <= out.tier <= 4
+    action = champion_policy(api.registry).actions[out.quadrant]
+    assert (out.action, out.tier, out.speed_to_lead_minutes) == (
+        action.action,
+        action.tier,
+        action.speed_to_lead_minutes,
+    )
+
+
+def run_artifact(registry: Registry, version: str, path: str) -> Any:
+    """A JSON artifact of the run behind `version`, read through MLflow."""
+    import mlflow
+    from mlflow.artifacts import load_dict
+
+    configure_mlflow(registry.settings)
+    mv = mlflow.MlflowClient().get_model_version(registry.settings.model_name, version)
+    return load_dict(f"runs:/{mv.run_id}/{path}")
+
+
+def trained_labels(registry: Registry, version: str) -> list[str]:
+    """The feature-set labels the version's run logged (`feature_sets.json`)."""
+    return [
+        fs.label for fs in as_feature_sets(run_artifact(registry, version, "feature_sets.json"))
+    ]
+
+
+def champion_policy(registry: Registry) -> QuadrantPolicy:
+    return QuadrantPolicy.model_validate(run_artifact(registry, registry.v1, "policy.json"))
 
 
 def test_score_unseen_industry_is_scored_and_flagged(client: httpx.Client) -> None:

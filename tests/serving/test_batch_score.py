@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.batch_score import OUTPUT_COLUMNS, NoChampion, score_folder
+from data_contracts.schemas import ScoredLead
+from serving.batch_score import OUTPUT_COLUMNS, NoChampion, checked_output, score_folder
+from serving.scoring import ScoringFailed
 from tests.serving.conftest import Api, serving_settings
 
 
@@ -21,13 +23,26 @@ def test_score_folder_writes_parquet_and_csv_in_chunks(api: Api, tmp_path: Path)
     assert len(frame) == len(leads) and frame["lead_id"].is_unique
     assert set(frame["model_version"]) == {reg.v1}
     assert frame["fit_reasons"].str.len().gt(0).all()
-    assert frame["combined_score"].between(0, 100).all()
+    ScoredLead.validate(frame)  # what was written is what the contract says
     assert f"scored {len(frame)} leads" in summary
 
     csv = tmp_path / "scores.csv"
     score_folder(reg.data_dir, out=csv, settings=reg.settings, chunk_leads=100_000)
     again = pd.read_csv(csv, keep_default_na=False)
     assert again["combined_score"].tolist() == frame["combined_score"].tolist()
+
+
+def test_rows_out_of_contract_are_refused_naming_the_column(api: Api, tmp_path: Path) -> None:
+    reg = api.registry
+    out = tmp_path / "scores.parquet"
+    score_folder(reg.data_dir, out=out, settings=reg.settings)
+    frame = pd.read_parquet(out).head(5)
+    checked_output(frame)
+    broken = frame.assign(quadrant="call_them_maybe")
+    with pytest.raises(ScoringFailed, match="quadrant"):
+        checked_output(broken)
+    with pytest.raises(ScoringFailed, match="combined_score"):
+        checked_output(frame.assign(combined_score=101))
 
 
 def test_score_folder_without_champion_says_what_to_do(tmp_path: Path, api: Api) -> None:

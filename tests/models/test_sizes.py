@@ -1,0 +1,73 @@
+"""The answer for a lead does not depend on how many leads are scored with it.
+
+Scoring switches paths by size in several places (encoding, path contributions, reason
+assembly, feature helpers); every switch's both sides are covered by these sizes, and each
+lead's answer must be identical, to the bit, to the same lead in a 600-lead call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features._time import epoch_us
+from models.scorer import SCORED_COLUMNS
+
+SIZES = (1, 4, 5, 8, 9, 16, 17, 64, 65, 600)
+POOL = max(SIZES)
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """A table as the API hands it over: plain numpy columns, times as int64 µs."""
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        s = frame[name]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[name] = epoch_us(s)
+        elif s.dtype == bool:
+            out[name] = s.to_numpy(dtype=bool)
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            out[name] = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[name] = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pool(raw_model):
+    """600 leads with events (and one unseen industry), scored together by both paths."""
+    model, crm, labels, _ = raw_model
+    leads = crm.leads.iloc[:POOL].copy()
+    leads.loc[leads.index[3], "industry"] = "space tourism"
+    events = crm.events[crm.events["lead_id"].isin(leads["lead_id"])]
+    as_of = labels["snapshot_at"].loc[leads["lead_id"]]
+    full = model.score_columns(_columns(leads), _columns(events), epoch_us(as_of))
+    return model, leads, events, as_of, full
+
+
+def _subset(leads: pd.DataFrame, events: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    head = leads.iloc[:n]
+    return head, events[events["lead_id"].isin(head["lead_id"])]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_columns_path_answer_identical_at_every_size(pool, n: int) -> None:
+    model, leads, events, as_of, full = pool
+    head, head_events = _subset(leads, events, n)
+    got = model.score_columns(_columns(head), _columns(head_events), epoch_us(as_of.iloc[:n]))
+    for col in SCORED_COLUMNS:
+        expected = list(full[col][:n])
+        assert list(got[col]) == expected, col
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_frame_path_answer_identical_at_every_size(pool, n: int) -> None:
+    model, leads, events, as_of, full = pool
+    head, head_events = _subset(leads, events, n)
+    got = model.score_raw(head, head_events, as_of=as_of.iloc[:n])
+    for col in SCORED_COLUMNS:
+        expected = list(full[col][:n])
+        assert got[col].tolist() == expected, col
