@@ -246,7 +246,7 @@ def gate_failures(
 
 def binding_failures(version: ModelVersion) -> list[str]:
     """Re-hash the model files and policy: they must still be what the teams signed."""
-    from training.registry import artifact_digest
+    from training.register import artifact_digest
 
     expected = version.tags.get(BINDING_TAG, "")
     if not expected:
