@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANTS
 from models.settings import Settings
 from training.audit import read_events
@@ -30,7 +31,6 @@ from training.promote import (
     DEFAULT_MAX_ECE,
     ChampionComparison,
     compare_with_champion,
-    run_id_of,
 )
 from training.report_metrics import (
     gain_curve,
@@ -38,8 +38,6 @@ from training.report_metrics import (
     weekly_rate,
 )
 from training.versions import (
-    CHAMPION,
-    TEAMS,
     alias_version,
     get_version,
     registry_client,
@@ -105,7 +103,7 @@ def load_run_artifacts(client: Any, run_id: str, workdir: Path) -> RunArtifacts:
         summary=js("training_summary.json"),
         evaluation=js("evaluation/metrics.json"),
         scores=pq("evaluation/test_scores.parquet"),
-        policy=js("policy.json"),
+        policy=js(POLICY_FILE),
         importance=js("feature_importance.json"),
         examples=js("evaluation/examples.json"),
         feature_sets=js("feature_sets.json"),
@@ -438,7 +436,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         {
             "team": team,
             "signoff": info.signoffs.get(team),
-            "bound": info.signoffs[team].binding == info.binding if team in info.signoffs else None,
+            "bound": info.signoffs[team].bound_to(info.binding) if team in info.signoffs else None,
         }
         for team in TEAMS
     ]
