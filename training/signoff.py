@@ -3,9 +3,10 @@
 A decision is written as `signoff.<team>.*` tags on the model version, bound to the
 version's `handoff.binding` (sha256 over the model files and `policy.json`), so it is
 about this model with these thresholds and nothing else. Signing again replaces the
-team's tags; the audit log keeps every decision. A rejection also sets the sticky
-`handoff.blocked` tag: the version can never be promoted, even if the team later
-approves it — the fix for a rejected model is a new training run, reviewed afresh.
+team's tags; the audit log keeps every decision. A rejection is final: it sets the sticky
+`handoff.blocked` tag, and a later approval of the version, by either team, is refused
+(and the refusal logged) — the fix for a rejected model is a new training run, reviewed
+afresh. Rejecting again is allowed: it only adds to the record.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from training.versions import (
 
 
 class SignoffError(ValueError):
-    """The sign-off could not be recorded (unknown team, missing signer, unbound version)."""
+    """The sign-off was not recorded (unknown team, no signer, unbound or rejected version)."""
 
 
 def _check_team(team: str) -> str:
@@ -71,6 +72,21 @@ def record_signoff(
                 f"version {version} has no {BINDING_TAG} tag, so a sign-off could not say which "
                 "model and policy it approves; register versions with `handoff train`"
             )
+        rejections = rejection_problems(tags)
+        if approve and rejections:
+            append_event(
+                settings,
+                action="refusal",
+                version=version,
+                by=by,
+                binding=binding,
+                refused=f"approval by {team}",
+                reasons=rejections,
+            )
+            raise SignoffError(
+                f"version {version} cannot be approved, because a rejection is final: "
+                f"{'; '.join(rejections)}. Fix the concerns and train a new version"
+            )
         earlier = signoffs_from_tags(tags).get(team)
         signoff = Signoff(
             team=team, decision=decision, by=by, at=utc_now(), comment=comment, binding=binding
@@ -108,8 +124,8 @@ def record_signoff(
         )
     if rejections:
         lines.append(
-            f"version {version} is blocked ({'; '.join(rejections)}) and cannot be promoted; "
-            "fix the concerns and train a new version"
+            f"version {version} is blocked ({'; '.join(rejections)}) and can never be promoted "
+            "or approved; fix the concerns and train a new version"
         )
         if is_champion:
             lines.append(

@@ -17,7 +17,7 @@ from training.promote import (
     promote_version,
     rollback_champion,
 )
-from training.signoff import record_signoff
+from training.signoff import SignoffError, record_signoff
 from training.versions import registry_client
 
 Store = Any  # tests/training/conftest.py::GovernanceStore
@@ -71,8 +71,14 @@ def test_promote_refused_with_a_rejection(governance: Store) -> None:
     )
     with pytest.raises(PromotionRefused, match=r"bdr rejected it .*no capacity"):
         promote_version(v1, settings=governance.settings, **LOOSE)
-    # approving afterwards does not unblock: a rejected version needs a new training run
-    record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    # approving afterwards is refused: a rejected version needs a new training run
+    with pytest.raises(SignoffError, match="a rejection is final"):
+        record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    # and editing the decision tag back to approved (MLflow UI, a script) does not unblock it
+    client = registry_client(governance.settings)
+    client.set_model_version_tag(
+        governance.settings.model_name, v1, "signoff.bdr.decision", "approved"
+    )
     with pytest.raises(PromotionRefused, match="blocked by an earlier rejection"):
         promote_version(v1, settings=governance.settings, **LOOSE)
     assert "champion" not in _aliases(governance)
