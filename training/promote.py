@@ -9,11 +9,13 @@ Everything runs under one exclusive file lock under `settings.home`, and the ali
 re-read inside it, so racing promotions serialise and leave exactly one champion, with the
 one they displaced as `previous`.
 
-Rollback makes `previous` the champion in one step and *clears* `previous`: the version
-rolled back from is the one that just misbehaved, so it must not sit one command away
-from serving again. It keeps its sign-offs (tagged `handoff.rolled_back_at`) and can come
-back only through a fresh `handoff promote`. The version restored must still pass the same
-sign-off and binding rule as a promotion (`models.mlflow_layout.version_problems`).
+Promotion tags the version `handoff.promoted_at`, so every earlier champion stays known.
+Rollback makes `previous` (or, with `to`, any earlier champion) the champion in one step and
+*clears* `previous`: the version rolled back from is the one that just misbehaved, so it
+must not sit one command away from serving again. It keeps its sign-offs (tagged
+`handoff.rolled_back_at`) and can come back only through a fresh `handoff promote`, which
+runs the gates again; `to` refuses it. A restored version must still pass the same sign-off
+and binding rule as a promotion (`models.mlflow_layout.version_problems`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from models.mlflow_layout import (
     CHAMPION,
     ECE_METRIC,
     PREVIOUS,
+    PROMOTED_TAG,
     ROLLED_BACK_TAG,
     run_id_of,
     signoffs_from_tags,
@@ -302,6 +305,7 @@ def promote_version(
             )
 
         client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        client.set_model_version_tag(settings.model_name, version, PROMOTED_TAG, utc_now())
         if old_champion is not None:
             client.set_registered_model_alias(settings.model_name, PREVIOUS, old_champion)
         if tags.get(ROLLED_BACK_TAG):
@@ -335,49 +339,93 @@ def promote_version(
     return "\n".join(lines)
 
 
-def rollback_champion(*, settings: Settings, by: str | None = None) -> str:
-    """Make `previous` the champion again; the rolled-back version leaves both aliases."""
+def restore_problems(version: ModelVersion, champion: str | None) -> list[str]:
+    """Why `rollback --to` may not restore this version, beyond the sign-off and binding rule."""
+    tags = version.tags or {}
+    number = str(version.version)
+    problems = []
+    if number == champion:
+        problems.append(f"version {number} is already the champion")
+    elif not tags.get(PROMOTED_TAG):
+        problems.append(
+            f"version {number} was never the champion ({PROMOTED_TAG} is unset): rollback "
+            "restores only an earlier champion; a new version goes through `handoff promote`"
+        )
+    rolled_back = tags.get(ROLLED_BACK_TAG)
+    if rolled_back:
+        problems.append(
+            f"version {number} was rolled back from at {rolled_back}: it may return only "
+            f"through `handoff promote {number}`, which runs the gates again"
+        )
+    return problems
+
+
+def rollback_champion(
+    *, settings: Settings, by: str | None = None, to: str | int | None = None
+) -> str:
+    """Make `previous` (or the earlier champion `to`) the champion again.
+
+    The version rolled back from leaves both aliases. Every reason for a refusal is given
+    and written to the audit log.
+    """
     who = _who(by)
     client = registry_client(settings)
     with governance_lock(settings):
         champion = alias_version(client, settings, CHAMPION)
-        previous = alias_version(client, settings, PREVIOUS)
-        if previous is None:
-            raise _refuse(
-                settings,
-                champion,
-                who,
-                None,
-                "rollback",
-                ["there is no previous champion to roll back to"],
-            )
-        target = get_version(client, settings, previous)
-        tags = dict(target.tags)
-        reasons = version_problems(target)
+        if to is None:
+            previous = alias_version(client, settings, PREVIOUS)
+            if previous is None:
+                raise _refuse(
+                    settings,
+                    champion,
+                    who,
+                    None,
+                    "rollback",
+                    [
+                        "there is no previous champion to roll back to "
+                        "(`handoff rollback --to VERSION` restores an earlier one)"
+                    ],
+                )
+            target = get_version(client, settings, previous)
+            reasons = version_problems(target)
+        else:
+            try:
+                target = get_version(client, settings, to)
+            except UnknownVersion as error:
+                raise _refuse(
+                    settings, str(to), who, None, f"rollback to version {to}", [str(error)]
+                ) from None
+            reasons = restore_problems(target, champion) + version_problems(target)
+        version = str(target.version)
+        binding = (target.tags or {}).get(BINDING_TAG)
         if reasons:
             raise _refuse(
                 settings,
-                previous,
+                version,
                 who,
-                tags.get(BINDING_TAG),
-                f"rollback to version {previous}",
+                binding,
+                f"rollback to version {version}",
                 reasons,
                 champion=champion,
             )
-        client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
-        client.delete_registered_model_alias(settings.model_name, PREVIOUS)
+        client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        if alias_version(client, settings, PREVIOUS) is not None:
+            client.delete_registered_model_alias(settings.model_name, PREVIOUS)
         if champion is not None:
             client.set_model_version_tag(settings.model_name, champion, ROLLED_BACK_TAG, utc_now())
         sync_status_tags(client, settings)
         append_event(
             settings,
             action="rollback",
-            version=previous,
+            version=version,
             by=who,
-            binding=tags.get(BINDING_TAG),
+            binding=binding,
             rolled_back_from=champion,
+            restored="previous" if to is None else "earlier champion",
         )
+    if champion is None:
+        return f"version {version} is the champion again (there was no champion)"
     return (
-        f"version {previous} is the champion again (rolled back from version {champion}); "
+        f"version {version} is the champion again (rolled back from version {champion}); "
         f"version {champion} keeps its sign-offs but can only return through `handoff promote`"
     )
