@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from models.mlflow_layout import (
     APPROVED,
@@ -242,6 +243,24 @@ def signoff_cell(info: VersionInfo) -> str:
     )
 
 
+def _redacted(uri: str) -> str:
+    """The URI with any password replaced, safe to print."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def where_versions_are_read(settings: Settings) -> str:
+    """Which store a listing read, and how to read another (the home depends on the cwd)."""
+    return (
+        f"read home {Path(settings.home).resolve()} "
+        f"(tracking URI {_redacted(settings.resolved_tracking_uri)}); to read another store, "
+        "set HANDOFF_HOME to its folder (or HANDOFF_TRACKING_URI to its URI)"
+    )
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -250,7 +269,10 @@ def versions_table(*, settings: Settings) -> str:
     """Plain-text table for the terminal, newest version first."""
     infos = list_versions(settings)
     if not infos:
-        return f"no versions of {settings.model_name} yet: run `handoff train` first"
+        return (
+            f"no versions of {settings.model_name} yet: run `handoff train` first\n"
+            + where_versions_are_read(settings)
+        )
     header = (
         f"{'version':>7}  {'status':<10} {'test AUC':>8} {'lift@10':>8} {'ECE':>7}  "
         f"{'created (UTC)':<16}  sign-offs"
