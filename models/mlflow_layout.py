@@ -52,7 +52,7 @@ FEATURE_SETS_TAG = "handoff.feature_sets"
 POLICY_FILE = "policy.json"
 MODEL_FOLDER = "artifacts"
 
-# Run metrics `handoff models` and `/v1/model` show; the first three are also gates.
+# Run metrics `handoff models` and `/v1/model` show; AUC and ECE are also promotion gates.
 AUC_METRIC = "test_combined_roc_auc"
 ECE_METRIC = "test_combined_ece"
 LIFT10_METRIC = "test_combined_lift_top10"

@@ -421,7 +421,7 @@ def rollback_champion(
             by=who,
             binding=binding,
             rolled_back_from=champion,
-            restored="previous" if to is None else "earlier champion",
+            restored=PREVIOUS if to is None else "earlier champion",
         )
     if champion is None:
         return f"version {version} is the champion again (there was no champion)"
