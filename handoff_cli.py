@@ -194,12 +194,22 @@ def promote(version: Annotated[str, typer.Argument(help="Model version number.")
 
 
 @app.command()
-def rollback() -> None:
-    """Make the previous champion the champion again."""
+def rollback(
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Restore this earlier champion instead of the previous one (it must still "
+            "pass the sign-off and binding rules; a version rolled back from returns only "
+            "through `handoff promote`).",
+        ),
+    ] = None,
+) -> None:
+    """Make the previous champion (or, with --to, an earlier one) the champion again."""
     from training.promote import PromotionRefused, rollback_champion
 
     try:
-        typer.echo(rollback_champion(settings=_settings()))
+        typer.echo(rollback_champion(settings=_settings(), to=to))
     except PromotionRefused as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None

@@ -3,7 +3,11 @@
 A background thread polls the alias. A new version is loaded fully (and warmed up) off
 to the side; only then is the one `Champion` reference replaced. A request reads that
 reference once, so it is scored entirely by the old or entirely by the new version.
-Serving only ever serves a version both teams signed off on that exact model and policy.
+Serving only ever loads a version both teams signed off on that exact model and policy,
+by the same rule promotion uses (`models.mlflow_layout.version_problems`, which re-hashes
+the files); otherwise it is not ready, and `reason` gives that rule's words. The check is
+made when a version is loaded: a running server keeps serving its champion through later
+tag edits or a rejection, until the alias moves.
 """
 
 from __future__ import annotations
@@ -14,6 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from models.mlflow_layout import (
+    BINDING_TAG,
+    CHAMPION,
+    CONTRACT_VERSION_TAG,
+    HEADLINE_METRICS,
+    POLICY_FILE,
+    TEAMS,
+    Signoff,
+    signoffs_from_tags,
+    version_problems,
+)
 from models.mlflow_setup import configure_mlflow
 from models.pyfunc import IncompatibleModel
 from serving.scoring import warm_up
@@ -21,24 +36,7 @@ from serving.settings import ServingSettings
 
 logger = logging.getLogger("handoff.serving")
 
-ALIAS = "champion"
-TEAMS: tuple[str, ...] = ("marketing", "bdr")
 NO_CHAMPION = "no champion: sign off and promote a version (handoff promote VERSION)"
-HEADLINE_METRICS: tuple[str, ...] = (
-    "test_combined_roc_auc",
-    "test_combined_pr_auc",
-    "test_combined_brier",
-    "test_combined_ece",
-    "test_combined_lift_top10",
-    "test_combined_capture_top10",
-    "test_fit_roc_auc",
-    "test_interest_roc_auc",
-    "test_baseline_points_roc_auc",
-    "test_baseline_logreg_roc_auc",
-    "n_train",
-    "n_test",
-    "win_rate_test",
-)
 
 
 @dataclass(frozen=True)
@@ -59,19 +57,17 @@ class Champion:
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def signoff_problem(tags: dict[str, str]) -> str | None:
-    """Why a version may not serve (missing/rejected sign-off, or one about other bytes)."""
-    binding = tags.get("handoff.binding")
-    if tags.get("handoff.blocked"):
-        return f"blocked by an earlier rejection ({tags['handoff.blocked']})"
-    for team in TEAMS:
-        decision = tags.get(f"signoff.{team}.decision")
-        if decision != "approved":
-            return f"{team} sign-off is {decision or 'missing'}"
-        signed = tags.get(f"signoff.{team}.binding")
-        if binding and signed and signed != binding:
-            return f"{team} signed off a different model or policy (binding mismatch)"
-    return None
+def _signoff_view(signoff: Signoff | None, binding: str) -> dict[str, Any]:
+    """One team's sign-off as `/v1/model` shows it."""
+    if signoff is None:
+        return {"binding_matches": False}
+    return {
+        "decision": signoff.decision,
+        "by": signoff.by,
+        "at": signoff.at,
+        "comment": signoff.comment,
+        "binding_matches": signoff.bound_to(binding),
+    }
 
 
 def _is_missing(exc: Exception) -> bool:
@@ -83,9 +79,8 @@ def _is_missing(exc: Exception) -> bool:
 class ChampionHolder:
     """The serving model reference, its loader and the thread that follows the alias."""
 
-    def __init__(self, settings: ServingSettings, *, require_signoff: bool = True) -> None:
+    def __init__(self, settings: ServingSettings) -> None:
         self.settings = settings
-        self.require_signoff = require_signoff
         self._current: Champion | None = None
         self._reason = NO_CHAMPION
         self._stop = threading.Event()
@@ -117,7 +112,7 @@ class ChampionHolder:
         client = self._mlflow()
         name = self.settings.model_name
         try:
-            mv = client.get_model_version_by_alias(name, ALIAS)
+            mv = client.get_model_version_by_alias(name, CHAMPION)
         except Exception as exc:
             if not _is_missing(exc):
                 raise  # a store hiccup must not take a healthy champion out of service
@@ -129,13 +124,14 @@ class ChampionHolder:
         if self._current is not None and self._current.version == version:
             return False
         tags = dict(mv.tags or {})
-        problem = signoff_problem(tags) if self.require_signoff else None
-        if problem is not None:
-            if self._failed_version != version:
-                logger.error("refusing to serve version %s: %s", version, problem)
+        problems = version_problems(mv)
+        if problems:
+            reason = f"champion version {version} is not servable: {'; '.join(problems)}"
+            if self._failed_version != version or self._reason != reason:
+                logger.error("refusing to serve: %s", reason)
                 self._failed_version = version
             self._current = None
-            self._reason = f"champion version {version} is not servable: {problem}"
+            self._reason = reason
             return False
         try:
             champion = self._load(client, name, version, mv.run_id, tags)
@@ -183,25 +179,17 @@ class ChampionHolder:
                 if k in summary
             }
             if not policy:
-                policy = self._artifact_dict(load_dict, run_id, "policy.json")
-        signoffs = {
-            team: {
-                key: tags.get(f"signoff.{team}.{key}")
-                for key in ("decision", "by", "at", "comment")
-            }
-            | {
-                "binding_matches": tags.get(f"signoff.{team}.binding")
-                == tags.get("handoff.binding")
-            }
-            for team in TEAMS
-        }
+                policy = self._artifact_dict(load_dict, run_id, POLICY_FILE)
+        binding = tags.get(BINDING_TAG, "")
+        decided = signoffs_from_tags(tags)
+        signoffs = {team: _signoff_view(decided.get(team), binding) for team in TEAMS}
         warm_up(model)
         return Champion(
             name=name,
             version=version,
             model=model,
             run_id=run_id,
-            binding=tags.get("handoff.binding"),
+            binding=binding or None,
             signoffs=signoffs,
             policy=policy,
             training_window=window,
@@ -209,7 +197,7 @@ class ChampionHolder:
             feature_sets=[fs.identity() for fs in model.feature_sets],
             contract_version=str(
                 getattr(model, "contract_version", None)
-                or tags.get("handoff.contract_version", "unknown")
+                or tags.get(CONTRACT_VERSION_TAG, "unknown")
             ),
         )
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from serving.settings import ServingSettings
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
@@ -18,3 +25,117 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+# ---------------------------------------------------------------------------------------
+# One trained run, as many versions as a test needs (governance across training and serving).
+# ---------------------------------------------------------------------------------------
+ONE_RUN_LEADS = 2_000
+ONE_RUN_SEED = 11
+
+
+@dataclass
+class OneRunStore:
+    """A temp HANDOFF_HOME with one real training run; `new_version` registers it again.
+
+    Each version goes through `register_candidate`, so its binding is computed from the
+    run's real files. Versions share those files: a test that edits them restores them.
+    Tests use it through `one_run`, which removes the versions a test registered.
+    """
+
+    settings: ServingSettings
+    trained_version: str
+    registered: list[str] = field(default_factory=list)
+
+    def new_version(self) -> str:
+        from models.mlflow_layout import CONTRACT_VERSION_TAG, FEATURE_SETS_TAG
+        from training.register import register_candidate
+        from training.versions import registry_client
+
+        client = registry_client(self.settings)
+        trained = client.get_model_version(self.settings.model_name, self.trained_version)
+        copied = {k: trained.tags[k] for k in (CONTRACT_VERSION_TAG, FEATURE_SETS_TAG)}
+        version = register_candidate(
+            client,
+            name=self.settings.model_name,
+            run_id=str(trained.run_id),
+            model_uri=str(trained.source),
+            tags=copied,
+            description="registered again from the same run for a governance test",
+        )
+        self.registered.append(str(version.version))
+        return str(version.version)
+
+    def approve(self, version: str) -> None:
+        from models.mlflow_layout import TEAMS
+        from training.signoff import record_signoff
+
+        for team in TEAMS:
+            record_signoff(
+                version, team=team, by=f"{team}-lead", approve=True, settings=self.settings
+            )
+
+    def clear_aliases(self) -> None:
+        from training.versions import registry_client
+
+        client = registry_client(self.settings)
+        name = self.settings.model_name
+        for alias in list(client.get_registered_model(name).aliases or {}):
+            client.delete_registered_model_alias(name, alias)
+
+    def artifact_files(self, version: str) -> tuple[Path, Path]:
+        """The version's model folder and its run's policy.json, in the store's artifact folder."""
+        from urllib.parse import urlparse
+
+        from mlflow.artifacts import download_artifacts
+
+        from training.versions import get_version, registry_client
+
+        client = registry_client(self.settings)
+        mv = get_version(client, self.settings, version)
+        model = Path(download_artifacts(artifact_uri=str(mv.source)))  # a local store: in place
+        policy = Path(urlparse(client.get_run(mv.run_id).info.artifact_uri).path) / "policy.json"
+        home = self.settings.home.resolve()
+        assert home in model.resolve().parents and home in policy.resolve().parents
+        return model, policy
+
+    def discard_registered(self) -> None:
+        """Delete the versions registered since the last call (the trained one stays)."""
+        from training.versions import registry_client
+
+        client = registry_client(self.settings)
+        while self.registered:
+            client.delete_model_version(self.settings.model_name, self.registered.pop())
+
+
+@contextmanager
+def appended_byte(path: Path) -> Iterator[None]:
+    """`path` with one more byte for the body (as if replaced in the artifact store), then restored."""
+    original = path.read_bytes()
+    path.write_bytes(original + b"\n")
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+
+
+@pytest.fixture
+def one_run(one_run_store: OneRunStore) -> Iterator[OneRunStore]:
+    """The one-run store with no aliases; the versions a test registers are deleted after it."""
+    one_run_store.clear_aliases()
+    yield one_run_store
+    one_run_store.clear_aliases()
+    one_run_store.discard_registered()
+
+
+@pytest.fixture(scope="session")
+def one_run_store(tmp_path_factory: pytest.TempPathFactory) -> OneRunStore:
+    from data_contracts.synthetic import generate_to_folder
+    from tests.serving.conftest import serving_settings
+    from training.train import run_training
+
+    root = tmp_path_factory.mktemp("one_run")
+    generate_to_folder(n_leads=ONE_RUN_LEADS, seed=ONE_RUN_SEED, out_dir=root / "crm")
+    settings = serving_settings(root / "home")
+    trained = run_training(root / "crm", settings=settings)
+    return OneRunStore(settings=settings, trained_version=trained.version)

@@ -15,6 +15,7 @@ import pandas as pd
 from data_contracts.crm_data import read_folder
 from data_contracts.synthetic import generate_to_folder
 from data_contracts.validate import validate_folder
+from models.mlflow_layout import CHAMPION, TEAMS
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
 from training.promote import promote_version
@@ -22,10 +23,7 @@ from training.report import write_report
 from training.signoff import record_signoff
 from training.train import run_training
 
-DEMO_SIGNERS = {
-    "marketing": "demo-marketing-lead (DEMO, not a real person)",
-    "bdr": "demo-bdr-manager (DEMO, not a real person)",
-}
+DEMO_SIGNERS = {team: f"demo-{team}-lead (DEMO, not a real person)" for team in TEAMS}
 PER_QUADRANT = 3
 
 
@@ -34,7 +32,7 @@ def score_examples(settings: Settings, data_dir: Path, n_leads: int = 2_000) -> 
     configure_mlflow(settings)
     import mlflow
 
-    model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@champion")
+    model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
     handoff_model = model.unwrap_python_model()
     crm = read_folder(data_dir)
     leads = crm.leads.sort_values("created_at").tail(n_leads)

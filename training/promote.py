@@ -9,10 +9,13 @@ Everything runs under one exclusive file lock under `settings.home`, and the ali
 re-read inside it, so racing promotions serialise and leave exactly one champion, with the
 one they displaced as `previous`.
 
-Rollback makes `previous` the champion in one step and *clears* `previous`: the version
-rolled back from is the one that just misbehaved, so it must not sit one command away
-from serving again. It keeps its sign-offs (status `approved`, tagged
-`handoff.rolled_back_at`) and can come back only through a fresh `handoff promote`.
+Promotion tags the version `handoff.promoted_at`, so every earlier champion stays known.
+Rollback makes `previous` (or, with `to`, any earlier champion) the champion in one step and
+*clears* `previous`: the version rolled back from is the one that just misbehaved, so it
+must not sit one command away from serving again. It keeps its sign-offs (tagged
+`handoff.rolled_back_at`) and can come back only through a fresh `handoff promote`, which
+runs the gates again; `to` refuses it. A restored version must still pass the same sign-off
+and binding rule as a promotion (`models.mlflow_layout.version_problems`).
 """
 
 from __future__ import annotations
@@ -27,21 +30,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from models.mlflow_layout import (
+    AUC_METRIC,
+    BINDING_TAG,
+    CHAMPION,
+    ECE_METRIC,
+    PREVIOUS,
+    PROMOTED_TAG,
+    ROLLED_BACK_TAG,
+    run_id_of,
+    signoffs_from_tags,
+    version_problems,
+)
 from models.settings import Settings
 from training.audit import append_event, governance_lock, utc_now
 from training.evaluate import binary_metrics
 from training.versions import (
-    BINDING_TAG,
-    BLOCK_TAG,
-    CHAMPION,
-    PREVIOUS,
-    ROLLED_BACK_TAG,
-    TEAMS,
     UnknownVersion,
     alias_version,
     get_version,
     registry_client,
-    signoffs_from_tags,
     sync_status_tags,
 )
 
@@ -52,8 +60,6 @@ if TYPE_CHECKING:
 DEFAULT_AUC_TOLERANCE = 0.01
 DEFAULT_MAX_ECE = 0.03
 DEFAULT_BASELINE_MARGIN = 0.0  # must beat every baseline AUC by more than this
-AUC_KEY = "test_combined_roc_auc"
-ECE_KEY = "test_combined_ece"
 
 
 class PromotionRefused(Exception):
@@ -94,14 +100,6 @@ def _download_json(run_id: str, path: str) -> Any:
     from mlflow.artifacts import download_artifacts
 
     return json.loads(Path(download_artifacts(run_id=run_id, artifact_path=path)).read_text())
-
-
-def run_id_of(mv: ModelVersion) -> str:
-    """The training run behind a version (the registry field, else the handoff tag)."""
-    run_id = mv.run_id or mv.tags.get("handoff.run_id")
-    if not run_id:
-        raise LookupError(f"version {mv.version} names no training run")
-    return str(run_id)
 
 
 def _scorer_of(python_model: Any) -> Any:
@@ -170,32 +168,6 @@ def compare_with_champion(
     return out
 
 
-def signoff_failures(tags: Mapping[str, str]) -> list[str]:
-    """Every missing, rejected or stale sign-off, and a block from any earlier rejection."""
-    reasons: list[str] = []
-    binding = tags.get(BINDING_TAG, "")
-    if not binding:
-        reasons.append(f"the version has no {BINDING_TAG} tag: nothing to bind sign-offs to")
-    signoffs = signoffs_from_tags(dict(tags))
-    for team in TEAMS:
-        s = signoffs.get(team)
-        if s is None:
-            reasons.append(f"{team} has not signed off")
-        elif not s.approved:
-            reasons.append(
-                f"{team} rejected it ({s.by} at {s.at}" + (f": {s.comment})" if s.comment else ")")
-            )
-        elif binding and s.binding != binding:
-            reasons.append(
-                f"{team}'s approval ({s.by}) is bound to {s.binding[:12] or 'nothing'}, not this "
-                f"version's model and policy {binding[:12]}: {team} must sign again"
-            )
-    block = tags.get(BLOCK_TAG)
-    if block and not any(r.startswith(t + " rejected") for t in TEAMS for r in reasons):
-        reasons.append(f"blocked by an earlier rejection ({block}); train a new version")
-    return reasons
-
-
 def gate_failures(
     metrics: Mapping[str, float],
     champion: ChampionComparison | None,
@@ -206,9 +178,9 @@ def gate_failures(
 ) -> list[str]:
     """Every automatic gate the run's metrics fail (empty when all hold)."""
     reasons: list[str] = []
-    auc = metrics.get(AUC_KEY)
+    auc = metrics.get(AUC_METRIC)
     if auc is None or not np.isfinite(auc):
-        reasons.append(f"no {AUC_KEY} logged: cannot check the model against anything")
+        reasons.append(f"no {AUC_METRIC} logged: cannot check the model against anything")
     else:
         baselines = {
             key[len("test_") : -len("_roc_auc")]: value
@@ -236,31 +208,12 @@ def gate_failures(
                     f"{champion.champion_version} ({champ_auc:.4f}; {champion.note}), more than "
                     f"the tolerance {auc_tolerance:.4f}"
                 )
-    ece = metrics.get(ECE_KEY)
+    ece = metrics.get(ECE_METRIC)
     if ece is None or not np.isfinite(ece):
-        reasons.append(f"no {ECE_KEY} logged: cannot check calibration")
+        reasons.append(f"no {ECE_METRIC} logged: cannot check calibration")
     elif ece > max_ece:
         reasons.append(f"calibration error (ECE) {ece:.4f} is above the bound {max_ece:.4f}")
     return reasons
-
-
-def binding_failures(version: ModelVersion) -> list[str]:
-    """Re-hash the model files and policy: they must still be what the teams signed."""
-    from training.registry import artifact_digest
-
-    expected = version.tags.get(BINDING_TAG, "")
-    if not expected:
-        return []  # reported by signoff_failures
-    try:
-        actual = artifact_digest(str(version.source), run_id_of(version))
-    except Exception as error:
-        return [f"the model or policy files could not be read to check the binding ({error})"]
-    if actual != expected:
-        return [
-            f"the model or policy files changed after registration (binding {expected[:12]}, "
-            f"files now hash to {actual[:12]})"
-        ]
-    return []
 
 
 def _refuse(
@@ -316,9 +269,7 @@ def promote_version(
         if old_champion == version:
             return f"version {version} is already the champion; nothing changed"
 
-        reasons = signoff_failures(tags)
-        if binding:
-            reasons += binding_failures(mv)
+        reasons = version_problems(mv)
         metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
         comparison = None
         if old_champion is not None:
@@ -333,8 +284,8 @@ def promote_version(
             baseline_margin=baseline_margin,
         )
         gates = {
-            "auc": metrics.get(AUC_KEY),
-            "ece": metrics.get(ECE_KEY),
+            "auc": metrics.get(AUC_METRIC),
+            "ece": metrics.get(ECE_METRIC),
             "auc_tolerance": auc_tolerance,
             "max_ece": max_ece,
             "baseline_margin": baseline_margin,
@@ -354,6 +305,7 @@ def promote_version(
             )
 
         client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        client.set_model_version_tag(settings.model_name, version, PROMOTED_TAG, utc_now())
         if old_champion is not None:
             client.set_registered_model_alias(settings.model_name, PREVIOUS, old_champion)
         if tags.get(ROLLED_BACK_TAG):
@@ -370,10 +322,10 @@ def promote_version(
             gates=gates,
         )
 
-    auc = metrics[AUC_KEY]
+    auc = metrics[AUC_METRIC]
     lines = [
         f"version {version} is now the champion (test AUC {auc:.4f}, "
-        f"ECE {metrics[ECE_KEY]:.4f} <= {max_ece:.4f}; approved by "
+        f"ECE {metrics[ECE_METRIC]:.4f} <= {max_ece:.4f}; approved by "
         + ", ".join(f"{t} {s.by}" for t, s in signoffs_from_tags(tags).items())
         + ")"
     ]
@@ -387,49 +339,93 @@ def promote_version(
     return "\n".join(lines)
 
 
-def rollback_champion(*, settings: Settings, by: str | None = None) -> str:
-    """Make `previous` the champion again; the rolled-back version leaves both aliases."""
+def restore_problems(version: ModelVersion, champion: str | None) -> list[str]:
+    """Why `rollback --to` may not restore this version, beyond the sign-off and binding rule."""
+    tags = version.tags or {}
+    number = str(version.version)
+    problems = []
+    if number == champion:
+        problems.append(f"version {number} is already the champion")
+    elif not tags.get(PROMOTED_TAG):
+        problems.append(
+            f"version {number} was never the champion ({PROMOTED_TAG} is unset): rollback "
+            "restores only an earlier champion; a new version goes through `handoff promote`"
+        )
+    rolled_back = tags.get(ROLLED_BACK_TAG)
+    if rolled_back:
+        problems.append(
+            f"version {number} was rolled back from at {rolled_back}: it may return only "
+            f"through `handoff promote {number}`, which runs the gates again"
+        )
+    return problems
+
+
+def rollback_champion(
+    *, settings: Settings, by: str | None = None, to: str | int | None = None
+) -> str:
+    """Make `previous` (or the earlier champion `to`) the champion again.
+
+    The version rolled back from leaves both aliases. Every reason for a refusal is given
+    and written to the audit log.
+    """
     who = _who(by)
     client = registry_client(settings)
     with governance_lock(settings):
         champion = alias_version(client, settings, CHAMPION)
-        previous = alias_version(client, settings, PREVIOUS)
-        if previous is None:
-            raise _refuse(
-                settings,
-                champion,
-                who,
-                None,
-                "rollback",
-                ["there is no previous champion to roll back to"],
-            )
-        target = get_version(client, settings, previous)
-        tags = dict(target.tags)
-        reasons = signoff_failures(tags) + binding_failures(target)
+        if to is None:
+            previous = alias_version(client, settings, PREVIOUS)
+            if previous is None:
+                raise _refuse(
+                    settings,
+                    champion,
+                    who,
+                    None,
+                    "rollback",
+                    [
+                        "there is no previous champion to roll back to "
+                        "(`handoff rollback --to VERSION` restores an earlier one)"
+                    ],
+                )
+            target = get_version(client, settings, previous)
+            reasons = version_problems(target)
+        else:
+            try:
+                target = get_version(client, settings, to)
+            except UnknownVersion as error:
+                raise _refuse(
+                    settings, str(to), who, None, f"rollback to version {to}", [str(error)]
+                ) from None
+            reasons = restore_problems(target, champion) + version_problems(target)
+        version = str(target.version)
+        binding = (target.tags or {}).get(BINDING_TAG)
         if reasons:
             raise _refuse(
                 settings,
-                previous,
+                version,
                 who,
-                tags.get(BINDING_TAG),
-                f"rollback to version {previous}",
+                binding,
+                f"rollback to version {version}",
                 reasons,
                 champion=champion,
             )
-        client.set_registered_model_alias(settings.model_name, CHAMPION, previous)
-        client.delete_registered_model_alias(settings.model_name, PREVIOUS)
+        client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        if alias_version(client, settings, PREVIOUS) is not None:
+            client.delete_registered_model_alias(settings.model_name, PREVIOUS)
         if champion is not None:
             client.set_model_version_tag(settings.model_name, champion, ROLLED_BACK_TAG, utc_now())
         sync_status_tags(client, settings)
         append_event(
             settings,
             action="rollback",
-            version=previous,
+            version=version,
             by=who,
-            binding=tags.get(BINDING_TAG),
+            binding=binding,
             rolled_back_from=champion,
+            restored=PREVIOUS if to is None else "earlier champion",
         )
+    if champion is None:
+        return f"version {version} is the champion again (there was no champion)"
     return (
-        f"version {previous} is the champion again (rolled back from version {champion}); "
+        f"version {version} is the champion again (rolled back from version {champion}); "
         f"version {champion} keeps its sign-offs but can only return through `handoff promote`"
     )

@@ -22,6 +22,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from features.feature_sets import FeatureSet
+from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
 from models.settings import Settings
@@ -32,7 +33,6 @@ from training.promote import (
     DEFAULT_MAX_ECE,
     ChampionComparison,
     compare_with_champion,
-    run_id_of,
 )
 from training.report_metrics import (
     gain_curve,
@@ -40,8 +40,6 @@ from training.report_metrics import (
     weekly_rate,
 )
 from training.versions import (
-    CHAMPION,
-    TEAMS,
     alias_version,
     get_version,
     registry_client,
@@ -107,7 +105,7 @@ def load_run_artifacts(client: Any, run_id: str, workdir: Path) -> RunArtifacts:
         summary=js("training_summary.json"),
         evaluation=js("evaluation/metrics.json"),
         scores=pq("evaluation/test_scores.parquet"),
-        policy=js("policy.json"),
+        policy=js(POLICY_FILE),
         importance=js("feature_importance.json"),
         examples=js("evaluation/examples.json"),
         feature_sets=as_feature_sets(js("feature_sets.json")),
@@ -431,7 +429,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         {
             "team": team,
             "signoff": info.signoffs.get(team),
-            "bound": info.signoffs[team].binding == info.binding if team in info.signoffs else None,
+            "bound": info.signoffs[team].bound_to(info.binding) if team in info.signoffs else None,
         }
         for team in TEAMS
     ]
@@ -442,6 +440,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "version": version,
         "run_id": run_id,
         "info": info,
+        "is_champion": CHAMPION in info.aliases,
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "summary": s,
         "metrics": art.metrics,

@@ -3,30 +3,37 @@
 A decision is written as `signoff.<team>.*` tags on the model version, bound to the
 version's `handoff.binding` (sha256 over the model files and `policy.json`), so it is
 about this model with these thresholds and nothing else. Signing again replaces the
-team's tags; the audit log keeps every decision. A rejection also sets the sticky
-`handoff.blocked` tag: the version can never be promoted, even if the team later
-approves it — the fix for a rejected model is a new training run, reviewed afresh.
+team's tags; the audit log keeps every decision. A rejection is final: it sets the sticky
+`handoff.blocked` tag, and a later approval of the version, by either team, is refused
+(and the refusal logged) — the fix for a rejected model is a new training run, reviewed
+afresh. Rejecting again is allowed: it only adds to the record.
 """
 
 from __future__ import annotations
 
+from models.mlflow_layout import (
+    APPROVED,
+    BINDING_TAG,
+    CHAMPION,
+    REJECTED,
+    TEAMS,
+    Signoff,
+    decision_tags,
+    rejection_problems,
+    signoffs_from_tags,
+)
 from models.settings import Settings
 from training.audit import append_event, governance_lock, utc_now
 from training.versions import (
-    BINDING_TAG,
-    BLOCK_TAG,
-    CHAMPION,
-    TEAMS,
     alias_version,
     get_version,
     registry_client,
-    signoffs_from_tags,
     sync_status_tags,
 )
 
 
 class SignoffError(ValueError):
-    """The sign-off could not be recorded (unknown team, missing signer, unbound version)."""
+    """The sign-off was not recorded (unknown team, no signer, unbound or rejected version)."""
 
 
 def _check_team(team: str) -> str:
@@ -53,7 +60,7 @@ def record_signoff(
     by = by.strip()
     if not by:
         raise SignoffError("a sign-off needs the name of the person signing (--by)")
-    decision = "approved" if approve else "rejected"
+    decision = APPROVED if approve else REJECTED
     client = registry_client(settings)
     with governance_lock(settings):
         mv = get_version(client, settings, version)
@@ -65,18 +72,26 @@ def record_signoff(
                 f"version {version} has no {BINDING_TAG} tag, so a sign-off could not say which "
                 "model and policy it approves; register versions with `handoff train`"
             )
+        rejections = rejection_problems(tags)
+        if approve and rejections:
+            append_event(
+                settings,
+                action="refusal",
+                version=version,
+                by=by,
+                binding=binding,
+                refused=f"approval by {team}",
+                reasons=rejections,
+            )
+            raise SignoffError(
+                f"version {version} cannot be approved, because a rejection is final: "
+                f"{'; '.join(rejections)}. Fix the concerns and train a new version"
+            )
         earlier = signoffs_from_tags(tags).get(team)
-        at = utc_now()
-        new_tags = {
-            f"signoff.{team}.decision": decision,
-            f"signoff.{team}.by": by,
-            f"signoff.{team}.at": at,
-            f"signoff.{team}.comment": comment,
-            f"signoff.{team}.binding": binding,
-        }
-        if not approve and not tags.get(BLOCK_TAG):
-            block = f"rejected by {team} ({by}) at {at}" + (f": {comment}" if comment else "")
-            new_tags[BLOCK_TAG] = block
+        signoff = Signoff(
+            team=team, decision=decision, by=by, at=utc_now(), comment=comment, binding=binding
+        )
+        new_tags = decision_tags(signoff, tags)
         for key, value in new_tags.items():
             client.set_model_version_tag(settings.model_name, version, key, value)
         append_event(
@@ -94,8 +109,9 @@ def record_signoff(
         )
         sync_status_tags(client, settings)
         is_champion = alias_version(client, settings, CHAMPION) == version
-        current = signoffs_from_tags({**tags, **new_tags})
-        blocked = tags.get(BLOCK_TAG) or new_tags.get(BLOCK_TAG)
+        after = {**tags, **new_tags}
+        current = signoffs_from_tags(after)
+        rejections = rejection_problems(after)
 
     lines = [
         f"{team} {decision.upper() if not approve else decision} version {version} "
@@ -106,15 +122,16 @@ def record_signoff(
             f"this replaces {team}'s earlier decision ({earlier.decision} by {earlier.by} at "
             f"{earlier.at}); both stay in the audit log"
         )
-    if blocked:
+    if rejections:
         lines.append(
-            f"version {version} is blocked ({blocked}) and cannot be promoted; "
-            "fix the concerns and train a new version"
+            f"version {version} is blocked ({'; '.join(rejections)}) and can never be promoted "
+            "or approved; fix the concerns and train a new version"
         )
         if is_champion:
             lines.append(
-                f"version {version} is still the serving champion: a rejection does not stop it "
-                "serving; run `handoff rollback` or promote another approved version"
+                f"version {version} is still the champion: a running server keeps serving it "
+                "(a server that starts now refuses it); run `handoff rollback` or promote "
+                "another approved version"
             )
     else:
         waiting = [t for t in TEAMS if t not in current or not current[t].approved]

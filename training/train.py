@@ -30,7 +30,7 @@ from models.scorer import LeadScorer
 from models.settings import Settings
 from training.evaluate import flatten_metrics, metrics_by_model, quadrant_table
 from training.phases import PhaseClock
-from training.registry import register_candidate
+from training.register import register_candidate
 from training.split import time_ordered_split
 from training.summary import summary_table
 

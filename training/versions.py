@@ -1,8 +1,12 @@
 """`handoff models`: every version with its status, sign-offs and headline numbers.
 
-This is the read side of governance. Status is *derived* from the aliases and the sign-off
-tags (champion > previous > rejected > approved > candidate) and mirrored into the
-`handoff.status` tag by `sync_status_tags`, so MLflow's UI shows the same word as this table.
+This is the read side of governance. Status is *derived* by the rule in
+`models.mlflow_layout` (champion > previous > rejected > blocked > approved > candidate) from
+the aliases, the sign-off tags and, for a version that could serve, a re-hash of its files.
+`sync_status_tags` mirrors the part the registry records (aliases and tags) into the
+`handoff.status` tag, so MLflow's UI shows the same word as this table, except for a version
+whose files changed behind the registry's back: the table says `blocked` with the reason;
+the tag cannot know.
 """
 
 from __future__ import annotations
@@ -12,7 +16,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
+from models.mlflow_layout import (
+    APPROVED,
+    AUC_METRIC,
+    BINDING_TAG,
+    BLOCKED,
+    CANDIDATE,
+    CHAMPION,
+    ECE_METRIC,
+    LIFT10_METRIC,
+    PREVIOUS,
+    REJECTED,
+    ROLLED_BACK_TAG,
+    STATUS_TAG,
+    TEAMS,
+    Signoff,
+    binding_problems,
+    rejection_problems,
+    run_id_of,
+    signoff_blockers,
+    signoff_problems,
+    signoffs_from_tags,
+)
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
 
@@ -20,37 +47,12 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-TEAMS: tuple[str, ...] = ("marketing", "bdr")
-CHAMPION, PREVIOUS = "champion", "previous"
-STATUS_TAG = "handoff.status"
-BINDING_TAG = "handoff.binding"
-BLOCK_TAG = "handoff.blocked"
-ROLLED_BACK_TAG = "handoff.rolled_back_at"
-HEADLINE_METRICS: dict[str, str] = {
-    "auc": "test_combined_roc_auc",
-    "lift10": "test_combined_lift_top10",
-    "ece": "test_combined_ece",
-}
+# The table's short names for three of the layout's headline metrics.
+TABLE_METRICS: dict[str, str] = {"auc": AUC_METRIC, "lift10": LIFT10_METRIC, "ece": ECE_METRIC}
 
 
 class UnknownVersion(LookupError):
     """The registered model has no such version."""
-
-
-@dataclass(frozen=True)
-class Signoff:
-    """One team's current decision on a version, as its tags record it."""
-
-    team: str
-    decision: str  # "approved" | "rejected"
-    by: str
-    at: str
-    comment: str
-    binding: str
-
-    @property
-    def approved(self) -> bool:
-        return self.decision == "approved"
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,14 @@ class VersionInfo:
     aliases: tuple[str, ...]
     signoffs: dict[str, Signoff]
     binding: str
-    blocked: str | None
+    blockers: tuple[str, ...]
     created: datetime
     metrics: dict[str, float] = field(default_factory=dict)
     rolled_back_at: str | None = None
 
     def metric(self, key: str) -> float | None:
         """A headline metric by short name (auc, lift10, ece), None when not logged."""
-        value = self.metrics.get(HEADLINE_METRICS.get(key, key))
+        value = self.metrics.get(TABLE_METRICS.get(key, key))
         return None if value is None or math.isnan(value) else float(value)
 
 
@@ -122,49 +124,49 @@ def alias_version(client: MlflowClient, settings: Settings, alias: str) -> str |
     return None
 
 
-def signoffs_from_tags(tags: dict[str, str]) -> dict[str, Signoff]:
-    """Each team's current decision, for the teams that have decided."""
-    out: dict[str, Signoff] = {}
-    for team in TEAMS:
-        decision = tags.get(f"signoff.{team}.decision")
-        if decision:
-            out[team] = Signoff(
-                team=team,
-                decision=decision,
-                by=tags.get(f"signoff.{team}.by", ""),
-                at=tags.get(f"signoff.{team}.at", ""),
-                comment=tags.get(f"signoff.{team}.comment", ""),
-                binding=tags.get(f"signoff.{team}.binding", ""),
-            )
-    return out
+def review_status(tags: dict[str, str], file_problems: list[str] | tuple[str, ...] = ()) -> str:
+    """rejected, blocked, approved or candidate, ignoring aliases.
+
+    `file_problems` are the version's `binding_problems` (a re-hash of its files).
+    """
+    if rejection_problems(tags):
+        return REJECTED
+    if signoff_blockers(tags) or file_problems:
+        return BLOCKED
+    if not signoff_problems(tags):
+        return APPROVED
+    return CANDIDATE
 
 
-def review_status(tags: dict[str, str]) -> str:
-    """rejected, approved (both teams, bound to this binding) or candidate, ignoring aliases."""
-    signoffs = signoffs_from_tags(tags)
-    if tags.get(BLOCK_TAG) or any(not s.approved for s in signoffs.values()):
-        return "rejected"
-    binding = tags.get(BINDING_TAG, "")
-    if binding and all(
-        team in signoffs and signoffs[team].approved and signoffs[team].binding == binding
-        for team in TEAMS
-    ):
-        return "approved"
-    return "candidate"
-
-
-def derive_status(tags: dict[str, str], aliases: list[str] | tuple[str, ...]) -> str:
+def derive_status(
+    tags: dict[str, str],
+    aliases: list[str] | tuple[str, ...],
+    file_problems: list[str] | tuple[str, ...] = (),
+) -> str:
     """champion / previous from the aliases, else the review status."""
     if CHAMPION in aliases:
         return CHAMPION
     if PREVIOUS in aliases:
         return PREVIOUS
-    return review_status(tags)
+    return review_status(tags, file_problems)
+
+
+def _file_problems(mv: ModelVersion, aliases: list[str]) -> list[str]:
+    """`binding_problems` for a version the tags would let serve, or that an alias names.
+
+    For every other version the tags already say why it may not serve, and re-hashing each
+    version's files would make every listing and governance command slow.
+    """
+    if aliases or not signoff_problems(dict(mv.tags)):
+        return binding_problems(mv)
+    return []
 
 
 def sync_status_tags(client: MlflowClient, settings: Settings) -> dict[str, str]:
-    """Rewrite `handoff.status` where it no longer matches the derived status; return changes.
+    """Rewrite `handoff.status` where it no longer matches the record; return changes.
 
+    The tag mirrors the registry's record (aliases and tags), not the files: files can change
+    without any command, so their check belongs where a version is used or listed.
     Callers hold the governance lock, so the aliases read here are the ones just written.
     """
     aliases = aliases_by_version(client, settings)
@@ -183,14 +185,19 @@ def _info(client: MlflowClient, mv: ModelVersion, aliases: list[str]) -> Version
         metrics = dict(client.get_run(mv.run_id).data.metrics) if mv.run_id else {}
     except Exception:  # a deleted run must not break the listing
         metrics = {}
+    try:
+        run_id = run_id_of(mv)
+    except LookupError:
+        run_id = ""
+    file_problems = _file_problems(mv, aliases)
     return VersionInfo(
         version=str(mv.version),
-        run_id=mv.run_id or tags.get("handoff.run_id", ""),
-        status=derive_status(tags, aliases),
+        run_id=run_id,
+        status=derive_status(tags, aliases, file_problems),
         aliases=tuple(sorted(aliases)),
         signoffs=signoffs_from_tags(tags),
         binding=tags.get(BINDING_TAG, ""),
-        blocked=tags.get(BLOCK_TAG) or None,
+        blockers=tuple(signoff_blockers(tags) + file_problems),
         created=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
         metrics=metrics,
         rolled_back_at=tags.get(ROLLED_BACK_TAG) or None,
@@ -221,18 +228,37 @@ def list_versions(settings: Settings) -> list[VersionInfo]:
     return [_info(client, mv, aliases.get(str(mv.version), [])) for mv in versions]
 
 
+def _signoff_text(s: Signoff | None, binding: str) -> str:
+    if s is None:
+        return "-"
+    mark = "ok" if s.approved else "REJECTED" if s.rejected else repr(s.decision)
+    stale = "" if s.bound_to(binding) else " (stale binding)"
+    return f"{mark} {s.by}{stale}"
+
+
 def signoff_cell(info: VersionInfo) -> str:
-    """`marketing ✓ jane, bdr ✗ joe` style summary; `-` for a team that has not decided."""
-    parts = []
-    for team in TEAMS:
-        s = info.signoffs.get(team)
-        if s is None:
-            parts.append(f"{team} -")
-        else:
-            mark = "ok" if s.approved else "REJECTED"
-            stale = "" if s.binding == info.binding else " (stale binding)"
-            parts.append(f"{team} {mark} {s.by}{stale}")
-    return ", ".join(parts)
+    """`marketing ok jane, bdr REJECTED joe` style summary; `-` for a team not yet decided."""
+    return ", ".join(
+        f"{team} {_signoff_text(info.signoffs.get(team), info.binding)}" for team in TEAMS
+    )
+
+
+def _redacted(uri: str) -> str:
+    """The URI with any password replaced, safe to print."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def where_versions_are_read(settings: Settings) -> str:
+    """Which store a listing read, and how to read another (the home depends on the cwd)."""
+    return (
+        f"read home {Path(settings.home).resolve()} "
+        f"(tracking URI {_redacted(settings.resolved_tracking_uri)}); to read another store, "
+        "set HANDOFF_HOME to its folder (or HANDOFF_TRACKING_URI to its URI)"
+    )
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -243,7 +269,10 @@ def versions_table(*, settings: Settings) -> str:
     """Plain-text table for the terminal, newest version first."""
     infos = list_versions(settings)
     if not infos:
-        return f"no versions of {settings.model_name} yet: run `handoff train` first"
+        return (
+            f"no versions of {settings.model_name} yet: run `handoff train` first\n"
+            + where_versions_are_read(settings)
+        )
     header = (
         f"{'version':>7}  {'status':<10} {'test AUC':>8} {'lift@10':>8} {'ECE':>7}  "
         f"{'created (UTC)':<16}  sign-offs"
@@ -251,8 +280,8 @@ def versions_table(*, settings: Settings) -> str:
     lines = [header, "-" * len(header)]
     for info in infos:
         note = ""
-        if info.blocked:
-            note = f"  [blocked: {info.blocked}]"
+        if info.blockers:
+            note = f"  [blocked: {'; '.join(info.blockers)}]"
         elif info.rolled_back_at:
             note = f"  [rolled back {info.rolled_back_at[:16]}]"
         lines.append(

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 
-from serving.champion import signoff_problem
 from tests.serving.conftest import HEADERS, LENIENT, Api, lead_payload, wait_for_version
 
 
@@ -65,16 +64,3 @@ def test_swap_after_promote_and_rollback_under_concurrent_requests(api: Api) -> 
         if kind == "batch":
             top, per_item = value
             assert top in allowed and per_item == {top}  # never mixed within a batch
-
-
-def test_signoff_problem_refuses_unsigned_rejected_or_rebound_versions() -> None:
-    ok = {
-        "handoff.binding": "abc",
-        **{f"signoff.{t}.decision": "approved" for t in ("marketing", "bdr")},
-        **{f"signoff.{t}.binding": "abc" for t in ("marketing", "bdr")},
-    }
-    assert signoff_problem(ok) is None
-    assert "bdr" in (signoff_problem({**ok, "signoff.bdr.decision": "rejected"}) or "")
-    assert "missing" in (signoff_problem({"handoff.binding": "abc"}) or "")
-    assert "binding" in (signoff_problem({**ok, "signoff.marketing.binding": "zzz"}) or "")
-    assert "blocked" in (signoff_problem({**ok, "handoff.blocked": "rejected once"}) or "")

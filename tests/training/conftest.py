@@ -46,8 +46,15 @@ def governance_store(tmp_path_factory: pytest.TempPathFactory) -> GovernanceStor
 
 
 def reset_governance(governance_store: GovernanceStore) -> GovernanceStore:
-    """Wipe aliases, sign-off tags and the audit log; the runs and versions stay."""
-    from training.versions import STATUS_TAG, registry_client
+    """Wipe aliases, sign-off and champion-history tags and the audit log; runs and versions stay."""
+    from models.mlflow_layout import (
+        BLOCK_TAG,
+        CANDIDATE,
+        PROMOTED_TAG,
+        ROLLED_BACK_TAG,
+        STATUS_TAG,
+    )
+    from training.versions import registry_client
 
     settings = governance_store.settings
     client = registry_client(settings)
@@ -57,9 +64,9 @@ def reset_governance(governance_store: GovernanceStore) -> GovernanceStore:
     for version in governance_store.versions:
         mv = client.get_model_version(settings.model_name, version)
         for key in mv.tags:
-            if key.startswith("signoff.") or key in ("handoff.blocked", "handoff.rolled_back_at"):
+            if key.startswith("signoff.") or key in (BLOCK_TAG, ROLLED_BACK_TAG, PROMOTED_TAG):
                 client.delete_model_version_tag(settings.model_name, version, key)
-        client.set_model_version_tag(settings.model_name, version, STATUS_TAG, "candidate")
+        client.set_model_version_tag(settings.model_name, version, STATUS_TAG, CANDIDATE)
     Path(settings.audit_log_path).unlink(missing_ok=True)
     return governance_store
 

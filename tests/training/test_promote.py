@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from tests.conftest import OneRunStore, appended_byte
 from training.audit import read_events
 from training.promote import (
     ChampionComparison,
@@ -17,7 +18,7 @@ from training.promote import (
     promote_version,
     rollback_champion,
 )
-from training.signoff import record_signoff
+from training.signoff import SignoffError, record_signoff
 from training.versions import registry_client
 
 Store = Any  # tests/training/conftest.py::GovernanceStore
@@ -71,8 +72,14 @@ def test_promote_refused_with_a_rejection(governance: Store) -> None:
     )
     with pytest.raises(PromotionRefused, match=r"bdr rejected it .*no capacity"):
         promote_version(v1, settings=governance.settings, **LOOSE)
-    # approving afterwards does not unblock: a rejected version needs a new training run
-    record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    # approving afterwards is refused: a rejected version needs a new training run
+    with pytest.raises(SignoffError, match="a rejection is final"):
+        record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    # and editing the decision tag back to approved (MLflow UI, a script) does not unblock it
+    client = registry_client(governance.settings)
+    client.set_model_version_tag(
+        governance.settings.model_name, v1, "signoff.bdr.decision", "approved"
+    )
     with pytest.raises(PromotionRefused, match="blocked by an earlier rejection"):
         promote_version(v1, settings=governance.settings, **LOOSE)
     assert "champion" not in _aliases(governance)
@@ -244,3 +251,81 @@ def test_promote_racing_threads_leave_exactly_one_champion(governance: Store) ->
     assert _aliases(governance) == {"champion": second["version"], "previous": first["version"]}
     statuses = sorted(_statuses(governance).values())
     assert statuses == ["champion", "previous"]
+
+
+def test_rollback_to_restores_an_earlier_champion_after_three_promotions(
+    one_run: OneRunStore,
+) -> None:
+    store = one_run
+    v1, v2, v3 = (store.new_version() for _ in range(3))
+    for version in (v1, v2, v3):
+        store.approve(version)
+        promote_version(version, settings=store.settings, **LOOSE)
+    assert _aliases_of(store) == {"champion": v3, "previous": v2}
+
+    text = rollback_champion(settings=store.settings, by="oncall", to=v1)
+    assert f"version {v1} is the champion again (rolled back from version {v3})" in text
+    assert _aliases_of(store) == {"champion": v1}
+    client = registry_client(store.settings)
+    assert "handoff.rolled_back_at" in client.get_model_version(store.settings.model_name, v3).tags
+    record = read_events(store.settings)[-1]
+    assert (record["action"], record["version"], record["by"]) == ("rollback", v1, "oncall")
+    assert record["rolled_back_from"] == v3 and record["restored"] == "earlier champion"
+
+    # v2 is still an earlier champion: --to reaches it although `previous` was cleared
+    with pytest.raises(PromotionRefused, match="no previous champion"):
+        rollback_champion(settings=store.settings)
+    rollback_champion(settings=store.settings, to=v2)
+    assert _aliases_of(store) == {"champion": v2}
+
+
+def test_rollback_to_refuses_with_every_reason(one_run: OneRunStore) -> None:
+    store = one_run
+    v0, v1, v2 = (store.new_version() for _ in range(3))
+    never = store.new_version()
+    for version in (v0, v1, v2):
+        store.approve(version)
+        promote_version(version, settings=store.settings, **LOOSE)
+    rollback_champion(settings=store.settings, to=v1)  # v2 was rolled back from
+
+    def refusal(to: str) -> list[str]:
+        with pytest.raises(PromotionRefused) as refused:
+            rollback_champion(settings=store.settings, to=to)
+        record = read_events(store.settings)[-1]
+        assert record["action"] == "refusal" and record["reasons"] == refused.value.reasons
+        return refused.value.reasons
+
+    assert refusal(v1) == [f"version {v1} is already the champion"]
+    (back,) = refusal(v2)
+    assert f"version {v2} was rolled back from at " in back and f"handoff promote {v2}" in back
+    reasons = refusal(never)
+    assert reasons[0].startswith(f"version {never} was never the champion")
+    assert reasons[1:] == ["marketing has not signed off", "bdr has not signed off"]
+    assert "known versions" in refusal("999")[0]
+    with appended_byte(store.artifact_files(v0)[1]):  # v0's policy.json replaced in the store
+        (changed,) = refusal(v0)
+    assert "files changed after registration" in changed
+
+    client = registry_client(store.settings)
+    name = store.settings.model_name
+    client.set_model_version_tag(name, v2, "signoff.marketing.binding", "")
+    (rolled, stale) = refusal(v2)
+    assert "rolled back from" in rolled and "marketing's approval" in stale
+    assert _aliases_of(store) == {"champion": v1}
+
+    # a version rolled back from returns through promotion (gates again), not --to
+    client.set_model_version_tag(
+        name,
+        v2,
+        "signoff.marketing.binding",
+        client.get_model_version(name, v2).tags["handoff.binding"],
+    )
+    promote_version(v2, settings=store.settings, **LOOSE)
+    assert _aliases_of(store) == {"champion": v2, "previous": v1}
+    assert "handoff.rolled_back_at" not in client.get_model_version(name, v2).tags
+
+
+def _aliases_of(store: OneRunStore) -> dict[str, str]:
+    client = registry_client(store.settings)
+    aliases = client.get_registered_model(store.settings.model_name).aliases
+    return {alias: str(version) for alias, version in aliases.items()}

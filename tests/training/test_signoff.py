@@ -66,9 +66,7 @@ def test_signoff_twice_replaces_tags_and_keeps_both_in_log(governance: Store) ->
     assert log[1]["replaces"]["by"] == "Ben"
 
 
-def test_signoff_rejection_blocks_version_even_after_later_approval(
-    governance: Store,
-) -> None:
+def test_signoff_rejection_is_final_later_approvals_refused(governance: Store) -> None:
     v1 = governance.versions[0]
     text = record_signoff(
         v1,
@@ -80,14 +78,55 @@ def test_signoff_rejection_blocks_version_even_after_later_approval(
     )
     assert "REJECTED" in text and "blocked" in text
     assert _tags(governance, v1)["handoff.status"] == "rejected"
-    record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
-    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    for team, who in (("bdr", "Ben"), ("marketing", "Mara")):
+        with pytest.raises(SignoffError) as refused:
+            record_signoff(v1, team=team, by=who, approve=True, settings=governance.settings)
+        message = str(refused.value)
+        assert "a rejection is final" in message and "train a new version" in message
+        assert "bdr rejected it (Ben at " in message and "too many calls" in message
     tags = _tags(governance, v1)
-    assert tags["signoff.bdr.decision"] == "approved"
+    assert tags["signoff.bdr.decision"] == "rejected"
+    assert "signoff.marketing.decision" not in tags
     assert "too many calls" in tags["handoff.blocked"]
     assert tags["handoff.status"] == "rejected"
-    actions = [r["action"] for r in read_events(governance.settings, version=v1)]
-    assert actions == ["rejection", "signoff", "signoff"]
+    log = read_events(governance.settings, version=v1)
+    assert [r["action"] for r in log] == ["rejection", "refusal", "refusal"]
+    assert log[1]["refused"] == "approval by bdr" and "too many calls" in log[1]["reasons"][0]
+    # rejecting again is allowed: it only adds to the record
+    again = record_signoff(
+        v1,
+        team="marketing",
+        by="Mara",
+        approve=False,
+        comment="agree",
+        settings=governance.settings,
+    )
+    assert "marketing REJECTED" in again
+    assert "too many calls" in _tags(governance, v1)["handoff.blocked"]  # the first block stays
+
+
+def test_signoff_cli_refuses_approval_of_a_rejected_version(
+    governance: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from handoff_cli import app
+
+    v1 = governance.versions[0]
+    record_signoff(
+        v1,
+        team="marketing",
+        by="Mara",
+        approve=False,
+        comment="wrong ICP",
+        settings=governance.settings,
+    )
+    monkeypatch.setenv("HANDOFF_HOME", str(governance.settings.home))
+    result = CliRunner().invoke(app, ["signoff", v1, "--team", "marketing", "--by", "Mara"])
+    assert result.exit_code == 1
+    assert "sign-off not recorded" in result.output and "a rejection is final" in result.output
+    assert "marketing approved" not in result.output
+    assert _tags(governance, v1)["signoff.marketing.decision"] == "rejected"
 
 
 def test_signoff_unknown_team_is_a_clear_error(governance: Store) -> None:

@@ -55,7 +55,11 @@ def test_versions_status_derivation_order() -> None:
     }
     assert review_status({"handoff.binding": "b"}) == "candidate"
     assert review_status(both) == "approved"
-    assert review_status({**both, "signoff.bdr.binding": "old"}) == "candidate"
+    # an approval bound to other files (an edited tag) blocks until that team signs again
+    assert review_status({**both, "signoff.bdr.binding": "old"}) == "blocked"
+    assert review_status({**both, "signoff.bdr.binding": ""}) == "blocked"
+    assert review_status({k: v for k, v in both.items() if k != "handoff.binding"}) == "blocked"
+    assert review_status(both, ["the model or policy files changed"]) == "blocked"
     assert review_status({**both, "signoff.bdr.decision": "rejected"}) == "rejected"
     assert review_status({**both, "handoff.blocked": "rejected by bdr"}) == "rejected"
     assert derive_status(both, ["previous"]) == "previous"

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from mlflow import MlflowClient
-from mlflow.artifacts import download_artifacts
 from mlflow.entities.model_registry import ModelVersion
 
-CANDIDATE = "candidate"
-
-
-def artifact_digest(model_uri: str, run_id: str) -> str:
-    """sha256 over the bytes of the model files and the run's policy, in a stable order.
-
-    Sign-offs store this digest, so a decision can be shown to be about exactly
-    this model and these thresholds.
-    """
-    digest = hashlib.sha256()
-    for local in (
-        Path(download_artifacts(artifact_uri=model_uri)),
-        Path(download_artifacts(run_id=run_id, artifact_path="policy.json")),
-    ):
-        files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else [local]
-        for file in files:
-            rel = file.relative_to(local.parent).as_posix()
-            digest.update(rel.encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+from models.mlflow_layout import (
+    BINDING_TAG,
+    CANDIDATE,
+    REVIEW_TAG,
+    RUN_ID_TAG,
+    STATUS_TAG,
+    TEAMS,
+    artifact_digest,
+)
 
 
 def register_candidate(
@@ -57,10 +42,10 @@ def register_candidate(
         description=description,
     )
     all_tags = {
-        "handoff.status": CANDIDATE,
-        "handoff.review": "awaiting marketing and BDR sign-off",
-        "handoff.run_id": run_id,
-        "handoff.binding": artifact_digest(model_uri, run_id),
+        STATUS_TAG: CANDIDATE,
+        REVIEW_TAG: f"awaiting {' and '.join(TEAMS)} sign-off",
+        RUN_ID_TAG: run_id,
+        BINDING_TAG: artifact_digest(model_uri, run_id),
         **tags,
     }
     for key, value in all_tags.items():

@@ -1,0 +1,253 @@
+"""The MLflow layout training writes and serving reads, and the one rule for what may serve.
+
+Both `training/` (register, sign off, promote, roll back, list) and `serving/` (load the
+champion) need the alias, tag and team names and the sign-off rule, and neither may import
+the other, so they live here. `signoff_problems` and `binding_problems` are the only code
+that decides whether a version's record allows it to be promoted, restored or served: the
+refusal text promotion prints, the reason `/readyz` gives and the note `handoff models`
+shows are the same strings because they come from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
+# Aliases (never MLflow stages).
+CHAMPION = "champion"
+PREVIOUS = "previous"
+CHALLENGER = "challenger"  # reserved for shadow scoring; nothing sets it yet
+
+# The two teams whose approval a version needs, in the order they are shown.
+TEAMS: tuple[str, ...] = ("marketing", "bdr")
+
+# A team's decision, and the statuses `handoff.status` mirrors (champion and previous are
+# the alias names: an alias outranks the review state).
+APPROVED = "approved"
+REJECTED = "rejected"
+CANDIDATE = "candidate"
+BLOCKED = "blocked"
+
+# Model-version tags.
+STATUS_TAG = "handoff.status"
+REVIEW_TAG = "handoff.review"
+RUN_ID_TAG = "handoff.run_id"
+BINDING_TAG = "handoff.binding"
+BLOCK_TAG = "handoff.blocked"
+PROMOTED_TAG = "handoff.promoted_at"
+ROLLED_BACK_TAG = "handoff.rolled_back_at"
+CONTRACT_VERSION_TAG = "handoff.contract_version"
+FEATURE_SETS_TAG = "handoff.feature_sets"
+
+# The run artifact the quadrant policy is logged as, and the name the binding digest gives the
+# model folder (the folder MLflow 3 keeps a logged model's files in, so bindings made before
+# downloads were named this way still match).
+POLICY_FILE = "policy.json"
+MODEL_FOLDER = "artifacts"
+
+# Run metrics `handoff models` and `/v1/model` show; AUC and ECE are also promotion gates.
+AUC_METRIC = "test_combined_roc_auc"
+ECE_METRIC = "test_combined_ece"
+LIFT10_METRIC = "test_combined_lift_top10"
+HEADLINE_METRICS: tuple[str, ...] = (
+    AUC_METRIC,
+    "test_combined_pr_auc",
+    "test_combined_brier",
+    ECE_METRIC,
+    LIFT10_METRIC,
+    "test_combined_capture_top10",
+    "test_fit_roc_auc",
+    "test_interest_roc_auc",
+    "test_baseline_points_roc_auc",
+    "test_baseline_logreg_roc_auc",
+    "n_train",
+    "n_test",
+    "win_rate_test",
+)
+
+
+@dataclass(frozen=True)
+class Signoff:
+    """One team's current decision on a version, as its `signoff.<team>.*` tags record it."""
+
+    team: str
+    decision: str  # APPROVED | REJECTED (anything else is an edited tag, and blocks)
+    by: str
+    at: str
+    comment: str
+    binding: str
+
+    @property
+    def approved(self) -> bool:
+        return self.decision == APPROVED
+
+    @property
+    def rejected(self) -> bool:
+        return self.decision == REJECTED
+
+    def bound_to(self, binding: str) -> bool:
+        """True when this decision is about exactly the files `binding` fingerprints."""
+        return bool(binding) and self.binding == binding
+
+    def to_tags(self) -> dict[str, str]:
+        """The `signoff.<team>.*` tags that record this decision."""
+        return {
+            signoff_tag(self.team, f.name): getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "team"
+        }
+
+
+SIGNOFF_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Signoff) if f.name != "team")
+
+
+def signoff_tag(team: str, field: str) -> str:
+    """The tag name of one field of one team's sign-off (`signoff.bdr.decision`)."""
+    if field not in SIGNOFF_FIELDS:
+        raise ValueError(f"a sign-off has no field {field!r}; fields: {', '.join(SIGNOFF_FIELDS)}")
+    return f"signoff.{team}.{field}"
+
+
+def signoffs_from_tags(tags: Mapping[str, str]) -> dict[str, Signoff]:
+    """Each team's current decision, for the teams that have decided."""
+    out: dict[str, Signoff] = {}
+    for team in TEAMS:
+        decision = tags.get(signoff_tag(team, "decision"))
+        if decision:
+            values = {f: tags.get(signoff_tag(team, f), "") for f in SIGNOFF_FIELDS}
+            out[team] = Signoff(team=team, **values)
+    return out
+
+
+def decision_tags(signoff: Signoff, tags: Mapping[str, str]) -> dict[str, str]:
+    """Every tag one decision writes: the team's tags and, for a first rejection, the block.
+
+    The block outlives the team's own tags, so a version once rejected stays refused even if
+    someone edits the decision tag back to approved.
+    """
+    out = signoff.to_tags()
+    if signoff.rejected and not tags.get(BLOCK_TAG):
+        out[BLOCK_TAG] = f"rejected by {signoff.team} ({signoff.by}) at {signoff.at}" + (
+            f": {signoff.comment}" if signoff.comment else ""
+        )
+    return out
+
+
+def awaiting_teams(tags: Mapping[str, str]) -> list[str]:
+    """Teams that have not decided yet: the normal course of a review, not a defect."""
+    decided = signoffs_from_tags(tags)
+    return [team for team in TEAMS if team not in decided]
+
+
+def rejection_problems(tags: Mapping[str, str]) -> list[str]:
+    """Every rejection on record. A rejection is final: nothing but a new version undoes it."""
+    problems = [
+        f"{s.team} rejected it ({s.by} at {s.at}" + (f": {s.comment})" if s.comment else ")")
+        for s in signoffs_from_tags(tags).values()
+        if s.rejected
+    ]
+    block = tags.get(BLOCK_TAG)
+    if block and not problems:
+        problems.append(f"blocked by an earlier rejection ({block}); train a new version")
+    return problems
+
+
+def signoff_blockers(tags: Mapping[str, str]) -> list[str]:
+    """Sign-off problems no pending review will fix: rejections, a missing or edited binding."""
+    binding = tags.get(BINDING_TAG, "")
+    problems = []
+    if not binding:
+        problems.append(
+            f"the version has no {BINDING_TAG} tag, so no sign-off can be bound to its model "
+            "and policy"
+        )
+    for s in signoffs_from_tags(tags).values():
+        if s.rejected:
+            continue  # in rejection_problems
+        if not s.approved:
+            problems.append(
+                f"{s.team}'s decision tag says {s.decision!r}, neither {APPROVED} nor {REJECTED}"
+            )
+        elif binding and not s.bound_to(binding):
+            problems.append(
+                f"{s.team}'s approval ({s.by}) is bound to {s.binding[:12] or 'nothing'}, not "
+                f"to this version's model and policy (binding {binding[:12]}): {s.team} must "
+                "sign again"
+            )
+    return problems + rejection_problems(tags)
+
+
+def signoff_problems(tags: Mapping[str, str]) -> list[str]:
+    """Every reason the sign-offs do not allow this version to be promoted or to serve.
+
+    Empty means both teams approved exactly this version's binding and nobody ever
+    rejected it. The binding's match with the files themselves is `binding_problems`.
+    """
+    waiting = [f"{team} has not signed off" for team in awaiting_teams(tags)]
+    return waiting + signoff_blockers(tags)
+
+
+def artifact_digest(model_uri: str, run_id: str) -> str:
+    """sha256 over the bytes of the model files and the run's policy, in a stable order.
+
+    Sign-offs store this digest, so a decision can be shown to be about exactly this model
+    and these thresholds. Files are named by their path inside the model folder (under
+    `MODEL_FOLDER`), never by where the download landed, so every store gives one digest.
+    """
+    from mlflow.artifacts import download_artifacts
+
+    digest = hashlib.sha256()
+    with tempfile.TemporaryDirectory(prefix="handoff-binding-") as tmp:
+        model = Path(download_artifacts(artifact_uri=model_uri, dst_path=f"{tmp}/model"))
+        policy = Path(
+            download_artifacts(run_id=run_id, artifact_path=POLICY_FILE, dst_path=f"{tmp}/policy")
+        )
+        for file in sorted(p for p in model.rglob("*") if p.is_file()):
+            digest.update(f"{MODEL_FOLDER}/{file.relative_to(model).as_posix()}".encode())
+            digest.update(file.read_bytes())
+        digest.update(POLICY_FILE.encode())
+        digest.update(policy.read_bytes())
+    return digest.hexdigest()
+
+
+def run_id_of(version: ModelVersion) -> str:
+    """The training run behind a version (the registry field, else the handoff tag)."""
+    run_id = version.run_id or (version.tags or {}).get(RUN_ID_TAG)
+    if not run_id:
+        raise LookupError(f"version {version.version} names no training run")
+    return str(run_id)
+
+
+def binding_problems(version: ModelVersion) -> list[str]:
+    """Re-hash the model files and policy: they must still be what the teams signed.
+
+    A version without a binding tag gives no problem here; `signoff_problems` names it.
+    """
+    expected = (version.tags or {}).get(BINDING_TAG, "")
+    if not expected:
+        return []
+    try:
+        actual = artifact_digest(str(version.source), run_id_of(version))
+    except Exception as error:  # the type only: a store error may quote a URI with credentials
+        return [
+            "the model or policy files could not be read to check the binding "
+            f"({type(error).__name__})"
+        ]
+    if actual != expected:
+        return [
+            f"the model or policy files changed after registration (binding {expected[:12]}, "
+            f"files now hash to {actual[:12]})"
+        ]
+    return []
+
+
+def version_problems(version: ModelVersion) -> list[str]:
+    """Every reason this version may not be promoted, restored or served (empty: it may)."""
+    return signoff_problems(version.tags or {}) + binding_problems(version)
