@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
-from data_contracts.crm_data import CrmData, read_folder
+from data_contracts.crm_data import CrmData, read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS
 from serving.champion import Champion, ChampionHolder
 from serving.scoring import ScoringFailed
@@ -130,14 +130,6 @@ def load_champion(settings: ServingSettings) -> Champion:
     return holder.current
 
 
-def _read(data_dir: Path, mapping: Path | None) -> CrmData:
-    if mapping is None:
-        return read_folder(data_dir)
-    from data_contracts.mapping import apply_mapping, load_mapping
-
-    return apply_mapping(load_mapping(Path(mapping)), data_dir)
-
-
 def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """Contract-valid leads and events (outcomes play no part in scoring, so are not checked)."""
     from data_contracts.validate import validate_crm
@@ -181,7 +173,7 @@ def score_folder(
     if out.suffix not in (".parquet", ".csv"):
         raise ValueError(f"{out}: the output must end in .parquet or .csv")
     champion = load_champion(settings)
-    crm = _read(Path(data_dir), Path(mapping) if mapping else None)
+    crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
     when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
     when = (when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")).as_unit(
         "us"
