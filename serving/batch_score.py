@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,14 @@ import pandas as pd
 from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData, read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS
-from serving.champion import Champion, ChampionHolder
 from serving.scoring import ScoringFailed
 from serving.settings import ServingSettings
 
+if TYPE_CHECKING:  # loading the champion's code (MLflow, LightGBM) waits for the --out check
+    from serving.champion import Champion
+
 CHUNK_LEADS = 100_000
+OUTPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "request_id",
     "lead_id",
@@ -49,6 +52,17 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 
 class NoChampion(RuntimeError):
     """Nothing to score with: no signed-off champion."""
+
+
+class UnsupportedOutput(ValueError):
+    """The output file names a format batch scoring does not write."""
+
+
+def check_output(out: Path) -> Path:
+    """`out`, if batch scoring can write it; checked before anything is loaded."""
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise UnsupportedOutput(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    return out
 
 
 def _reason_text(value: Any) -> str:
@@ -123,6 +137,8 @@ def score_frame(
 
 def load_champion(settings: ServingSettings) -> Champion:
     """The signed-off champion, or `NoChampion` saying what to do."""
+    from serving.champion import ChampionHolder
+
     holder = ChampionHolder(settings)
     holder.refresh()
     if holder.current is None:
@@ -168,10 +184,8 @@ def score_folder(
 ) -> str:
     """Score every valid lead in `data_dir` with the champion; write `out`; return a summary."""
     started = time.perf_counter()
+    out = check_output(Path(out))
     settings = settings or ServingSettings()
-    out = Path(out)
-    if out.suffix not in (".parquet", ".csv"):
-        raise ValueError(f"{out}: the output must end in .parquet or .csv")
     champion = load_champion(settings)
     crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
     when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
