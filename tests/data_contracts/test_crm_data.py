@@ -64,7 +64,7 @@ def test_read_folder_empty_file_reads_as_table_without_columns(tmp_path: Path) -
 
 def test_read_folder_without_leads_is_not_a_crm_folder(tmp_path: Path) -> None:
     (tmp_path / "Leads.csv").write_text("id,won\n1,yes\n")
-    with pytest.raises(NotACrmFolder, match="no leads.parquet or leads.csv") as raised:
+    with pytest.raises(NotACrmFolder, match=r"no leads\.parquet or leads\.csv") as raised:
         read_folder(tmp_path)
     assert isinstance(raised.value, FileNotFoundError)
     assert raised.value.data_dir == tmp_path
