@@ -49,9 +49,10 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 7,
 ) -> None:
     """The whole loop on embedded defaults: generate, validate, train, report, sign off, promote, score."""
-    from training.demo import run_demo
+    from handoff_demo import run_demo
+    from serving.settings import ServingSettings
 
-    run_demo(_settings(), leads=leads, seed=seed, echo=typer.echo)
+    run_demo(ServingSettings(), leads=leads, seed=seed, echo=typer.echo)
 
 
 @app.command()
