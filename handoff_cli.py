@@ -9,7 +9,7 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -118,7 +118,7 @@ def _data_errors(*words: str | Path) -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
-def _refused(refused: TrainingRefused, what: str, retry: str | None) -> None:
+def _refused(refused: TrainingRefused, what: str, retry: str | None) -> NoReturn:
     """The validation report, where the failing rows went, and how to go on; then exit 1.
 
     `retry` is the command that trains on the rows that passed, where there is one.
