@@ -5,12 +5,18 @@ Each command imports its stage lazily so that `handoff --help` stays fast.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from models.mlflow_setup import disable_telemetry
+
+if TYPE_CHECKING:
+    from training.train import TrainingRefused
 
 disable_telemetry()
 
@@ -43,9 +49,10 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 7,
 ) -> None:
     """The whole loop on embedded defaults: generate, validate, train, report, sign off, promote, score."""
-    from training.demo import run_demo
+    from handoff_demo import run_demo
+    from serving.settings import ServingSettings
 
-    run_demo(_settings(), leads=leads, seed=seed, echo=typer.echo)
+    run_demo(ServingSettings(), leads=leads, seed=seed, echo=typer.echo)
 
 
 @app.command()
@@ -62,6 +69,83 @@ def generate(
         typer.echo(f"{key:>24}: {value}")
 
 
+def _command(*words: str | Path) -> str:
+    """A `handoff` command line a user can paste."""
+    return shlex.join(["handoff", *map(str, words)])
+
+
+def _shown(path: Path) -> Path:
+    """A path as short as it can be said from here."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _needs_mapping(data_dir: Path, words: tuple[str | Path, ...]) -> str:
+    """Why a folder without a leads table is probably a foreign export, and what to type."""
+    from data_contracts.mapping import shipped_mappings, shipped_mappings_for
+
+    shipped = [_shown(p) for p in shipped_mappings().values()]
+    fitting = [_shown(p) for p in shipped_mappings_for(data_dir)]
+    example = fitting[0] if fitting else "YOUR_MAPPING.toml"
+    return "\n".join(
+        [
+            f"{data_dir} holds no leads.parquet or leads.csv; an export from another CRM "
+            "probably needs a mapping onto the contracts (--mapping FILE).",
+            "shipped mappings: " + ", ".join(map(str, shipped)),
+            f"try: {_command(*words, '--mapping', example)}",
+        ]
+    )
+
+
+@contextmanager
+def _data_errors(*words: str | Path) -> Iterator[None]:
+    """Mistakes in pointing a command at data, as a clear error and exit 1 (no traceback).
+
+    `words` are the command as typed, without `--mapping`, to show the line to use.
+    """
+    from data_contracts.crm_data import NotACrmFolder
+    from data_contracts.mapping import MappingError, SourceFileMissing
+
+    try:
+        yield
+    except NotACrmFolder as missing:
+        typer.echo(_needs_mapping(missing.data_dir, words), err=True)
+        raise typer.Exit(code=1) from None
+    except (SourceFileMissing, MappingError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=1) from None
+
+
+def _refused(refused: TrainingRefused, what: str, retry: str | None) -> NoReturn:
+    """The validation report, where the failing rows went, and how to go on; then exit 1.
+
+    `retry` is the command that trains on the rows that passed, where there is one.
+    """
+    validation = refused.validation
+    if validation is None:
+        typer.echo(f"{what} refused: {refused}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(validation.report_text())
+    files = list(validation.quarantined.values())
+    where = (
+        f"the failing rows are in {files[0].parent} ({', '.join(f.name for f in files)})"
+        if files
+        else "no row failed, but a table-level check did"
+    )
+    typer.echo(f"{what} refused: the data fails its contracts; {where}.", err=True)
+    valid = validation.counts["leads"]["valid"]
+    if retry is not None and valid:
+        typer.echo(
+            f"Fix them and run again, or train on the {valid:,} leads that passed: {retry}",
+            err=True,
+        )
+    else:
+        typer.echo("Fix them and run again.", err=True)
+    raise typer.Exit(code=1)
+
+
 @app.command()
 def validate(
     data_dir: DataDir,
@@ -73,7 +157,8 @@ def validate(
     """Check a CRM folder against the contracts; exit 1 with a row-level report on failure."""
     from data_contracts.validate import validate_folder
 
-    result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
+    with _data_errors("validate", data_dir):
+        result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
     typer.echo(result.report_text())
     if not result.ok:
         raise typer.Exit(code=1)
@@ -88,17 +173,32 @@ def train(
         Path | None,
         typer.Option("--policy", exists=True, dir_okay=False, help="Your own quadrant policy."),
     ] = None,
+    skip_invalid_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid-rows",
+            help="Train on the rows that pass the contracts; the rest stay quarantined, "
+            "counted in the run.",
+        ),
+    ] = False,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
-    from training.train import run_training
+    from training.train import TrainingRefused, run_training
 
-    result = run_training(
-        data_dir,
-        mapping=mapping,
-        horizon_days=horizon_days,
-        policy_path=policy,
-        settings=_settings(),
-    )
+    given = ("--mapping", mapping) if mapping else ()
+    try:
+        with _data_errors("train", data_dir):
+            result = run_training(
+                data_dir,
+                mapping=mapping,
+                horizon_days=horizon_days,
+                policy_path=policy,
+                settings=_settings(),
+                skip_invalid_rows=skip_invalid_rows,
+            )
+    except TrainingRefused as refused:
+        retry = _command("train", data_dir, *given, "--skip-invalid-rows")
+        _refused(refused, "training", retry if not skip_invalid_rows else None)
     typer.echo(result.summary_text())
 
 
@@ -116,9 +216,30 @@ def backtest(
 
     An evaluation, not a version: nothing is registered.
     """
-    from training.backtest import backtest_folder, summarise
+    from training.backtest import FoldDone, backtest_folder, summarise
+    from training.train import TrainingRefused
 
-    table = backtest_folder(data_dir, mapping=mapping, horizon_days=horizon_days, n_folds=folds)
+    def progress(done: FoldDone) -> None:
+        window = f"test {done.test_start[:10]} .. {done.test_end[:10]}"
+        rows = f"{done.n_train:,} train / {done.n_test:,} test rows"
+        state = "skipped: a window lacks wins or losses" if done.skipped else "done"
+        typer.echo(
+            f"fold {done.fold} of {done.n_folds}: {window}, {rows}, {state} in {done.seconds:.1f}s",
+            err=True,
+        )
+
+    typer.echo(f"preparing {data_dir}: contracts, labels, point-in-time features", err=True)
+    try:
+        with _data_errors("backtest", data_dir):
+            table = backtest_folder(
+                data_dir,
+                mapping=mapping,
+                horizon_days=horizon_days,
+                n_folds=folds,
+                on_fold=progress,
+            )
+    except TrainingRefused as refused:
+        _refused(refused, "backtest", retry=None)
     if table.empty:
         typer.echo("no fold had wins and losses in every window", err=True)
         raise typer.Exit(1)
@@ -241,12 +362,13 @@ def score(
     mapping: MappingOpt = None,
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
-    from serving.batch_score import NoChampion, score_folder
+    from serving.batch_score import NoChampion, UnsupportedOutput, score_folder
 
     try:
-        summary = score_folder(data_dir, out=out, mapping=mapping)
-    except NoChampion as missing:
-        typer.echo(str(missing), err=True)
+        with _data_errors("score", data_dir, "--out", out):
+            summary = score_folder(data_dir, out=out, mapping=mapping)
+    except (NoChampion, UnsupportedOutput) as refused:
+        typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(summary)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from data_contracts.schemas import REQUIRED_COLUMNS
+from data_contracts.schemas import REQUIRED_COLUMNS, SCHEMAS
 
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
 MANIFEST = "manifest.json"
@@ -28,6 +29,8 @@ class CrmData:
     excluded_columns: dict[str, str] = field(default_factory=dict)
     source: str = "memory"
     extracted_at: pd.Timestamp | None = None
+    # The file each table was read from, by table; a table with no file is absent here.
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def data_end(self) -> pd.Timestamp:
@@ -61,12 +64,20 @@ def table_path(data_dir: Path, name: str) -> Path | None:
     return None
 
 
+class NotACrmFolder(FileNotFoundError):
+    """A folder without a leads table: most often a foreign export that needs a mapping."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        super().__init__(f"{data_dir}: no leads.parquet or leads.csv")
+
+
 def locate_table(data_dir: Path, name: str) -> Path | None:
     """The table's file; None for a missing events/outcomes file (an empty table), but a
     folder without leads is not a CRM folder at all."""
     path = table_path(data_dir, name)
     if path is None and name == "leads":
-        raise FileNotFoundError(f"{data_dir}: no leads.parquet or leads.csv")
+        raise NotACrmFolder(data_dir)
     return path
 
 
@@ -75,11 +86,28 @@ def empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=object) for col in REQUIRED_COLUMNS[name]})
 
 
+def dictionary_columns(name: str) -> list[str]:
+    """Low-cardinality string columns of a table: those with a closed vocabulary, and campaigns."""
+    schema = SCHEMAS[name]
+    vocab = [c for c, col in schema.columns.items() if any(k.name == "isin" for k in col.checks)]
+    return [*vocab, "campaign"] if "campaign" in schema.columns else vocab
+
+
 def read_table(path: Path) -> pd.DataFrame:
-    """Read one table as it is on disk; typing is the contracts' job, not the reader's."""
-    if path.suffix == ".parquet":
+    """Read one table as it is on disk; typing is the contracts' job, not the reader's.
+
+    Parquet vocabulary columns of a contract table (named by the file's stem) are read as
+    dictionaries (pandas categoricals): decoding 20M repeated strings is most of the read
+    time otherwise, and the contracts check each category once.
+    """
+    path = Path(path)
+    if path.suffix != ".parquet":
+        return pd.read_csv(path, dtype=str, keep_default_na=True, na_values=[""])
+    if path.stem not in SCHEMAS:
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=True, na_values=[""])
+    present = set(pq.read_schema(path).names)
+    wanted = [c for c in dictionary_columns(path.stem) if c in present]
+    return pq.read_table(path, read_dictionary=wanted).to_pandas()
 
 
 def read_manifest(data_dir: Path) -> dict[str, Any]:
@@ -91,15 +119,24 @@ def read_manifest(data_dir: Path) -> dict[str, Any]:
 
 
 def read_folder(data_dir: Path) -> CrmData:
-    """Read a contract-shaped folder. A missing events or outcomes file reads as empty."""
+    """Read a contract-shaped folder as it is on disk, recording which files it holds.
+
+    A missing events or outcomes file reads as an empty table with the contract columns; an
+    empty file as a table without columns, for validation to report.
+    """
     data_dir = Path(data_dir)
     frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
     for name in TABLES:
         path = locate_table(data_dir, name)
         if path is None:
             frames[name] = empty_table(name)
-        else:
+            continue
+        files[name] = path.name
+        try:
             frames[name] = read_table(path)
+        except pd.errors.EmptyDataError:
+            frames[name] = pd.DataFrame()
     manifest = read_manifest(data_dir)
     extracted = manifest.get("extracted_at")
     return CrmData(
@@ -108,7 +145,19 @@ def read_folder(data_dir: Path) -> CrmData:
         outcomes=frames["outcomes"],
         source=f"folder:{data_dir}",
         extracted_at=pd.Timestamp(extracted) if extracted else None,
+        files=files,
     )
+
+
+def read_crm(data_dir: Path, mapping: Path | None = None) -> CrmData:
+    """The one place that chooses how a CRM is read: a foreign export through its TOML
+    mapping, or else a contract-shaped folder."""
+    if mapping is None:
+        return read_folder(data_dir)
+    # Imported here, not at the top: `mapping` builds `CrmData`, so it imports this module.
+    from data_contracts.mapping import apply_mapping, load_mapping
+
+    return apply_mapping(load_mapping(Path(mapping)), Path(data_dir))
 
 
 def write_folder(crm: CrmData, out_dir: Path, *, fmt: str = "parquet") -> dict[str, Path]:

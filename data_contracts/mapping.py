@@ -34,6 +34,14 @@ class MappingError(ValueError):
     """A mapping file that can't be used; the message names the offending key."""
 
 
+class SourceFileMissing(FileNotFoundError):
+    """A mapping pointed at a folder that does not hold its export file."""
+
+    def __init__(self, mapping: str, file: str, data_dir: Path) -> None:
+        self.mapping, self.file, self.data_dir = mapping, file, Path(data_dir)
+        super().__init__(f"mapping {mapping}: no source file {file} in {data_dir}")
+
+
 @dataclass(frozen=True)
 class ColumnRule:
     """How one contract column is filled: from a source column (mapped) or a constant."""
@@ -299,15 +307,27 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(f"{path.name}: {err}") from None
 
 
+def shipped_mappings() -> dict[str, Path]:
+    """The mappings packaged with Handoff (`mappings/*.toml`), by name."""
+    folder = Path(str(resources.files("data_contracts") / "mappings"))
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
 def shipped_mapping(name: str) -> Path:
     """Path of a mapping packaged with Handoff, e.g. `shipped_mapping("leads_x_education")`."""
-    ref = resources.files("data_contracts") / "mappings" / f"{name}.toml"
-    path = Path(str(ref))
-    if not path.is_file():
-        folder = Path(str(resources.files("data_contracts") / "mappings"))
-        known = sorted(p.stem for p in folder.glob("*.toml"))
-        raise FileNotFoundError(f"no shipped mapping {name!r}; shipped: {known}")
-    return path
+    known = shipped_mappings()
+    if name not in known:
+        raise FileNotFoundError(f"no shipped mapping {name!r}; shipped: {sorted(known)}")
+    return known[name]
+
+
+def shipped_mappings_for(data_dir: Path) -> list[Path]:
+    """Shipped mappings whose export files are all in `data_dir`: the ones that would read it."""
+    return [
+        path
+        for path in shipped_mappings().values()
+        if all((Path(data_dir) / rel).is_file() for rel in load_mapping(path).files)
+    ]
 
 
 def _read_source(mapping: Mapping, data_dir: Path) -> pd.DataFrame:
@@ -316,7 +336,7 @@ def _read_source(mapping: Mapping, data_dir: Path) -> pd.DataFrame:
     for rel in mapping.files:
         path = Path(data_dir) / rel
         if not path.is_file():
-            raise FileNotFoundError(f"mapping {mapping.name}: source file {path} not found")
+            raise SourceFileMissing(str(mapping.path or mapping.name), rel, Path(data_dir))
         frame = pd.read_csv(
             path,
             sep=mapping.separator,

@@ -122,11 +122,16 @@ class ScoredLead(pa.DataFrameModel):
         ordered = True
 
 
+# The contract of each CRM table, by the table's name (and file stem) in a CRM folder.
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "leads": Lead.to_schema(),
+    "events": EngagementEvent.to_schema(),
+    "outcomes": Outcome.to_schema(),
+}
+
 # Columns each table must carry, for row-level "missing column" reports and mappings.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "leads": tuple(Lead.to_schema().columns),
-    "events": tuple(EngagementEvent.to_schema().columns),
-    "outcomes": tuple(Outcome.to_schema().columns),
+    name: tuple(schema.columns) for name, schema in SCHEMAS.items()
 }
 
 

@@ -23,29 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow.parquet as pq
 
-from data_contracts.crm_data import (
-    TABLES,
-    CrmData,
-    empty_table,
-    locate_table,
-    read_manifest,
-    read_table,
-)
+from data_contracts.crm_data import TABLES, CrmData, read_crm
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
     cross_table_failures,
     empty_failures,
     isin,
 )
-from data_contracts.schemas import EngagementEvent, Lead, Outcome
-
-SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    "leads": Lead.to_schema(),
-    "events": EngagementEvent.to_schema(),
-    "outcomes": Outcome.to_schema(),
-}
+from data_contracts.schemas import SCHEMAS
 
 MISSING_COLUMN = "missing required column"
 EMPTY_FILE = "empty file"
@@ -513,68 +499,15 @@ def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> Validation
     return result
 
 
-def _dictionary_columns(name: str) -> list[str]:
-    """Low-cardinality string columns: those with a closed vocabulary, and campaigns."""
-    schema = SCHEMAS[name]
-    vocab = [c for c, col in schema.columns.items() if any(k.name == "isin" for k in col.checks)]
-    return [*vocab, "campaign"] if "campaign" in schema.columns else vocab
-
-
-def _read_file(name: str, path: Path) -> pd.DataFrame:
-    """Read one table as it is on disk. Parquet vocabulary columns are read as dictionaries
-    (pandas categoricals): decoding 20M repeated strings is most of the read time otherwise.
-    """
-    if path.suffix != ".parquet":
-        return read_table(path)
-    present = set(pq.read_schema(path).names)
-    wanted = [c for c in _dictionary_columns(name) if c in present]
-    return pq.read_table(path, read_dictionary=wanted).to_pandas()
-
-
-def _read_raw(data_dir: Path) -> tuple[CrmData, dict[str, str], frozenset[str]]:
-    """Read a folder as-is; an unreadable empty file becomes an empty table (reported)."""
-    frames: dict[str, pd.DataFrame] = {}
-    files: dict[str, str] = {}
-    present: set[str] = set()
-    for name in TABLES:
-        path = locate_table(data_dir, name)
-        if path is None:
-            # As `read_folder`: a missing events/outcomes file is an empty table, not an error.
-            frames[name] = empty_table(name)
-            files[name] = name
-            continue
-        present.add(name)
-        files[name] = path.name
-        try:
-            frames[name] = _read_file(name, path)
-        except pd.errors.EmptyDataError:
-            frames[name] = pd.DataFrame()
-    manifest = read_manifest(data_dir)
-    extracted = manifest.get("extracted_at")
-    crm = CrmData(
-        leads=frames["leads"],
-        events=frames["events"],
-        outcomes=frames["outcomes"],
-        source=f"folder:{data_dir}",
-        extracted_at=pd.Timestamp(extracted) if extracted else None,
-    )
-    return crm, files, frozenset(present)
-
-
 def validate_folder(
     data_dir: Path, mapping: Path | None = None, quarantine_dir: Path | None = None
 ) -> ValidationResult:
     """Validate a CRM folder (or a foreign export through a TOML mapping) and quarantine."""
     data_dir = Path(data_dir)
-    if mapping is not None:
-        from data_contracts.mapping import apply_mapping, load_mapping
-
-        crm = apply_mapping(load_mapping(Path(mapping)), data_dir)
-        files = {name: name for name in TABLES}
-        require: frozenset[str] = frozenset()
-    else:
-        crm, files, require = _read_raw(data_dir)
-    result, quarantine = _run(crm, files, require_rows=require)
+    crm = read_crm(data_dir, mapping)
+    # Failures name the file a table came from; a table that had a file must have rows.
+    files = {name: crm.files.get(name, name) for name in TABLES}
+    result, quarantine = _run(crm, files, require_rows=frozenset(crm.files))
     out_dir = Path(quarantine_dir) if quarantine_dir is not None else data_dir / "quarantine"
     result.quarantined = _write_quarantine(quarantine, out_dir)
     return result

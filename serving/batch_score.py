@@ -10,26 +10,40 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
-from data_contracts.crm_data import CrmData, read_folder
+from data_contracts.crm_data import CrmData, read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
-from serving.champion import Champion, ChampionHolder
 from serving.scoring import ScoringFailed
 from serving.settings import ServingSettings
 
+if TYPE_CHECKING:  # loading the champion's code (MLflow, LightGBM) waits for the --out check
+    from serving.champion import Champion
+
 CHUNK_LEADS = 100_000
+OUTPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(ScoredLead.to_schema().columns)
 _OUTPUT_SCHEMA = ScoredLead.to_schema()
 
 
 class NoChampion(RuntimeError):
     """Nothing to score with: no signed-off champion."""
+
+
+class UnsupportedOutput(ValueError):
+    """The output file names a format batch scoring does not write."""
+
+
+def check_output(out: Path) -> Path:
+    """`out`, if batch scoring can write it; checked before anything is loaded."""
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise UnsupportedOutput(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    return out
 
 
 def _reason_text(value: Any) -> str:
@@ -119,19 +133,13 @@ def score_frame(
 
 def load_champion(settings: ServingSettings) -> Champion:
     """The signed-off champion, or `NoChampion` saying what to do."""
+    from serving.champion import ChampionHolder
+
     holder = ChampionHolder(settings)
     holder.refresh()
     if holder.current is None:
         raise NoChampion(holder.reason)
     return holder.current
-
-
-def _read(data_dir: Path, mapping: Path | None) -> CrmData:
-    if mapping is None:
-        return read_folder(data_dir)
-    from data_contracts.mapping import apply_mapping, load_mapping
-
-    return apply_mapping(load_mapping(Path(mapping)), data_dir)
 
 
 def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
@@ -172,12 +180,10 @@ def score_folder(
 ) -> str:
     """Score every valid lead in `data_dir` with the champion; write `out`; return a summary."""
     started = time.perf_counter()
+    out = check_output(Path(out))
     settings = settings or ServingSettings()
-    out = Path(out)
-    if out.suffix not in (".parquet", ".csv"):
-        raise ValueError(f"{out}: the output must end in .parquet or .csv")
     champion = load_champion(settings)
-    crm = _read(Path(data_dir), Path(mapping) if mapping else None)
+    crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
     when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
     when = (when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")).as_unit(
         "us"

@@ -1,15 +1,192 @@
-"""The `handoff` command's `models` and `rollback` commands, through Typer's runner."""
+"""The `handoff` command as users meet it: clear one-line errors, never a traceback;
+progress shown; `models` and `rollback` through Typer's runner."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from data_contracts.mapping import shipped_mapping, shipped_mappings
+from data_contracts.synthetic import generate_to_folder
 from handoff_cli import app
 from tests.conftest import OneRunStore
 from tests.serving.conftest import LENIENT
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_MAPPING = """
+[source]
+file = "export.csv"
+[lead_id]
+row_number = true
+[time]
+step = "1h"
+[label]
+from = "won"
+positive = ["yes"]
+[columns.seniority]
+value = "unknown"
+[columns.function]
+value = "other"
+[columns.source]
+value = "outbound"
+[columns.is_named_account]
+value = false
+"""
+
+
+def run(*args: str | Path, home: Path) -> Result:
+    """The real CLI in-process, with its own Handoff home."""
+    return CliRunner().invoke(app, [str(a) for a in args], env={"HANDOFF_HOME": str(home)})
+
+
+def refused_cleanly(result: Result) -> str:
+    """Exit 1 through the CLI's own handling (not an escaped exception); all that was said."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.fixture
+def foreign_export(tmp_path: Path) -> Path:
+    """A folder laid out as Leads X ships it: `Leads.csv`, no contract-shaped tables."""
+    folder = tmp_path / "leads_x_export"
+    folder.mkdir()
+    (folder / "Leads.csv").write_text("Prospect ID,Lead Number,Converted\np1,1,1\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def failing_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated CRM data with one lead failing its contract (an unknown seniority)."""
+    folder = tmp_path_factory.mktemp("failing") / "crm"
+    generate_to_folder(n_leads=1_500, seed=2, out_dir=folder)
+    leads = pd.read_parquet(folder / "leads.parquet")
+    leads.loc[3, "seniority"] = "emperor"
+    leads.to_parquet(folder / "leads.parquet", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["validate", "train", "backtest"])
+def test_cli_foreign_export_without_mapping_suggests_the_shipped_one(
+    command: str, foreign_export: Path, tmp_path: Path
+) -> None:
+    said = refused_cleanly(run(command, foreign_export, home=tmp_path / "home"))
+    assert "no leads.parquet or leads.csv" in said
+    assert "probably needs a mapping" in said
+    for path in shipped_mappings().values():
+        assert path.name in said
+    leads_x = shipped_mapping("leads_x_education").relative_to(ROOT)
+    assert f"try: handoff {command} {foreign_export} --mapping {leads_x}" in said
+
+
+def test_cli_foreign_export_through_the_console_script_has_no_traceback(
+    foreign_export: Path, tmp_path: Path
+) -> None:
+    """The same mistake through a real process, as a new user types it."""
+    env = {**os.environ, "HANDOFF_HOME": str(tmp_path / "home"), "MLFLOW_DISABLE_TELEMETRY": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff_cli", "validate", str(foreign_export)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    assert done.stderr.splitlines()[-1].startswith("try: handoff validate")
+
+
+def test_cli_mapping_on_the_wrong_folder_names_mapping_file_and_folder(tmp_path: Path) -> None:
+    mapping = tmp_path / "tiny.toml"
+    mapping.write_text(TINY_MAPPING)
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    said = refused_cleanly(run("validate", folder, "--mapping", mapping, home=tmp_path / "h"))
+    assert said.strip() == f"mapping {mapping}: no source file export.csv in {folder}"
+
+
+def test_cli_broken_mapping_names_the_key(tmp_path: Path) -> None:
+    mapping = tmp_path / "tiny.toml"
+    mapping.write_text(TINY_MAPPING.replace('value = "outbound"', 'value = "pigeon"'))
+    said = refused_cleanly(run("validate", tmp_path, "--mapping", mapping, home=tmp_path / "h"))
+    assert len(said.strip().splitlines()) == 1
+    assert "columns.source.value" in said
+
+
+def test_cli_train_on_failing_data_reports_quarantine_and_the_way_on(
+    failing_folder: Path, tmp_path: Path
+) -> None:
+    said = refused_cleanly(run("train", failing_folder, home=tmp_path / "home"))
+    assert "Validation FAILED" in said and "'emperor'" in said
+    quarantine = failing_folder / "quarantine"
+    assert f"the failing rows are in {quarantine} (leads.csv, events.csv, outcomes.csv)" in said
+    assert f"handoff train {failing_folder} --skip-invalid-rows" in said
+    assert (quarantine / "leads.csv").exists()
+    assert not (tmp_path / "home" / "mlflow.db").exists()  # refused before anything was logged
+
+
+def test_cli_train_skip_invalid_rows_trains_on_the_rest_and_says_so(
+    failing_folder: Path, tmp_path: Path
+) -> None:
+    result = run("train", failing_folder, "--skip-invalid-rows", home=tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    quarantine = failing_folder / "quarantine"
+    assert "registered handoff-lead-scorer version 1" in result.output
+    assert "trained on the rows that passed the contracts" in result.output
+    assert f"leads 1 -> {quarantine / 'leads.csv'}" in result.output
+
+
+def test_cli_score_unsupported_output_refused_before_anything_loads(
+    foreign_export: Path, tmp_path: Path
+) -> None:
+    """No champion and no CRM folder either: the output name is what gets checked first."""
+    said = refused_cleanly(run("score", foreign_export, "--out", "x.json", home=tmp_path / "h"))
+    assert said.strip() == "x.json: the output must end in .parquet or .csv"
+
+
+def test_cli_score_without_champion_says_what_to_do(foreign_export: Path, tmp_path: Path) -> None:
+    said = refused_cleanly(run("score", foreign_export, "--out", "x.csv", home=tmp_path / "h"))
+    assert "handoff promote" in said
+
+
+def test_cli_backtest_shows_progress_per_fold(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    generate_to_folder(n_leads=2_500, seed=4, out_dir=folder)
+    out = tmp_path / "folds.csv"
+    result = run("backtest", folder, "--folds", "2", "--out", out, home=tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    lines = result.output.splitlines()
+    assert lines[0] == f"preparing {folder}: contracts, labels, point-in-time features"
+    progress = [line for line in lines if re.match(r"fold \d+ of \d+: ", line)]
+    assert [line.split(":")[0] for line in progress] == ["fold 1 of 2", "fold 2 of 2"]
+    for k, line in enumerate(progress, start=1):
+        fold = table[table["fold"] == k].iloc[0]
+        assert f"test {fold['test_start'][:10]} .. {fold['test_end'][:10]}" in line
+        assert f"{fold['n_train']:,} train / {fold['n_test']:,} test rows, done in " in line
+        assert line.endswith("s")
+    assert lines.index(progress[-1]) < lines.index("Test ROC AUC per fold:")
+
+
+def test_cli_train_refusal_without_validation_is_one_line(tmp_path: Path) -> None:
+    """Data that passes its contracts but cannot be learned from (no wins) is refused too."""
+    folder = tmp_path / "crm"
+    generate_to_folder(n_leads=1_000, seed=3, out_dir=folder)
+    outcomes = pd.read_parquet(folder / "outcomes.parquet")
+    outcomes = outcomes[outcomes["stage"] != "closed_won"]
+    outcomes.to_parquet(folder / "outcomes.parquet", index=False)
+    said = refused_cleanly(run("train", folder, home=tmp_path / "home"))
+    assert said.strip().startswith("training refused: the train window has only one outcome")
+    assert len(said.strip().splitlines()) == 1
 
 
 @pytest.fixture

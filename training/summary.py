@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from training.train import TrainResult
@@ -31,6 +31,7 @@ def summary_table(result: TrainResult) -> str:
         f"{s['censoring'].split(':')[0]})",
         f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
+        *_quarantine_lines(s.get("quarantined") or {}),
         "",
         f"{'model':<22}" + "".join(f"{c:>15}" for c in COLUMNS),
     ]
@@ -51,3 +52,13 @@ def summary_table(result: TrainResult) -> str:
                 f"{float(record['peak_rss_mb']):>14.0f}"
             )
     return "\n".join(lines)
+
+
+def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
+    """Say that rows failing the contracts were left out of training, and where they are."""
+    if not quarantined:
+        return []
+    return [
+        "trained on the rows that passed the contracts; left out and quarantined: "
+        + ", ".join(f"{table} {q['rows']:,} -> {q['file']}" for table, q in quarantined.items())
+    ]

@@ -41,10 +41,16 @@ CENSORING_TREATMENT = (
 )
 EXAMPLES_PER_QUADRANT = 5
 PROFILE_ROWS = 50_000
+# Run tag set when training skipped invalid rows: {table: {"rows", "file"}} as JSON.
+QUARANTINE_TAG = "handoff.quarantined"
 
 
 class TrainingRefused(Exception):
     """The data failed its contracts (or is unusable); the message carries the report."""
+
+    def __init__(self, message: str, validation: ValidationResult | None = None) -> None:
+        super().__init__(message)
+        self.validation = validation
 
 
 @dataclass
@@ -111,15 +117,31 @@ def _oracle(data_dir: Path, lead_ids: pd.Index) -> np.ndarray | None:
     return None if aligned.isna().any() else aligned.to_numpy(dtype=float)
 
 
-def _validate(data_dir: Path, mapping: Path | None) -> ValidationResult:
-    """Read (through the mapping, if any) and check the contracts; refuse failing data."""
+def _validate(
+    data_dir: Path, mapping: Path | None, skip_invalid_rows: bool = False
+) -> ValidationResult:
+    """Read (through the mapping, if any) and check the contracts; refuse failing data
+    unless told to train on the rows that passed (the others are quarantined, and counted)."""
     result = validate_folder(data_dir, mapping=mapping)
-    if not result.ok:
+    if result.ok:
+        return result
+    if not skip_invalid_rows:
         raise TrainingRefused(
-            "the data fails its contracts; fix or quarantine these rows and train again:\n"
-            + result.report_text()
+            "the data fails its contracts; fix the quarantined rows and train again, or "
+            "train on the rows that passed (skip_invalid_rows):\n" + result.report_text(),
+            result,
         )
+    if result.valid.leads.empty:
+        raise TrainingRefused("no lead passed the contracts:\n" + result.report_text(), result)
     return result
+
+
+def quarantine_record(validation: ValidationResult) -> dict[str, dict[str, Any]]:
+    """How many rows of each table were held back, and the file they went to."""
+    return {
+        table: {"rows": validation.counts[table]["quarantined"], "file": str(path)}
+        for table, path in validation.quarantined.items()
+    }
 
 
 def _labelled_features(
@@ -186,8 +208,13 @@ def run_training(
     policy_path: Path | None = None,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     settings: Settings | None = None,
+    skip_invalid_rows: bool = False,
 ) -> TrainResult:
-    """Train fit, interest and combined models on a CRM folder and register a candidate."""
+    """Train fit, interest and combined models on a CRM folder and register a candidate.
+
+    Data failing its contracts is refused, unless `skip_invalid_rows`: then the model learns
+    from the rows that passed, and the run records what was quarantined, and where.
+    """
     settings = settings or Settings()
     clock = PhaseClock()
     data_dir = Path(data_dir)
@@ -195,7 +222,7 @@ def run_training(
     with clock.phase("fingerprint"):
         fingerprint = data_fingerprint(data_dir, mapping)
     with clock.phase("read+validate"):
-        validation = _validate(data_dir, mapping)
+        validation = _validate(data_dir, mapping, skip_invalid_rows)
         crm = validation.valid
     with clock.phase("features"):
         features, labels = _labelled_features(crm, horizon_days, half_life_days)
@@ -285,6 +312,8 @@ def run_training(
             "test": float(y_test.mean()),
         },
         "contract_checks": validation.counts,
+        "skip_invalid_rows": skip_invalid_rows,
+        "quarantined": quarantine_record(validation),
         "excluded_columns": crm.excluded_columns,
         "fit_columns": features.fit_columns,
         "interest_columns": features.interest_columns,
@@ -376,6 +405,11 @@ def _log_run(
                 "handoff.contract_version": CONTRACT_VERSION,
                 "handoff.code_version": summary["code_version"],
                 "handoff.data_fingerprint": summary["data_fingerprint"],
+                **(
+                    {QUARANTINE_TAG: json.dumps(summary["quarantined"])}
+                    if summary["quarantined"]
+                    else {}
+                ),
             }
         )
         mlflow.log_metrics(metrics)

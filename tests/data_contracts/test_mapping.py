@@ -7,7 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_contracts.mapping import MappingError, apply_mapping, load_mapping, shipped_mapping
+from data_contracts.mapping import (
+    MappingError,
+    SourceFileMissing,
+    apply_mapping,
+    load_mapping,
+    shipped_mapping,
+    shipped_mappings,
+    shipped_mappings_for,
+)
 from data_contracts.validate import validate_crm, validate_folder
 
 pytestmark = pytest.mark.shared_data
@@ -129,6 +137,31 @@ def test_load_mapping_malformed_names_key(tmp_path: Path, broken: str, key: str)
 def test_shipped_mapping_unknown_name_lists_known() -> None:
     with pytest.raises(FileNotFoundError, match="leads_x_education"):
         shipped_mapping("nope")
+
+
+def test_shipped_mappings_are_the_packaged_toml_files() -> None:
+    known = shipped_mappings()
+    assert set(known) == {"leads_x_education", "uci_bank_marketing"}
+    assert all(path.suffix == ".toml" and path.is_file() for path in known.values())
+
+
+def test_shipped_mappings_for_a_folder_are_those_whose_export_is_there(tmp_path: Path) -> None:
+    assert shipped_mappings_for(tmp_path) == []
+    (tmp_path / "Leads.csv").write_text("Prospect ID\n")
+    assert shipped_mappings_for(tmp_path) == [shipped_mapping("leads_x_education")]
+
+
+def test_apply_mapping_on_a_folder_without_the_export_names_mapping_file_and_folder(
+    tmp_path: Path,
+) -> None:
+    mapping = load_mapping(_write(tmp_path, GOOD))
+    with pytest.raises(SourceFileMissing) as raised:
+        apply_mapping(mapping, tmp_path / "elsewhere")
+    assert (
+        str(raised.value)
+        == f"mapping {mapping.path}: no source file x.csv in {tmp_path / 'elsewhere'}"
+    )
+    assert isinstance(raised.value, FileNotFoundError)
 
 
 @pytest.mark.parametrize("name", ["leads_x_education", "uci_bank_marketing"])

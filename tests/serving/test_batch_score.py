@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from data_contracts.schemas import ScoredLead
-from serving.batch_score import OUTPUT_COLUMNS, NoChampion, checked_output, score_folder
+from serving.batch_score import (
+    OUTPUT_COLUMNS,
+    NoChampion,
+    UnsupportedOutput,
+    checked_output,
+    score_folder,
+)
 from serving.scoring import ScoringFailed
 from tests.serving.conftest import Api, serving_settings
 
@@ -49,6 +55,15 @@ def test_score_folder_without_champion_says_what_to_do(tmp_path: Path, api: Api)
     settings = serving_settings(tmp_path / "empty-home")
     with pytest.raises(NoChampion, match="handoff promote"):
         score_folder(api.registry.data_dir, out=tmp_path / "x.parquet", settings=settings)
+
+
+def test_score_folder_unsupported_output_refused_before_loading(tmp_path: Path) -> None:
+    """Neither a champion nor a CRM folder exists: the output name is checked first."""
+    settings = serving_settings(tmp_path / "empty-home")
+    with pytest.raises(
+        UnsupportedOutput, match=r"x\.json: the output must end in \.parquet or \.csv"
+    ):
+        score_folder(tmp_path / "no-such-folder", out=tmp_path / "x.json", settings=settings)
 
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "leads_x_education"

@@ -46,3 +46,33 @@ def test_backtest_scores_every_model_and_baseline_per_fold(generated: Path) -> N
     # Generated leads carry a learnable, stable signal: the backtest must find it.
     assert combined["mean_auc"] > 0.7, summary
     assert combined["folds"] == table["fold"].nunique()
+
+
+def test_backtest_on_fold_hears_each_fold_in_order_skipped_ones_too(generated: Path) -> None:
+    from training.backtest import FoldDone, backtest
+    from training.train import labelled_training_frame
+
+    X, y, times, features = labelled_training_frame(generated)
+    stamps = times.reset_index(drop=True)
+    first = rolling_folds(stamps, n_folds=2, first_origin=0.6)[0]
+    y = y.copy()
+    y[first.train] = 0  # fold 1 has no wins to learn from: it must be skipped, and said so
+    heard: list[FoldDone] = []
+    table = backtest(
+        X,
+        y,
+        times,
+        fit_columns=features.fit_columns,
+        interest_columns=features.interest_columns,
+        categorical_columns=features.categorical_columns,
+        n_folds=2,
+        first_origin=0.6,
+        on_fold=heard.append,
+    )
+    assert [(d.fold, d.n_folds, d.skipped) for d in heard] == [(1, 2, True), (2, 2, False)]
+    assert set(table["fold"]) == {2}
+    row = table.iloc[0]
+    done = heard[1]
+    assert (done.test_start, done.test_end) == (row["test_start"], row["test_end"])
+    assert (done.n_train, done.n_test) == (row["n_train"], row["n_test"])
+    assert heard[0].n_test == len(first.test) and done.seconds > 0

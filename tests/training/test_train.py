@@ -11,7 +11,7 @@ import pytest
 from data_contracts.synthetic import generate_to_folder
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
-from training.train import TrainingRefused, TrainResult, run_training
+from training.train import QUARANTINE_TAG, TrainingRefused, TrainResult, run_training
 
 Trained = tuple[TrainResult, Settings, Path]
 
@@ -108,8 +108,51 @@ def test_train_refuses_data_failing_contracts(tmp_path: Path) -> None:
     leads = pd.read_parquet(data_dir / "leads.parquet")
     leads.loc[3, "seniority"] = "emperor"
     leads.to_parquet(data_dir / "leads.parquet", index=False)
-    with pytest.raises(TrainingRefused, match="seniority"):
+    with pytest.raises(TrainingRefused, match="seniority") as refused:
         run_training(data_dir, settings=Settings(home=tmp_path / "home"))
+    validation = refused.value.validation
+    assert validation is not None and validation.counts["leads"]["quarantined"] == 1
+    assert validation.quarantined["leads"] == data_dir / "quarantine" / "leads.csv"
+
+
+def test_train_skip_invalid_rows_learns_from_the_rest_and_records_the_quarantine(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "crm"
+    generate_to_folder(n_leads=1_000, seed=2, out_dir=data_dir)
+    leads = pd.read_parquet(data_dir / "leads.parquet")
+    leads.loc[3, "seniority"] = "emperor"
+    leads.to_parquet(data_dir / "leads.parquet", index=False)
+    settings = Settings(home=tmp_path / "home")
+    result = run_training(data_dir, settings=settings, skip_invalid_rows=True)
+    assert result.summary["n_leads"] == 999
+    leads_file = str(data_dir / "quarantine" / "leads.csv")
+    assert result.summary["quarantined"]["leads"] == {"rows": 1, "file": leads_file}
+    assert result.summary["contract_checks"]["leads"]["quarantined"] == 1
+    assert "left out and quarantined: leads 1" in result.summary_text()
+    configure_mlflow(settings)
+    import mlflow
+
+    run = mlflow.MlflowClient().get_run(result.run_id)
+    assert json.loads(run.data.tags[QUARANTINE_TAG]) == result.summary["quarantined"]
+    from mlflow.artifacts import download_artifacts
+
+    logged = json.loads(
+        Path(
+            download_artifacts(run_id=result.run_id, artifact_path="training_summary.json")
+        ).read_text()
+    )
+    assert logged["quarantined"] == result.summary["quarantined"]
+    assert logged["skip_invalid_rows"] is True
+
+
+def test_train_without_skipping_records_no_quarantine(trained: Trained) -> None:
+    result, settings, _ = trained
+    assert result.summary["quarantined"] == {} and result.summary["skip_invalid_rows"] is False
+    configure_mlflow(settings)
+    import mlflow
+
+    assert QUARANTINE_TAG not in mlflow.MlflowClient().get_run(result.run_id).data.tags
 
 
 def test_train_again_makes_a_new_version(trained: Trained) -> None:

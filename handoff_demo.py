@@ -1,8 +1,10 @@
 """`handoff demo`: the whole loop on generated data and embedded defaults.
 
 Generate → validate → train → report → sign off as two clearly-marked demo users → promote →
-score a few leads per quadrant with the champion. Real parts throughout: real MLflow store,
-real LightGBM models; only the people signing are make-believe, and say so.
+score the folder with the champion exactly as `handoff score` does, and show a few leads per
+quadrant. Real parts throughout: real MLflow store, real LightGBM models, serving's own champion
+loading and scoring; only the people signing are make-believe, and say so. The demo drives both
+training and serving, so it sits on top beside the CLI, and nothing imports it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_contracts.crm_data import read_folder
 from data_contracts.synthetic import generate_to_folder
 from data_contracts.validate import validate_folder
-from models.mlflow_layout import CHAMPION, TEAMS
-from models.mlflow_setup import configure_mlflow
-from models.settings import Settings
+from models.mlflow_layout import TEAMS
+from serving.batch_score import score_folder
+from serving.settings import ServingSettings
 from training.promote import promote_version
 from training.report import write_report
 from training.signoff import record_signoff
@@ -27,32 +28,20 @@ DEMO_SIGNERS = {team: f"demo-{team}-lead (DEMO, not a real person)" for team in 
 PER_QUADRANT = 3
 
 
-def score_examples(settings: Settings, data_dir: Path, n_leads: int = 2_000) -> pd.DataFrame:
-    """Score recent leads with the champion as serving would, and keep a few per quadrant."""
-    configure_mlflow(settings)
-    import mlflow
-
-    model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}@{CHAMPION}")
-    handoff_model = model.unwrap_python_model()
-    crm = read_folder(data_dir)
-    leads = crm.leads.sort_values("created_at").tail(n_leads)
-    events = crm.events[crm.events["lead_id"].isin(leads["lead_id"])]
-    as_of = pd.Series(crm.data_end, index=pd.Index(leads["lead_id"], name="lead_id"))
-    scored = handoff_model.score_raw(leads, events, as_of=as_of, reasons=True)
-    picks = scored.groupby("quadrant", group_keys=False).head(PER_QUADRANT)
-    return picks
-
-
-def _reason_text(reasons: object) -> str:
-    if not isinstance(reasons, list):
-        return ""
-    return "; ".join(
-        f"{'+' if r.get('direction') == 'up' else '-'} {r.get('text')}" for r in reasons[:3]
-    )
+def score_examples(
+    settings: ServingSettings, data_dir: Path, out: Path, echo: Callable[[str], None]
+) -> pd.DataFrame:
+    """Score the whole folder with the champion as `handoff score` does (the file is `out`),
+    and keep the most recent few leads per quadrant to show: the generator writes leads in
+    creation order, and the oldest have long gone quiet."""
+    for line in score_folder(data_dir, out=out, settings=settings).splitlines():
+        echo(f"    {line}")
+    scored = pd.read_parquet(out)
+    return scored.groupby("quadrant", group_keys=False).tail(PER_QUADRANT)
 
 
 def run_demo(
-    settings: Settings,
+    settings: ServingSettings,
     *,
     leads: int = 20_000,
     seed: int = 7,
@@ -95,16 +84,17 @@ def run_demo(
     echo(f"6/7 promoting version {result.version} to champion")
     echo("    " + promote_version(result.version, settings=settings))
 
-    echo("7/7 scoring recent leads with the champion: a few per quadrant")
-    picks = score_examples(settings, data_dir)
-    for lead_id, row in picks.iterrows():
+    scores_path = Path(settings.home) / "demo" / "scores.parquet"
+    echo("7/7 scoring every lead with the champion, as `handoff score` does: a few per quadrant")
+    picks = score_examples(settings, data_dir, scores_path, echo)
+    for row in picks.to_dict("records"):
         echo(
-            f"  {lead_id!s:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
+            f"  {row['lead_id']:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
             f"interest {row['interest_score']:>3} win {row['combined_score']:>3}  "
             f"-> {row['action']} (tier {row['tier']}, within {row['speed_to_lead_minutes']} min)"
         )
-        echo(f"      fit: {_reason_text(row['fit_reasons'])}")
-        echo(f"      interest: {_reason_text(row['interest_reasons'])}")
+        echo(f"      fit: {row['fit_reasons']}")
+        echo(f"      interest: {row['interest_reasons']}")
     echo(
         f"\nMLflow store: {settings.resolved_tracking_uri}\n"
         f"Next: `handoff serve` to answer score calls with version {result.version}."

@@ -1,0 +1,87 @@
+"""crm_data.py: one reader for CRM folders, and one choice between a folder and a mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_contracts.crm_data import NotACrmFolder, read_crm, read_folder
+from data_contracts.synthetic import generate_to_folder
+
+MAPPING = """
+[source]
+file = "export.csv"
+[lead_id]
+from = "id"
+[time]
+step = "1h"
+[label]
+from = "won"
+positive = ["yes"]
+[columns.seniority]
+value = "unknown"
+[columns.function]
+value = "other"
+[columns.source]
+value = "outbound"
+[columns.is_named_account]
+value = false
+"""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("crm") / "crm"
+    generate_to_folder(n_leads=200, seed=1, out_dir=folder)
+    return folder
+
+
+def test_read_folder_records_which_files_it_read(tmp_path: Path, generated: Path) -> None:
+    pd.read_parquet(generated / "leads.parquet").to_csv(tmp_path / "leads.csv", index=False)
+    pd.read_parquet(generated / "outcomes.parquet").to_parquet(tmp_path / "outcomes.parquet")
+    crm = read_folder(tmp_path)
+    assert crm.files == {"leads": "leads.csv", "outcomes": "outcomes.parquet"}
+    assert crm.source == f"folder:{tmp_path}"
+    assert len(crm.events) == 0 and "occurred_at" in crm.events.columns
+
+
+def test_read_folder_parquet_vocabulary_read_as_categories(generated: Path) -> None:
+    crm = read_folder(generated)
+    assert isinstance(crm.events["type"].dtype, pd.CategoricalDtype)
+    assert isinstance(crm.leads["seniority"].dtype, pd.CategoricalDtype)
+    assert not isinstance(crm.leads["lead_id"].dtype, pd.CategoricalDtype)
+    assert crm.extracted_at is not None
+
+
+def test_read_folder_empty_file_reads_as_table_without_columns(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("")
+    crm = read_folder(tmp_path)
+    assert crm.files == {"leads": "leads.csv"}
+    assert crm.leads.shape == (0, 0)
+
+
+def test_read_folder_without_leads_is_not_a_crm_folder(tmp_path: Path) -> None:
+    (tmp_path / "Leads.csv").write_text("id,won\n1,yes\n")
+    with pytest.raises(NotACrmFolder, match=r"no leads\.parquet or leads\.csv") as raised:
+        read_folder(tmp_path)
+    assert isinstance(raised.value, FileNotFoundError)
+    assert raised.value.data_dir == tmp_path
+
+
+def test_read_crm_without_mapping_reads_the_folder(generated: Path) -> None:
+    crm = read_crm(generated)
+    assert crm.files == {n: f"{n}.parquet" for n in ("leads", "events", "outcomes")}
+    assert len(crm.leads) == 200
+
+
+def test_read_crm_with_mapping_reads_the_export(tmp_path: Path) -> None:
+    (tmp_path / "export.csv").write_text("id,won\na,yes\nb,no\nc,no\n")
+    mapping = tmp_path / "tiny.toml"
+    mapping.write_text(MAPPING)
+    crm = read_crm(tmp_path, mapping)
+    assert crm.source == "mapping:tiny"
+    assert crm.files == {}
+    assert crm.leads["lead_id"].tolist() == ["a", "b", "c"]
+    assert (crm.outcomes["stage"] == "closed_won").sum() == 1
