@@ -149,17 +149,6 @@ def read_folder(data_dir: Path) -> CrmData:
     )
 
 
-def read_crm(data_dir: Path, mapping: Path | None = None) -> CrmData:
-    """The one place that chooses how a CRM is read: a foreign export through its TOML
-    mapping, or else a contract-shaped folder."""
-    if mapping is None:
-        return read_folder(data_dir)
-    # Imported here, not at the top: `mapping` builds `CrmData`, so it imports this module.
-    from data_contracts.mapping import apply_mapping, load_mapping
-
-    return apply_mapping(load_mapping(Path(mapping)), Path(data_dir))
-
-
 def write_folder(crm: CrmData, out_dir: Path, *, fmt: str = "parquet") -> dict[str, Path]:
     """Write the three tables (and a manifest with the extraction time) to a folder."""
     out_dir = Path(out_dir)

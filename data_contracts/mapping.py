@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.crm_data import CrmData
+from data_contracts.crm_data import CrmData, read_folder
 from data_contracts.schemas import REQUIRED_COLUMNS, Lead, vocabulary
 
 _LEAD_SCHEMA = Lead.to_schema()
@@ -450,3 +450,11 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
         source=f"mapping:{mapping.name}",
         extracted_at=mapping.extracted_at,
     )
+
+
+def read_crm(data_dir: Path, mapping: Path | None = None) -> CrmData:
+    """The one place that chooses how a CRM is read: a foreign export through its TOML
+    mapping, or else a contract-shaped folder."""
+    if mapping is None:
+        return read_folder(data_dir)
+    return apply_mapping(load_mapping(Path(mapping)), Path(data_dir))

@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from data_contracts.crm_data import TABLES, CrmData, read_crm
+from data_contracts.crm_data import TABLES, CrmData
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
     cross_table_failures,
     empty_failures,
     isin,
 )
+from data_contracts.mapping import read_crm
 from data_contracts.schemas import SCHEMAS
 
 MISSING_COLUMN = "missing required column"

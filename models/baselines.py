@@ -293,10 +293,11 @@ class PointsBaseline(BaseEstimator):  # type: ignore[misc]
 Baseline = LogisticBaseline | NaiveBayesBaseline | PointsBaseline
 
 
+# The baselines' names, as run metrics and reports spell them (`test_<name>_roc_auc`).
+BASELINE_NAMES: tuple[str, ...] = ("baseline_logreg", "baseline_naive_bayes", "baseline_points")
+
+
 def make_baselines() -> dict[str, Baseline]:
     """The unfitted baselines every evaluation sets beside the models, by metric prefix."""
-    return {
-        "baseline_logreg": LogisticBaseline(),
-        "baseline_naive_bayes": NaiveBayesBaseline(),
-        "baseline_points": PointsBaseline(),
-    }
+    fitted: tuple[Baseline, ...] = (LogisticBaseline(), NaiveBayesBaseline(), PointsBaseline())
+    return dict(zip(BASELINE_NAMES, fitted, strict=True))

@@ -46,16 +46,37 @@ ROLLED_BACK_TAG = "handoff.rolled_back_at"
 CONTRACT_VERSION_TAG = "handoff.contract_version"
 FEATURE_SETS_TAG = "handoff.feature_sets"
 
+# Run tags (on the training run, not the version).
+CODE_VERSION_TAG = "handoff.code_version"
+DATA_FINGERPRINT_TAG = "handoff.data_fingerprint"
+QUARANTINED_TAG = "handoff.quarantined"  # {table: {"rows", "file"}} when rows were skipped
+RUN_MODEL_VERSION_TAG = "handoff.model_version"  # the version registered from the run
+
 # The run artifact the quadrant policy is logged as, and the name the binding digest gives the
 # model folder (the folder MLflow 3 keeps a logged model's files in, so bindings made before
 # downloads were named this way still match).
 POLICY_FILE = "policy.json"
 MODEL_FOLDER = "artifacts"
 
+# The other run artifacts the report, the gates and serving read.
+MODEL_ARTIFACT = "model"
+SUMMARY_FILE = "training_summary.json"
+FEATURE_SETS_FILE = "feature_sets.json"
+CONTRACT_FILE = "contract.json"
+IMPORTANCE_FILE = "feature_importance.json"
+REPORT_FILE = "report.html"
+EVALUATION_DIR = "evaluation"
+METRICS_FILE = f"{EVALUATION_DIR}/metrics.json"
+EXAMPLES_FILE = f"{EVALUATION_DIR}/examples.json"
+TEST_SCORES_FILE = f"{EVALUATION_DIR}/test_scores.parquet"
+TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
+TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
+
 # Run metrics `handoff models` and `/v1/model` show; AUC and ECE are also promotion gates.
 AUC_METRIC = "test_combined_roc_auc"
 ECE_METRIC = "test_combined_ece"
 LIFT10_METRIC = "test_combined_lift_top10"
+AUC_TAG = f"handoff.{AUC_METRIC}"  # the version's test AUC, readable in the registry UI
 HEADLINE_METRICS: tuple[str, ...] = (
     AUC_METRIC,
     "test_combined_pr_auc",

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
-from data_contracts.crm_data import CrmData, read_crm
+from data_contracts.crm_data import CrmData
+from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
 from serving.scoring import ScoringFailed

@@ -195,7 +195,7 @@ def backtest_folder(
 ) -> pd.DataFrame:
     """`backtest` on a CRM folder, prepared exactly as `handoff train` prepares it
     (contracts, labels with censoring, point-in-time features)."""
-    from training.train import labelled_training_frame
+    from training.prepare import labelled_training_frame
 
     X, y, times, features = labelled_training_frame(
         data_dir, mapping=mapping, horizon_days=horizon_days, half_life_days=half_life_days

@@ -10,6 +10,12 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from data_contracts.vocab import QUADRANTS
+from models.baselines import BASELINE_NAMES
+
+# The scorer's three probabilities as run metrics name them, the combined one first.
+SCORER_MODELS: tuple[str, ...] = ("combined", "fit", "interest")
+ORACLE = "oracle"  # the generator's true probabilities, on generated data only
+MODEL_NAMES: tuple[str, ...] = (*SCORER_MODELS, *BASELINE_NAMES, ORACLE)
 
 METRIC_NAMES: tuple[str, ...] = (
     "roc_auc",

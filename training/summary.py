@@ -1,22 +1,27 @@
-"""The table `handoff train` prints: one row per model and baseline on the test window."""
+"""What a training run produced (`TrainResult`) and the table `handoff train` prints:
+one row per model and baseline on the test window."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-if TYPE_CHECKING:
-    from training.train import TrainResult
+from training.evaluate import METRIC_NAMES, MODEL_NAMES
 
-MODELS = (
-    "combined",
-    "fit",
-    "interest",
-    "baseline_logreg",
-    "baseline_naive_bayes",
-    "baseline_points",
-    "oracle",
-)
-COLUMNS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "capture_top10")
+
+@dataclass
+class TrainResult:
+    """What one training run produced: the registered version and its numbers."""
+
+    version: str
+    run_id: str
+    model_name: str
+    metrics: dict[str, float]
+    summary: dict[str, Any]
+    phases: list[dict[str, float | str]] = field(default_factory=list)
+
+    def summary_text(self) -> str:
+        return summary_table(self)
 
 
 def summary_table(result: TrainResult) -> str:
@@ -33,14 +38,14 @@ def summary_table(result: TrainResult) -> str:
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         *_quarantine_lines(s.get("quarantined") or {}),
         "",
-        f"{'model':<22}" + "".join(f"{c:>15}" for c in COLUMNS),
+        f"{'model':<22}" + "".join(f"{c:>15}" for c in METRIC_NAMES),
     ]
-    for model in MODELS:
+    for model in MODEL_NAMES:
         if f"test_{model}_roc_auc" not in m:
             continue
         cells = "".join(
             f"{m[f'test_{model}_{c}']:>15.4f}" if f"test_{model}_{c}" in m else f"{'-':>15}"
-            for c in COLUMNS
+            for c in METRIC_NAMES
         )
         lines.append(f"{model:<22}{cells}")
     if result.phases:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_contracts.crm_data import NotACrmFolder, read_crm, read_folder
+from data_contracts.crm_data import NotACrmFolder, read_folder
+from data_contracts.mapping import read_crm
 from data_contracts.synthetic import generate_to_folder
 
 MAPPING = """

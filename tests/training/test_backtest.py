@@ -50,7 +50,7 @@ def test_backtest_scores_every_model_and_baseline_per_fold(generated: Path) -> N
 
 def test_backtest_on_fold_hears_each_fold_in_order_skipped_ones_too(generated: Path) -> None:
     from training.backtest import FoldDone, backtest
-    from training.train import labelled_training_frame
+    from training.prepare import labelled_training_frame
 
     X, y, times, features = labelled_training_frame(generated)
     stamps = times.reset_index(drop=True)

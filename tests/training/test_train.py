@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from data_contracts.synthetic import generate_to_folder
+from models.mlflow_layout import QUARANTINED_TAG as QUARANTINE_TAG
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
-from training.train import QUARANTINE_TAG, TrainingRefused, TrainResult, run_training
+from training.train import TrainingRefused, TrainResult, run_training
 
 Trained = tuple[TrainResult, Settings, Path]
 

@@ -1,0 +1,199 @@
+"""Training data, prepared once: contracts checked, labels with censoring, point-in-time
+features, and the time-ordered split every later step reads.
+
+Everything here reads the data folder and nothing else; fitting (`training.fit_evaluate`)
+and logging (`training.log_run`) never go back to disk for data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.crm_data import CrmData
+from data_contracts.validate import ValidationResult, validate_folder
+from features.build import FeatureFrame, build_features
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
+from features.labels import make_labels
+from training.phases import PhaseClock
+from training.split import TimeSplit, time_ordered_split
+
+TRUTH_FILE = "truth.parquet"
+FOLDS: tuple[str, ...] = ("train", "val", "test")
+
+
+class TrainingRefused(Exception):
+    """The data failed its contracts (or is unusable); the message carries the report."""
+
+    def __init__(self, message: str, validation: ValidationResult | None = None) -> None:
+        super().__init__(message)
+        self.validation = validation
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """One folder ready to learn from: what was read, labelled and split, and how."""
+
+    data_dir: Path
+    mapping: Path | None
+    fingerprint: str
+    validation: ValidationResult
+    features: FeatureFrame
+    labels: pd.DataFrame  # every lead (censored too), indexed by lead_id
+    X: pd.DataFrame  # feature rows of the labelled (uncensored) leads
+    y: np.ndarray
+    snapshot: pd.Series  # snapshot time of each labelled lead
+    split: TimeSplit
+    horizon_days: int
+    half_life_days: float
+    skip_invalid_rows: bool
+    oracle: np.ndarray | None  # the generator's true p_win for the test rows, if known
+
+    @property
+    def crm(self) -> CrmData:
+        return self.validation.valid
+
+    def fold(self, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Feature rows and labels of one fold ("train", "val" or "test")."""
+        rows = getattr(self.split, name)
+        return self.X.iloc[rows], self.y[rows]
+
+
+def data_fingerprint(data_dir: Path, mapping: Path | None) -> str:
+    """sha256 over the data files (and mapping), so a run names exactly what it learned from."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in Path(data_dir).iterdir() if p.is_file() and p.suffix != ".json")
+    if mapping is not None:
+        files.append(Path(mapping))
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _oracle(data_dir: Path, lead_ids: pd.Index) -> np.ndarray | None:
+    """The generator's true win probabilities for these leads, where a truth file exists."""
+    path = Path(data_dir) / TRUTH_FILE
+    if not path.exists():
+        return None
+    truth = pd.read_parquet(path, columns=["lead_id", "p_win"]).set_index("lead_id")["p_win"]
+    aligned = truth.reindex(lead_ids)
+    return None if aligned.isna().any() else aligned.to_numpy(dtype=float)
+
+
+def validated(
+    data_dir: Path, mapping: Path | None, skip_invalid_rows: bool = False
+) -> ValidationResult:
+    """Read (through the mapping, if any) and check the contracts; refuse failing data
+    unless told to train on the rows that passed (the others are quarantined, and counted)."""
+    result = validate_folder(data_dir, mapping=mapping)
+    if result.ok:
+        return result
+    if not skip_invalid_rows:
+        raise TrainingRefused(
+            "the data fails its contracts; fix the quarantined rows and train again, or "
+            "train on the rows that passed (skip_invalid_rows):\n" + result.report_text(),
+            result,
+        )
+    if result.valid.leads.empty:
+        raise TrainingRefused("no lead passed the contracts:\n" + result.report_text(), result)
+    return result
+
+
+def quarantine_record(validation: ValidationResult) -> dict[str, dict[str, Any]]:
+    """How many rows of each table were held back, and the file they went to."""
+    return {
+        table: {"rows": validation.counts[table]["quarantined"], "file": str(path)}
+        for table, path in validation.quarantined.items()
+    }
+
+
+def labelled_features(
+    crm: CrmData, horizon_days: int, half_life_days: float
+) -> tuple[FeatureFrame, pd.DataFrame]:
+    """Labels (snapshot, horizon, censoring) and the features as of each lead's snapshot."""
+    labels = make_labels(crm.leads, crm.outcomes, horizon_days=horizon_days, data_end=crm.data_end)
+    features = build_features(
+        crm.leads,
+        crm.events,
+        labels["snapshot_at"],
+        fit_extras=crm.fit_columns,
+        interest_extras=crm.interest_columns,
+        half_life_days=half_life_days,
+    )
+    return features, labels
+
+
+def labelled_rows(
+    features: FeatureFrame, labels: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """Feature rows, 0/1 labels and snapshot times of the leads that are not censored."""
+    labelled = ~labels["censored"].to_numpy(dtype=bool)
+    X = features.frame.loc[labelled]
+    y = labels["label"].to_numpy()[labelled].astype(int)
+    return X, y, labels["snapshot_at"].loc[labelled]
+
+
+def labelled_training_frame(
+    data_dir: Path,
+    *,
+    mapping: Path | None = None,
+    horizon_days: int = 180,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series, FeatureFrame]:
+    """The labelled (uncensored) feature rows, labels and snapshot times `run_training`
+    learns from, for evaluations that refit on other windows (`training.backtest`)."""
+    crm = validated(Path(data_dir), mapping).valid
+    features, labels = labelled_features(crm, horizon_days, half_life_days)
+    return (*labelled_rows(features, labels), features)
+
+
+def prepare_training_data(
+    data_dir: Path,
+    *,
+    mapping: Path | None = None,
+    horizon_days: int = 180,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    skip_invalid_rows: bool = False,
+    clock: PhaseClock | None = None,
+) -> TrainingData:
+    """Validate, label, build features and split by time; refuse data a model cannot learn
+    from (failing contracts, or a fold without both wins and losses)."""
+    clock = clock or PhaseClock()
+    data_dir = Path(data_dir)
+    with clock.phase("fingerprint"):
+        fingerprint = data_fingerprint(data_dir, mapping)
+    with clock.phase("read+validate"):
+        validation = validated(data_dir, mapping, skip_invalid_rows)
+    with clock.phase("features"):
+        features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
+    X, y, snapshot = labelled_rows(features, labels)
+    split = time_ordered_split(snapshot)
+    for name, label in zip(FOLDS, ("train", "validation", "test"), strict=True):
+        if len(np.unique(y[getattr(split, name)])) < 2:
+            raise TrainingRefused(
+                f"the {label} window has only one outcome class: need wins and losses"
+            )
+    return TrainingData(
+        data_dir=data_dir,
+        mapping=mapping,
+        fingerprint=fingerprint,
+        validation=validation,
+        features=features,
+        labels=labels,
+        X=X,
+        y=y,
+        snapshot=snapshot,
+        split=split,
+        horizon_days=horizon_days,
+        half_life_days=half_life_days,
+        skip_invalid_rows=skip_invalid_rows,
+        oracle=_oracle(data_dir, X.index[split.test]),
+    )
