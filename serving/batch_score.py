@@ -21,6 +21,7 @@ from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
 from serving.scoring import ScoringFailed
+from serving.served_model import ServedModel
 from serving.settings import ServingSettings
 
 if TYPE_CHECKING:  # loading the champion's code (MLflow, LightGBM) waits for the --out check
@@ -114,7 +115,7 @@ def checked_output(flat: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_frame(
-    model: Any,
+    model: ServedModel,
     leads: pd.DataFrame,
     events: pd.DataFrame,
     as_of: pd.Timestamp | pd.Series,

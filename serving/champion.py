@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from models import mlflow_layout as layout
 from models.mlflow_layout import (
     BINDING_TAG,
     CHAMPION,
@@ -30,8 +31,9 @@ from models.mlflow_layout import (
     version_problems,
 )
 from models.mlflow_setup import configure_mlflow
-from models.pyfunc import IncompatibleModel
+from models.pyfunc import HandoffModel, IncompatibleModel
 from serving.scoring import warm_up
+from serving.served_model import ServedModel
 from serving.settings import ServingSettings
 
 logger = logging.getLogger("handoff.serving")
@@ -45,7 +47,7 @@ class Champion:
 
     name: str
     version: str
-    model: Any
+    model: ServedModel
     run_id: str | None
     binding: str | None
     signoffs: dict[str, dict[str, Any]]
@@ -159,11 +161,16 @@ class ChampionHolder:
         import mlflow
 
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        model = pyfunc.unwrap_python_model()
+        loaded = pyfunc.unwrap_python_model()
+        if not isinstance(loaded, HandoffModel):
+            raise IncompatibleModel(
+                f"version {version} is a {type(loaded).__name__}, not Handoff's"
+            )
+        model: ServedModel = loaded
         policy: dict[str, Any] = {}
         window: dict[str, Any] = {}
         metrics: dict[str, float] = {}
-        if getattr(model, "policy", None) is not None:
+        if model.policy is not None:
             policy = model.policy.model_dump(mode="json")
         if run_id:
             run = client.get_run(run_id)
@@ -172,7 +179,7 @@ class ChampionHolder:
             }
             from mlflow.artifacts import load_dict
 
-            summary = self._artifact_dict(load_dict, run_id, "training_summary.json")
+            summary = self._artifact_dict(load_dict, run_id, layout.SUMMARY_FILE)
             window = {
                 k: summary[k]
                 for k in ("windows", "data_end", "horizon_days", "n_labelled", "n_censored")

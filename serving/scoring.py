@@ -24,6 +24,7 @@ from data_contracts import CONTRACT_VERSION
 from data_contracts.schemas import Lead, string_columns
 from models.scorer import SCORES
 from serving.schemas import EventIn, LeadIn, ScoreIn
+from serving.served_model import ServedModel
 
 # The contract's text columns travel as object arrays; the rest are typed below.
 STRING_LEAD_FIELDS: tuple[str, ...] = string_columns(Lead)
@@ -263,7 +264,7 @@ def _tolist(values: Any) -> list[Any]:
 
 
 def score_items(
-    model: Any,
+    model: ServedModel,
     leads: Sequence[LeadIn],
     events: Sequence[Sequence[EventIn]],
     as_of: Sequence[datetime],
@@ -288,7 +289,7 @@ def score_meta(
     }
 
 
-def warm_up(model: Any) -> None:
+def warm_up(model: ServedModel) -> None:
     """Score one made-up lead so the first real request does not pay first-call costs."""
     now = utc_now()
     lead = LeadIn(

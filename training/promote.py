@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from models import mlflow_layout as layout
 from models.mlflow_layout import (
     AUC_METRIC,
     BINDING_TAG,
@@ -115,7 +116,7 @@ def load_test_features(run_id: str) -> tuple[pd.DataFrame, np.ndarray]:
     """A run's test-window feature frame (index lead_id) and its labels."""
     from mlflow.artifacts import download_artifacts
 
-    path = download_artifacts(run_id=run_id, artifact_path="evaluation/test_features.parquet")
+    path = download_artifacts(run_id=run_id, artifact_path=layout.TEST_FEATURES_FILE)
     frame = pd.read_parquet(path)
     if "lead_id" in frame.columns:
         frame = frame.set_index("lead_id")
@@ -134,8 +135,8 @@ def compare_with_champion(
     out = ChampionComparison(champion_version=str(champion.version))
     reason = ""
     try:
-        same = _download_json(run_id_of(candidate), "feature_sets.json") == _download_json(
-            run_id_of(champion), "feature_sets.json"
+        same = _download_json(run_id_of(candidate), layout.FEATURE_SETS_FILE) == _download_json(
+            run_id_of(champion), layout.FEATURE_SETS_FILE
         )
         if same:
             import mlflow

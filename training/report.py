@@ -22,6 +22,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from features.feature_sets import FeatureSet
+from models import mlflow_layout as layout
 from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
@@ -102,15 +103,15 @@ def load_run_artifacts(client: Any, run_id: str, workdir: Path) -> RunArtifacts:
         return frame
 
     return RunArtifacts(
-        summary=js("training_summary.json"),
-        evaluation=js("evaluation/metrics.json"),
-        scores=pq("evaluation/test_scores.parquet"),
+        summary=js(layout.SUMMARY_FILE),
+        evaluation=js(layout.METRICS_FILE),
+        scores=pq(layout.TEST_SCORES_FILE),
         policy=js(POLICY_FILE),
-        importance=js("feature_importance.json"),
-        examples=js("evaluation/examples.json"),
-        feature_sets=as_feature_sets(js("feature_sets.json")),
-        train_profile=pq("evaluation/train_profile.parquet"),
-        test_features=pq("evaluation/test_features.parquet"),
+        importance=js(layout.IMPORTANCE_FILE),
+        examples=js(layout.EXAMPLES_FILE),
+        feature_sets=as_feature_sets(js(layout.FEATURE_SETS_FILE)),
+        train_profile=pq(layout.TRAIN_PROFILE_FILE),
+        test_features=pq(layout.TEST_FEATURES_FILE),
         metrics=dict(client.get_run(run_id).data.metrics),
     )
 
@@ -391,7 +392,7 @@ def _champion_context(
     comparison = compare_with_champion(client, settings, candidate, champ_mv)
     try:
         profile = pd.read_parquet(
-            _artifact(run_id_of(champ_mv), "evaluation/train_profile.parquet", workdir / "champ")
+            _artifact(run_id_of(champ_mv), layout.TRAIN_PROFILE_FILE, workdir / "champ")
         )
         profile = profile.set_index("lead_id") if "lead_id" in profile.columns else profile
     except Exception:  # an older champion without a profile: no drift section against it
@@ -503,7 +504,7 @@ def write_report(version: str, *, out: Path | None = None, settings: Settings) -
         work = Path(tmp)
         context = build_context(str(version), settings, work)
         html = render_report(context)
-        staged = work / "report.html"
+        staged = work / layout.REPORT_FILE
         staged.write_text(html, encoding="utf-8")
         client = registry_client(settings)
         client.log_artifact(context["run_id"], str(staged))
