@@ -1,8 +1,13 @@
-"""Turn a feature frame into the float matrix the boosters see, surviving unseen categories.
+"""Turn feature columns into the float matrix the boosters see, surviving unseen categories.
 
 Categoricals become codes into the categories seen in training (so LightGBM's categorical
 splits mean the same thing at scoring time); values never seen in training become NaN (the
 booster's missing-value branch) and are reported per row as `"column=value"`.
+
+One encoder (`encode_columns`; `encode` hands it a frame's columns). Its one size switch:
+up to `SMALL_ROWS` rows a categorical column is coded by dict look-ups, beyond by pandas'
+vectorised indexer, whose set-up costs more than a few hundred look-ups
+(`tests/benchmarks/bench_paths.py` times both sides).
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+SMALL_ROWS = 256
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def learn_categories(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[Any]]:
@@ -28,54 +37,45 @@ def learn_categories(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[
     return out
 
 
-def _encode_categorical(
-    s: pd.Series, categories: Sequence[Any]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[Any]]:
-    index = pd.Index(categories)
-    all_str = all(isinstance(c, str) for c in categories)
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        own = s.cat.categories
-        if all_str:
-            own = own.astype(str)
-        mapping = index.get_indexer(own)
-        raw_codes = s.cat.codes.to_numpy()
-        null = raw_codes < 0
-        codes = np.where(null, -1, mapping[np.maximum(raw_codes, 0)]) if len(own) else raw_codes
-        values = np.asarray(s.astype(object), dtype=object)
-    else:
-        values = s.to_numpy(dtype=object)
-        null = np.asarray(pd.isna(values), dtype=bool)
-        lookup: npt.NDArray[Any] = values
-        if all_str and not null.all():
-            lookup = values.astype(str).astype(object)  # null rows are masked below
-        codes = index.get_indexer(lookup)
-    unseen = (~null) & (codes < 0)
-    encoded = np.where(codes < 0, np.nan, codes.astype(float))
-    return encoded, unseen, values
+def category_lookups(categories: Mapping[str, Sequence[Any]]) -> dict[str, dict[Any, int]]:
+    """Value -> code per categorical column (string keys when all categories are strings,
+    so values compare by `str`, as the vectorised path does)."""
+    out: dict[str, dict[Any, int]] = {}
+    for col, cats in categories.items():
+        as_str = all(isinstance(c, str) for c in cats)
+        out[col] = {(str(c) if as_str else c): i for i, c in enumerate(cats)}
+    return out
 
 
-_SMALL = 16
+def _as_float(values: Any) -> FloatArray:
+    """A numeric feature column as float64 (booleans 0/1, unreadable text NaN)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return values.astype(np.float64, copy=False)
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
+        return np.asarray(s.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        s = pd.to_numeric(s, errors="coerce")
+    return np.asarray(s.to_numpy(dtype=float, na_value=np.nan), dtype=np.float64)
 
 
-def _encode_small(
-    X: pd.DataFrame,
-    columns: Sequence[str],
-    categories: Mapping[str, Sequence[Any]],
-    matrix: npt.NDArray[np.float64],
-    unseen_rows: list[list[str]],
-) -> None:
-    """Dict look-ups for a handful of rows (the live single-lead path): no Index building."""
-    lookups = category_lookups(categories)
-    for j, col in enumerate(columns):
-        if col in categories:
-            _look_up(X[col].tolist(), col, lookups[col], matrix[:, j], unseen_rows)
+def _labels(values: Any) -> list[Any]:
+    """Plain Python values of a column (a Categorical reads its labels by code)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        cats = values.categories
+        return [None if c < 0 else cats[c] for c in values.codes.tolist()]
+    if isinstance(values, pd.Series):
+        return values.tolist()
+    return list(values)
 
 
 def _look_up(
     values: Sequence[Any],
     col: str,
     lookup: Mapping[Any, int],
-    out: npt.NDArray[np.float64],
+    out: FloatArray,
     unseen_rows: list[list[str]],
 ) -> None:
     """Category codes of a few values into `out`: NaN for missing, NaN and reported for
@@ -93,63 +93,32 @@ def _look_up(
             out[i] = code
 
 
-def encode(
-    X: pd.DataFrame, columns: Sequence[str], categories: Mapping[str, Sequence[Any]]
-) -> tuple[npt.NDArray[np.float64], list[list[str]]]:
-    """(n, len(columns)) float matrix and, per row, the unseen categorical values."""
-    missing = [c for c in columns if c not in X.columns]
-    if missing:
-        raise ValueError(f"feature columns missing from the frame: {missing}")
-    n = len(X)
-    matrix = np.empty((n, len(columns)), dtype=np.float64)
-    unseen_rows: list[list[str]] = [[] for _ in range(n)]
-    numeric = [j for j, c in enumerate(columns) if c not in categories]
-    done: set[int] = set()
-    if numeric:
-        try:  # one block conversion: much cheaper than per column for one-row frames
-            block = X[[columns[j] for j in numeric]].to_numpy(dtype=np.float64, na_value=np.nan)
-            matrix[:, numeric] = block
-            done = set(numeric)
-        except (TypeError, ValueError):
-            pass
-    if n <= _SMALL and all(isinstance(v, list) for v in categories.values()):
-        _encode_small(X, columns, categories, matrix, unseen_rows)
-        done |= {j for j, c in enumerate(columns) if c in categories}
-    for j, col in enumerate(columns):
-        if j in done:
-            continue
-        s = X[col]
-        if col in categories:
-            encoded, unseen, values = _encode_categorical(s, categories[col])
-            matrix[:, j] = encoded
-            for i in np.flatnonzero(unseen):
-                unseen_rows[i].append(f"{col}={values[i]}")
-        elif s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
-            matrix[:, j] = s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        else:
-            num = s if pd.api.types.is_numeric_dtype(s.dtype) else pd.to_numeric(s, errors="coerce")
-            matrix[:, j] = num.to_numpy(dtype=float, na_value=np.nan)
-    return matrix, unseen_rows
-
-
-def category_lookups(categories: Mapping[str, Sequence[Any]]) -> dict[str, dict[Any, int]]:
-    """Value -> code per categorical column (string keys when all categories are strings,
-    matching `encode`, which compares by `str`)."""
-    out: dict[str, dict[Any, int]] = {}
-    for col, cats in categories.items():
-        as_str = all(isinstance(c, str) for c in cats)
-        out[col] = {(str(c) if as_str else c): i for i, c in enumerate(cats)}
-    return out
-
-
-def _labels(values: Any) -> list[Any]:
-    """Plain Python values of a column (a Categorical reads its labels by code)."""
-    if isinstance(values, pd.Categorical):
-        cats = values.categories
-        return [None if c < 0 else cats[c] for c in values.codes.tolist()]
-    if isinstance(values, pd.Series):
-        return values.tolist()
-    return list(values)
+def _index_codes(
+    values: Any, col: str, categories: Sequence[Any], out: FloatArray, unseen_rows: list[list[str]]
+) -> None:
+    """`_look_up` for many rows, through one vectorised `Index.get_indexer`."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    index = pd.Index(categories)
+    all_str = all(isinstance(c, str) for c in categories)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        own = s.cat.categories
+        if all_str:
+            own = own.astype(str)
+        mapping = index.get_indexer(own)
+        raw_codes = s.cat.codes.to_numpy()
+        null = raw_codes < 0
+        codes = np.where(null, -1, mapping[np.maximum(raw_codes, 0)]) if len(own) else raw_codes
+        shown = np.asarray(s.astype(object), dtype=object)
+    else:
+        shown = s.to_numpy(dtype=object)
+        null = np.asarray(pd.isna(shown), dtype=bool)
+        lookup: npt.NDArray[Any] = shown
+        if all_str and not null.all():
+            lookup = shown.astype(str).astype(object)  # null rows are masked below
+        codes = index.get_indexer(lookup)
+    out[:] = np.where(codes < 0, np.nan, codes.astype(float))
+    for i in np.flatnonzero((~null) & (codes < 0)):
+        unseen_rows[i].append(f"{col}={shown[i]}")
 
 
 def encode_columns(
@@ -158,30 +127,37 @@ def encode_columns(
     columns: Sequence[str],
     categories: Mapping[str, Sequence[Any]],
     lookups: Mapping[str, Mapping[Any, int]] | None = None,
-) -> tuple[npt.NDArray[np.float64], list[list[str]]]:
-    """`encode` for plain columns (name -> array), the API's few-row path: same matrix and
-    unseen values as `encode` on the frame those columns would make, without the frame.
-
-    Many rows fall back to `encode` on a frame (its vectorised look-ups win there).
-    """
+) -> tuple[FloatArray, list[list[str]]]:
+    """(n, len(columns)) float matrix and, per row, the unseen categorical values, from
+    plain columns (name -> array, Series or Categorical of n values)."""
     missing = [c for c in columns if c not in cols]
     if missing:
         raise ValueError(f"feature columns missing: {missing}")
-    if n > _SMALL:
-        frame = pd.DataFrame({c: cols[c] for c in columns}, index=pd.RangeIndex(n), copy=False)
-        return encode(frame, columns, categories)
-    if lookups is None:
-        lookups = category_lookups(categories)
+    small = n <= SMALL_ROWS
+    if small and lookups is None:
+        lookups = category_lookups({c: categories[c] for c in columns if c in categories})
     matrix = np.empty((n, len(columns)), dtype=np.float64)
     unseen_rows: list[list[str]] = [[] for _ in range(n)]
     for j, col in enumerate(columns):
         values = cols[col]
         if col not in categories:
-            if isinstance(values, pd.Series | pd.Categorical) or values.dtype == object:
-                values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
-                    dtype=float, na_value=np.nan
-                )
-            matrix[:, j] = values
-            continue
-        _look_up(_labels(values), col, lookups[col], matrix[:, j], unseen_rows)
+            matrix[:, j] = _as_float(values)
+        elif small:
+            assert lookups is not None
+            _look_up(_labels(values), col, lookups[col], matrix[:, j], unseen_rows)
+        else:
+            _index_codes(values, col, categories[col], matrix[:, j], unseen_rows)
     return matrix, unseen_rows
+
+
+def encode(
+    X: pd.DataFrame,
+    columns: Sequence[str],
+    categories: Mapping[str, Sequence[Any]],
+    lookups: Mapping[str, Mapping[Any, int]] | None = None,
+) -> tuple[FloatArray, list[list[str]]]:
+    """`encode_columns` on a frame's columns."""
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ValueError(f"feature columns missing from the frame: {missing}")
+    return encode_columns({c: X[c] for c in columns}, len(X), columns, categories, lookups)

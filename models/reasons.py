@@ -24,6 +24,10 @@ import scipy.sparse as sp
 
 Reason = dict[str, Any]
 
+# Up to this many rows, leaf contributions are summed by fancy indexing, beyond by a sparse
+# product (bench_scorer.py --paths measures both sides).
+_FEW_CONTRIB_ROWS = 8
+
 
 @dataclass(frozen=True)
 class PathContributions:
@@ -83,7 +87,7 @@ class PathContributions:
         if n_trees == 0:
             return np.zeros((n, self.table.shape[1]))
         index = (leaves.astype(np.int64) + self.offsets[None, :]).ravel()
-        if n <= 8:  # single-lead path: fancy indexing beats building a sparse matrix
+        if n <= _FEW_CONTRIB_ROWS:  # fancy indexing beats building a sparse matrix here
             return self.table[index].reshape(n, n_trees, -1).sum(axis=1)
         onehot = sp.csr_matrix(
             (np.ones(index.size), index, np.arange(0, index.size + 1, n_trees)),
@@ -270,9 +274,9 @@ class Phrasebook:
         return phrase(self.templates.get(feature), self.describe(feature), value, is_category=True)
 
 
-# Up to this many rows (the API's single lead), each kept reason is phrased directly: the
-# per-distinct-value grouping below pays numpy set-up per feature that one row never repays.
-_FEW_ROWS = 4
+# Up to this many rows, each kept reason is phrased directly: the per-distinct-value grouping
+# below pays numpy set-up per feature that a few rows never repay (bench_paths.py).
+_FEW_ROWS = 32
 
 
 def _say(

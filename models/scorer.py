@@ -40,8 +40,6 @@ SCORED_COLUMNS: tuple[str, ...] = (
     "interest_reasons",
     "unseen_categories",
 )
-# Below this many rows LightGBM's thread start-up costs more than it saves.
-_SMALL_BATCH = 2000
 
 
 def auto_monotone(interest_columns: Sequence[str], categorical: Sequence[str]) -> dict[str, int]:
@@ -226,14 +224,15 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         self.columns_ = list(dict.fromkeys([*self.fit_columns_, *self.interest_columns_]))
         self.categorical_columns_ = [c for c in self.columns_ if c in set(categorical_columns)]
         self.categories_ = learn_categories(X, self.categorical_columns_)
+        self.category_lookups_ = category_lookups(self.categories_)
         if self.monotone == "auto":
             self.monotone_ = auto_monotone(self.interest_columns_, self.categorical_columns_)
         else:
             self.monotone_ = dict(self.monotone or {})
         self.phrasebook_ = Phrasebook.from_feature_sets(feature_sets)
 
-        M, _ = encode(X, self.columns_, self.categories_)
-        M_cal, _ = encode(X_cal, self.columns_, self.categories_)
+        M, _ = self._encoded(X)
+        M_cal, _ = self._encoded(X_cal)
         self.boosters_: dict[str, lgb.Booster] = {}
         self.calibrators_: dict[str, Calibrator] = {}
         self.calibration_ece_: dict[str, dict[str, float]] = {}
@@ -299,24 +298,27 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         return np.column_stack([lf, li, lf * li])
 
     # ------------------------------------------------------------------ scoring
-    def _threads(self, n: int) -> int:
-        return 1 if n < _SMALL_BATCH else self.n_jobs
+    def _encoded(self, X: pd.DataFrame) -> tuple[FloatArray, list[list[str]]]:
+        return encode(X, self.columns_, self.categories_, self._lookups())
+
+    def _lookups(self) -> dict[str, dict[Any, int]]:
+        """The fitted category look-ups (rebuilt for a model pickled before they existed)."""
+        fitted: dict[str, dict[Any, int]] | None = getattr(self, "category_lookups_", None)
+        return fitted if fitted is not None else category_lookups(self.categories_)
 
     def _raw(self, part: str, M: FloatArray) -> FloatArray:
         if len(M) == 0:
             return np.zeros(0)
         sub = M[:, self.column_index_[part]]
         return np.asarray(
-            self.boosters_[part].predict(sub, raw_score=True, num_threads=self._threads(len(M)))
+            self.boosters_[part].predict(sub, raw_score=True, num_threads=self.n_jobs)
         )
 
     def _contributions(self, part: str, M: FloatArray) -> FloatArray:
         if len(M) == 0:
             return np.zeros((0, len(self.column_index_[part])))
         sub = M[:, self.column_index_[part]]
-        leaves = self.boosters_[part].predict(
-            sub, pred_leaf=True, num_threads=self._threads(len(M))
-        )
+        leaves = self.boosters_[part].predict(sub, pred_leaf=True, num_threads=self.n_jobs)
         return self.paths_[part].contributions(np.asarray(leaves).reshape(len(M), -1))
 
     def _probabilities(
@@ -342,7 +344,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
     def predict_parts(self, X: pd.DataFrame) -> pd.DataFrame:
         """Calibrated fit, interest and combined probabilities, indexed like X."""
-        M, _ = encode(X, self.columns_, self.categories_)
+        M, _ = self._encoded(X)
         probs = self._probabilities(M)
         return pd.DataFrame({f"{p}_probability": probs[p] for p in SCORES}, index=X.index)
 
@@ -353,7 +355,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
 
     def contributions(self, X: pd.DataFrame, part: Literal["fit", "interest"]) -> pd.DataFrame:
         """Per-feature path contributions (log-odds) of one model; they sum to its raw score."""
-        M, _ = encode(X, self.columns_, self.categories_)
+        M, _ = self._encoded(X)
         c = self._contributions(part, M)
         return pd.DataFrame(c, index=X.index, columns=list(self.paths_[part].feature_names))
 
@@ -361,7 +363,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         self, X: pd.DataFrame, part: Literal["fit", "interest"], *, top_k: int = 3
     ) -> list[list[dict[str, Any]]]:
         """Reason codes of one score per row (see `models.reasons.top_reasons`)."""
-        M, _ = encode(X, self.columns_, self.categories_)
+        M, _ = self._encoded(X)
         return self._reasons(part, M, top_k)
 
     def _reasons(
@@ -382,7 +384,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         One row per row of X, indexed like X (the `lead_id` index; `reset_index()` gives the
         ScoredLead `lead_id` column).
         """
-        M, unseen = encode(X, self.columns_, self.categories_)
+        M, unseen = self._encoded(X)
         out = self._score_matrix(M, unseen, policy, reasons=reasons, top_k=top_k)
         # Explicit dtypes: letting pandas infer (arrow strings, list scanning) costs ms a call.
         index = X.index
@@ -412,10 +414,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     ) -> dict[str, Any]:
         """`score_leads` on plain feature columns (name -> array of n), answered as columns
         (`SCORED_COLUMNS`): the API's path, which never builds a DataFrame."""
-        lookups = self.__dict__.get("_lookups")
-        if lookups is None:
-            lookups = self.__dict__["_lookups"] = category_lookups(self.categories_)
-        M, unseen = encode_columns(features, n, self.columns_, self.categories_, lookups)
+        M, unseen = encode_columns(features, n, self.columns_, self.categories_, self._lookups())
         return self._score_matrix(M, unseen, policy, reasons=reasons, top_k=top_k)
 
     def _score_matrix(
