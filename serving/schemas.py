@@ -18,6 +18,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetPydanticSchema,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     WithJsonSchema,
@@ -45,11 +46,12 @@ Quadrant = Literal["sales_now", "nurture", "order_taker", "group_resources"]
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
 
 
 TIMESTAMP_MESSAGE = (
-    "must be an ISO-8601 timestamp string with a time zone, between 1970-01-01 and 2200-01-01"
+    "must be an ISO-8601 timestamp string with a time zone, "
+    f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
 )
 
 
@@ -91,7 +93,18 @@ def _utf8(value: str) -> str:
 Timestamp = Annotated[
     datetime,
     GetPydanticSchema(_timestamp_schema),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    # The range is checked in pydantic-core, which JSON Schema cannot express for date-time
+    # strings: the spec says it in words, from the same bounds.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": (
+                "An ISO-8601 timestamp string with a time zone, from "
+                f"{EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to (not including) {LATEST:%Y-%m-%dT%H:%M:%SZ}."
+            ),
+        }
+    ),
 ]
 
 
@@ -136,7 +149,7 @@ class LeadIn(BaseModel):
     mobile: Str64 | None = None
     industry: Str128 | None = None
     employees: Annotated[StrictInt, Field(ge=1, le=5_000_000)] | None = None
-    annual_revenue: Annotated[float, Field(ge=0, le=1e13)] | None = None
+    annual_revenue: Annotated[StrictFloat, Field(ge=0, le=1e13)] | None = None
     country: Str64 | None = None
     title: ShortStr | None = None
 

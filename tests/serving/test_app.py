@@ -57,6 +57,14 @@ def test_score_unseen_industry_is_scored_and_flagged(client: httpx.Client) -> No
     assert any(flag.startswith("industry=") for flag in response.json()["unseen_categories"])
 
 
+def test_score_integer_revenue_is_accepted_as_a_number(client: httpx.Client) -> None:
+    payload = lead_payload("L-int-revenue")
+    payload["lead"]["annual_revenue"] = 12_000_000
+    response = client.post("/v1/score", json=payload)
+    assert response.status_code == 200, response.text
+    assert response.json()["lead_id"] == "L-int-revenue"
+
+
 def test_score_as_of_in_the_past_ignores_later_events(client: httpx.Client) -> None:
     payload = lead_payload("L-past", n_events=5)
     payload["as_of"] = (datetime.now(UTC) - timedelta(days=10)).isoformat()
@@ -177,6 +185,10 @@ def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     ("path", "value", "loc"),
     [
         (("lead", "employees"), "many", ["body", "lead", "employees"]),
+        (("lead", "employees"), True, ["body", "lead", "employees"]),
+        (("lead", "annual_revenue"), True, ["body", "lead", "annual_revenue"]),
+        (("lead", "annual_revenue"), False, ["body", "lead", "annual_revenue"]),
+        (("lead", "annual_revenue"), "123", ["body", "lead", "annual_revenue"]),
         (("lead", "lead_id"), KeyError, ["body", "lead", "lead_id"]),
         (("lead", "created_at"), "yesterday-ish", ["body", "lead", "created_at"]),
         (("lead", "created_at"), "2026-01-01T00:00:00", ["body", "lead", "created_at"]),
