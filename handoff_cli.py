@@ -6,11 +6,14 @@ Each command imports its stage lazily so that `handoff --help` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from models.mlflow_setup import disable_telemetry
+
+if TYPE_CHECKING:
+    from models.settings import Settings
 
 disable_telemetry()
 
@@ -29,10 +32,27 @@ MappingOpt = Annotated[
 ]
 
 
-def _settings():  # type: ignore[no-untyped-def]
+SettingsT = TypeVar("SettingsT", bound="Settings")
+
+
+def _settings() -> Settings:
+    """The shared settings, as every command but `serve` reads them."""
     from models.settings import Settings
 
-    return Settings()
+    return _loaded(Settings)
+
+
+def _loaded(kind: type[SettingsT]) -> SettingsT:
+    """Settings from the environment; a bad variable ends the command with one line per
+    problem, naming the variable and never its value."""
+    from models.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(kind)
+    except SettingsError as error:
+        for line in str(error).splitlines():
+            typer.echo(f"handoff: {line}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()
@@ -219,9 +239,12 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
     """Run the scoring API with the champion."""
+    from serving.settings import ServingSettings
+
+    settings = _loaded(ServingSettings)  # before importing the app: a bad setting ends fast
     from serving.app import run
 
-    run(host=host, port=port)
+    run(settings, host=host, port=port)
 
 
 @app.command()

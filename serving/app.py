@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.mlflow_setup import disable_telemetry
+from models.settings import load_settings
 from serving.champion import ChampionHolder
 from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
@@ -67,7 +68,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     Raises `ServingConfigError` when it would start without any API key outside dev mode.
     """
     disable_telemetry()
-    settings = settings or ServingSettings()
+    settings = settings or load_settings(ServingSettings)
     keys = KeyChecker.from_settings(settings)
     holder = ChampionHolder(settings)
     score_log = ScoreLog(settings.resolved_score_log_path)
@@ -113,11 +114,10 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def run(host: str = "127.0.0.1", port: int = 8000) -> None:
+def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped."""
     import uvicorn
 
-    settings = ServingSettings()
     try:
         app = create_app(settings)
     except ServingConfigError as exc:
