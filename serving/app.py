@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.champion import ChampionHolder
+from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
 from serving.routers import model, ops, score
@@ -114,6 +115,20 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+def server_options(settings: ServingSettings) -> dict[str, Any]:
+    """The uvicorn options Handoff is served with.
+
+    Plain values and importable classes only, so the same options also configure each
+    process of `uvicorn.run(..., workers=N)` (uvicorn pickles them to its workers).
+    """
+    return {
+        "http": BoundedHttpToolsProtocol,
+        "access_log": settings.access_log,
+        "log_config": log_config(),
+        "timeout_graceful_shutdown": 30,
+    }
+
+
 def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped."""
     import uvicorn
@@ -122,11 +137,4 @@ def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) ->
         app = create_app(settings)
     except ServingConfigError as exc:
         raise SystemExit(f"handoff serve: {exc}") from None
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=settings.access_log,
-        log_config=log_config(),
-        timeout_graceful_shutdown=30,
-    )
+    uvicorn.run(app, host=host, port=port, **server_options(settings))
