@@ -21,7 +21,7 @@ from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
 from serving.routers import model, ops, score
 from serving.score_log import ScoreLog
-from serving.security import KeyChecker, ServingConfigError
+from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
 
 logger = logging.getLogger("handoff.serving")
@@ -77,6 +77,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev_mode:
+            logger.warning(
+                "DEV MODE: %s: %s is accepted. This key is public: use it for local "
+                "development only, never where real leads arrive.",
+                API_KEY_HEADER,
+                DEV_API_KEY,
+            )
         score_log.start()
         holder.start()
         try:
@@ -106,11 +113,25 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     return app
 
 
+class PathOnlyAccessLog(logging.Filter):
+    """Drops the query string from uvicorn's access-log records: clients put keys in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            # (client, method, target, http version, status); uvicorn quotes the path, so a
+            # literal "?" in the target can only start the query string.
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging plus Handoff's logger; the access log prints method, path, status only."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"path_only": {"()": PathOnlyAccessLog}}
+    config["loggers"]["uvicorn.access"]["filters"] = ["path_only"]
     config["loggers"]["handoff"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 

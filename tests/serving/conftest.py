@@ -235,6 +235,9 @@ def client(api: Api) -> Iterator[httpx.Client]:
         yield c
 
 
+SERVED_MAX_BODY_BYTES = 1 << 20
+
+
 @dataclass
 class Served:
     """A `handoff serve` process; its stdout and stderr go to files the tests read."""
@@ -259,6 +262,7 @@ def served(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
         "HANDOFF_DEV_MODE": "true",
         "HANDOFF_SCORE_LOG_PATH": str(work / "score_log.sqlite"),
         "HANDOFF_RELOAD_INTERVAL_SECONDS": "0.5",
+        "HANDOFF_MAX_BODY_BYTES": str(SERVED_MAX_BODY_BYTES),
     }
     result = Served(f"http://127.0.0.1:{port}", port, work / "stdout.log", work / "stderr.log")
     with result.stdout.open("wb") as out, result.stderr.open("wb") as err:
