@@ -175,9 +175,9 @@ def test_server_options_pickle_for_worker_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_head_limit_holds_under_worker_processes(api: Api, tmp_path: Path) -> None:
+def test_head_limit_and_log_filter_hold_under_worker_processes(api: Api, tmp_path: Path) -> None:
     """`uvicorn.run(..., workers=2)` with the same options: the parent only supervises, so
-    every answer comes from a worker, which got the options pickled."""
+    every answer and access-log line comes from a worker, which got the options pickled."""
     port = free_port()
     script = (
         "import uvicorn\n"
@@ -193,14 +193,16 @@ def test_head_limit_holds_under_worker_processes(api: Api, tmp_path: Path) -> No
         "HANDOFF_API_KEY_HASHES": hash_key(API_KEY),
         "HANDOFF_SCORE_LOG_PATH": str(tmp_path / "score_log.sqlite"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    access_log = tmp_path / "stdout.log"
+    with access_log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         while not ready(f"http://127.0.0.1:{port}"):
@@ -208,8 +210,13 @@ def test_head_limit_holds_under_worker_processes(api: Api, tmp_path: Path) -> No
             time.sleep(0.3)
         oversized = _head("/healthz", _pad(4 * MAX_HEAD_BYTES))
         statuses = [_exchange(port, oversized)[0][0] for _ in range(8)]
-        normal = [_exchange(port, _head("/healthz"))[0][0] for _ in range(8)]
+        normal = [_exchange(port, _head(f"/healthz?api_key={API_KEY}"))[0][0] for _ in range(8)]
         assert statuses == [431] * 8 and normal == [200] * 8
+        deadline = time.monotonic() + 10
+        while access_log.read_text().count('"GET /healthz HTTP/1.1" 200') < 8:
+            assert time.monotonic() < deadline, access_log.read_text()
+            time.sleep(0.1)
+        assert API_KEY not in access_log.read_text()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
