@@ -69,6 +69,6 @@ def load_settings(cls: type[SettingsT]) -> SettingsT:
 
 def _problem(cls: type[Settings], loc: tuple[int | str, ...], msg: str) -> str:
     prefix = str(cls.model_config.get("env_prefix", ""))
-    name = f"{prefix}{loc[0]}".upper() if loc else f"{prefix}*"
+    name = f"{prefix}{loc[0]}".upper() if loc else f"the {prefix}* settings together"
     where = "".join(f", item {part}" for part in loc[1:])
     return f"{name}{where} is invalid: {msg.removeprefix('Value error, ')} (value not shown)"
