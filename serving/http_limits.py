@@ -29,9 +29,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, refusing heads over `MAX_HEAD_BYTES` or `MAX_HEADER_FIELDS`.
 
     A complete head is measured from its parts (request target, each name and value, and
-    their separators). One still arriving cannot be: httptools holds the unfinished header
-    itself. So reads are counted too, and an unfinished head is refused once the reads since
-    it began pass the bound (a read in which it began after another request ended is not
+    their separators) when it is complete: per-header callbacks would cost every request.
+    An unfinished head cannot be measured so: httptools holds the unfinished header itself.
+    So reads are counted too, and an unfinished head is refused once the reads since it
+    began pass the bound (a read in which it began after another request ended is not
     counted, so the refusal comes at most one read, <= 256 KiB, late).
     """
 
@@ -46,8 +47,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # a connection starts with a head
         self._requests_ended = 0
         self._head_read = 0  # bytes of whole reads made inside the unfinished head
-        self._head_size = 0  # bytes of the head's parsed parts
-        self._fields = 0
         self._refusal: str | None = None
         self._linger: asyncio.TimerHandle | None = None
 
@@ -70,28 +69,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._refusal is not None:
             self._refuse(self._refusal)
 
-    # Parser callbacks: measure the head; once refused, nothing reaches the app.
-    def on_message_begin(self) -> None:
-        self._head_size = self._fields = 0
-        super().on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        self._head_size += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._refusal is not None:
-            return
-        self._fields += 1
-        self._head_size += len(name) + len(value) + 4  # ": " and CRLF
-        if self._fields > MAX_HEADER_FIELDS:
-            self._refusal = f"too many header fields: the limit is {MAX_HEADER_FIELDS}"
-            return
-        super().on_header(name, value)
-
+    # Parser callbacks: the head is judged once complete; once refused, nothing reaches the app.
     def on_headers_complete(self) -> None:
-        if self._refusal is None and self._head_size > MAX_HEAD_BYTES:
-            self._refusal = _too_large()
+        if self._refusal is None:
+            self._refusal = _head_problem(self.url, self.headers)
         if self._refusal is not None:
             return
         self._in_head = False
@@ -131,6 +112,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self._linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def _head_problem(target: bytes, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why a complete head is refused, or None."""
+    if len(headers) > MAX_HEADER_FIELDS:
+        return f"too many header fields: the limit is {MAX_HEADER_FIELDS}"
+    size = len(target) + sum(len(name) + len(value) + 4 for name, value in headers)  # ": ", CRLF
+    return _too_large() if size > MAX_HEAD_BYTES else None
 
 
 def _too_large() -> str:
