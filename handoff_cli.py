@@ -9,13 +9,14 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from models.mlflow_setup import disable_telemetry
 
 if TYPE_CHECKING:
+    from models.settings import Settings
     from training.train import TrainingRefused
 
 disable_telemetry()
@@ -35,10 +36,27 @@ MappingOpt = Annotated[
 ]
 
 
-def _settings():  # type: ignore[no-untyped-def]
+SettingsT = TypeVar("SettingsT", bound="Settings")
+
+
+def _settings() -> Settings:
+    """The shared settings, as every command but `serve` reads them."""
     from models.settings import Settings
 
-    return Settings()
+    return _loaded(Settings)
+
+
+def _loaded(kind: type[SettingsT]) -> SettingsT:
+    """Settings from the environment; a bad variable ends the command with one line per
+    problem, naming the variable and never its value."""
+    from models.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(kind)
+    except SettingsError as error:
+        for line in str(error).splitlines():
+            typer.echo(f"handoff: {line}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()
@@ -350,9 +368,12 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
     """Run the scoring API with the champion."""
+    from serving.settings import ServingSettings
+
+    settings = _loaded(ServingSettings)  # before importing the app: a bad setting ends fast
     from serving.app import run
 
-    run(host=host, port=port)
+    run(settings, host=host, port=port)
 
 
 @app.command()

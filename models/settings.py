@@ -8,7 +8,9 @@ import the other. Reading settings does no I/O: directories are made by
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,3 +44,31 @@ class Settings(BaseSettings):
     @property
     def audit_log_path(self) -> Path:
         return self.home / "audit.jsonl"
+
+
+class SettingsError(ValueError):
+    """The environment holds settings Handoff cannot use: one line per problem."""
+
+
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """`cls()` from the environment, or a `SettingsError` naming each bad variable.
+
+    Why not pydantic's own error: it prints every submitted value, and a plaintext API key
+    pasted where its hash belongs must reach neither a terminal nor a log. The messages
+    kept are pydantic's (which never quote the input) and our validators' own texts.
+    """
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = [_problem(cls, error["loc"], error["msg"]) for error in exc.errors()]
+        raise SettingsError("\n".join(problems)) from None
+
+
+def _problem(cls: type[Settings], loc: tuple[int | str, ...], msg: str) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    name = f"{prefix}{loc[0]}".upper() if loc else f"the {prefix}* settings together"
+    where = "".join(f", item {part}" for part in loc[1:])
+    return f"{name}{where} is invalid: {msg.removeprefix('Value error, ')} (value not shown)"

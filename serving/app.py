@@ -14,12 +14,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.mlflow_setup import disable_telemetry
+from models.settings import load_settings
 from serving.champion import ChampionHolder
+from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
 from serving.routers import model, ops, score
 from serving.score_log import ScoreLog
-from serving.security import KeyChecker, ServingConfigError
+from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
 
 logger = logging.getLogger("handoff.serving")
@@ -67,7 +69,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     Raises `ServingConfigError` when it would start without any API key outside dev mode.
     """
     disable_telemetry()
-    settings = settings or ServingSettings()
+    settings = settings or load_settings(ServingSettings)
     keys = KeyChecker.from_settings(settings)
     holder = ChampionHolder(settings)
     score_log = ScoreLog(settings.resolved_score_log_path)
@@ -75,6 +77,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.dev_mode:
+            logger.warning(
+                "DEV MODE: %s: %s is accepted. This key is public: use it for local "
+                "development only, never where real leads arrive.",
+                API_KEY_HEADER,
+                DEV_API_KEY,
+            )
         score_log.start()
         holder.start()
         try:
@@ -104,29 +113,49 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     return app
 
 
+class PathOnlyAccessLog(logging.Filter):
+    """Drops the query string from uvicorn's access-log records: clients put keys in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            # (client, method, target, http version, status); uvicorn quotes the path, so a
+            # literal "?" in the target can only start the query string.
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging plus Handoff's logger; the access log prints method, path, status only."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"path_only": {"()": PathOnlyAccessLog}}
+    config["loggers"]["uvicorn.access"]["filters"] = ["path_only"]
     config["loggers"]["handoff"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 
-def run(host: str = "127.0.0.1", port: int = 8000) -> None:
+def server_options(settings: ServingSettings) -> dict[str, Any]:
+    """The uvicorn options Handoff is served with.
+
+    Plain values and importable classes only, so the same options also configure each
+    process of `uvicorn.run(..., workers=N)` (uvicorn pickles them to its workers).
+    """
+    return {
+        "http": BoundedHttpToolsProtocol,
+        "access_log": settings.access_log,
+        "log_config": log_config(),
+        "timeout_graceful_shutdown": 30,
+    }
+
+
+def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped."""
     import uvicorn
 
-    settings = ServingSettings()
     try:
         app = create_app(settings)
     except ServingConfigError as exc:
         raise SystemExit(f"handoff serve: {exc}") from None
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=settings.access_log,
-        log_config=log_config(),
-        timeout_graceful_shutdown=30,
-    )
+    uvicorn.run(app, host=host, port=port, **server_options(settings))

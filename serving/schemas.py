@@ -18,6 +18,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetPydanticSchema,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     WithJsonSchema,
@@ -55,11 +56,12 @@ else:
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
 
 
 TIMESTAMP_MESSAGE = (
-    "must be an ISO-8601 timestamp string with a time zone, between 1970-01-01 and 2200-01-01"
+    "must be an ISO-8601 timestamp string with a time zone, "
+    f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
 )
 
 
@@ -101,7 +103,18 @@ def _utf8(value: str) -> str:
 Timestamp = Annotated[
     datetime,
     GetPydanticSchema(_timestamp_schema),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    # The range is checked in pydantic-core, which JSON Schema cannot express for date-time
+    # strings: the spec says it in words, from the same bounds.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": (
+                "An ISO-8601 timestamp string with a time zone, from "
+                f"{EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to (not including) {LATEST:%Y-%m-%dT%H:%M:%SZ}."
+            ),
+        }
+    ),
 ]
 
 
@@ -168,7 +181,9 @@ class LeadIn(BaseModel):
     mobile: Mobile | None = None
     industry: Industry | None = None
     employees: Annotated[StrictInt, Field(**field_limits(Lead, "employees"))] | None = None
-    annual_revenue: Annotated[float, Field(**field_limits(Lead, "annual_revenue"))] | None = None
+    annual_revenue: Annotated[StrictFloat, Field(**field_limits(Lead, "annual_revenue"))] | None = (
+        None
+    )
     country: Country | None = None
     title: Title | None = None
 

@@ -41,7 +41,13 @@ class ServingSettings(Settings):
             if not text:
                 return []
             if text.startswith("["):
-                return json.loads(text)
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError as exc:
+                    # Only the position: the message must never carry the text itself.
+                    raise ValueError(
+                        f"not a valid JSON list (error at character {exc.pos})"
+                    ) from None
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
@@ -53,8 +59,9 @@ class ServingSettings(Settings):
         for h in cleaned:
             if not _SHA256_HEX.match(h):
                 raise ValueError(
-                    "api_key_hashes must be sha256 hex digests (64 hex characters), "
-                    "e.g. `python -c \"import hashlib;print(hashlib.sha256(b'KEY').hexdigest())\"`"
+                    "each entry must be the sha256 hex digest of a key (64 hex characters), "
+                    "not the key itself: "
+                    "`python -c \"import hashlib;print(hashlib.sha256(b'KEY').hexdigest())\"`"
                 )
         return cleaned
 

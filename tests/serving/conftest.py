@@ -5,12 +5,19 @@ a second version is registered from the same run's model files (training twice w
 the suite's time and prove nothing more). Both teams sign both versions off. The session
 server starts before any promotion, so readiness-before is observed, then version 1 is
 promoted through `promote_version` and the server follows the alias.
+
+`served` is the same store behind a real `handoff serve` process (dev mode on beside the test
+key), for what only the command's own server config does: its logging and its head limits.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +30,11 @@ import httpx
 import pytest
 import uvicorn
 
-from serving.app import create_app
+from serving.app import create_app, server_options
 from serving.security import hash_key
 from serving.settings import ServingSettings
 
+ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-7f3c9d-never-log-me"
 HEADERS = {"X-API-Key": API_KEY}
 # The automatic metric gates (beat every baseline, ECE bound) are training's business and are
@@ -49,8 +57,10 @@ class LiveServer:
         self.settings = settings
         self.app = create_app(settings)
         self.port = free_port()
+        # What `handoff serve` runs with, except logging: tests capture records themselves.
+        options = {**server_options(settings), "log_config": None}
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+            self.app, host="127.0.0.1", port=self.port, lifespan="on", **options
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -223,3 +233,60 @@ def api(registry: Registry) -> Iterator[Api]:
 def client(api: Api) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api.url, headers=HEADERS, timeout=60) as c:
         yield c
+
+
+SERVED_MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass
+class Served:
+    """A `handoff serve` process; its stdout and stderr go to files the tests read."""
+
+    url: str
+    port: int
+    stdout: Path
+    stderr: Path
+
+    def log_text(self) -> str:
+        return self.stdout.read_text() + self.stderr.read_text()
+
+
+@pytest.fixture(scope="session")
+def served(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    work = tmp_path_factory.mktemp("served")
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
+        "HANDOFF_HOME": str(api.registry.settings.home),
+        "HANDOFF_API_KEY_HASHES": hash_key(API_KEY),
+        "HANDOFF_DEV_MODE": "true",
+        "HANDOFF_SCORE_LOG_PATH": str(work / "score_log.sqlite"),
+        "HANDOFF_RELOAD_INTERVAL_SECONDS": "0.5",
+        "HANDOFF_MAX_BODY_BYTES": str(SERVED_MAX_BODY_BYTES),
+    }
+    result = Served(f"http://127.0.0.1:{port}", port, work / "stdout.log", work / "stderr.log")
+    with result.stdout.open("wb") as out, result.stderr.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handoff_cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready(result.url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"handoff serve did not start:\n{result.log_text()}")
+            time.sleep(0.2)
+        yield result
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False

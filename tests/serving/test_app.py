@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +18,21 @@ from models.mlflow_setup import configure_mlflow
 from models.policy import QuadrantPolicy
 from models.pyfunc import as_feature_sets
 from serving.champion import NO_CHAMPION
+from serving.http_limits import MAX_HEAD_BYTES, MAX_HEADER_FIELDS
 from serving.schemas import BatchScoreOut, ModelOut, ScoreOut
-from tests.serving.conftest import API_KEY, Api, Registry, lead_payload
+from serving.security import DEV_API_KEY
+from tests.serving.conftest import (
+    API_KEY,
+    HEADERS,
+    SERVED_MAX_BODY_BYTES,
+    Api,
+    Registry,
+    Served,
+    lead_payload,
+)
 
 PAYLOAD_MARKER = "Zebulon-Quartzfeather-Industries"
+QUERY_MARKER = "Quillfeather-Query-Value-93"
 
 
 def _locs(response: httpx.Response) -> list[list[Any]]:
@@ -86,6 +99,14 @@ def test_score_unseen_industry_is_scored_and_flagged(client: httpx.Client) -> No
     response = client.post("/v1/score", json=lead_payload("L-new", industry=PAYLOAD_MARKER))
     assert response.status_code == 200, response.text
     assert any(flag.startswith("industry=") for flag in response.json()["unseen_categories"])
+
+
+def test_score_integer_revenue_is_accepted_as_a_number(client: httpx.Client) -> None:
+    payload = lead_payload("L-int-revenue")
+    payload["lead"]["annual_revenue"] = 12_000_000
+    response = client.post("/v1/score", json=payload)
+    assert response.status_code == 200, response.text
+    assert response.json()["lead_id"] == "L-int-revenue"
 
 
 def test_score_as_of_in_the_past_ignores_later_events(client: httpx.Client) -> None:
@@ -208,6 +229,10 @@ def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     ("path", "value", "loc"),
     [
         (("lead", "employees"), "many", ["body", "lead", "employees"]),
+        (("lead", "employees"), True, ["body", "lead", "employees"]),
+        (("lead", "annual_revenue"), True, ["body", "lead", "annual_revenue"]),
+        (("lead", "annual_revenue"), False, ["body", "lead", "annual_revenue"]),
+        (("lead", "annual_revenue"), "123", ["body", "lead", "annual_revenue"]),
         (("lead", "lead_id"), KeyError, ["body", "lead", "lead_id"]),
         (("lead", "created_at"), "yesterday-ish", ["body", "lead", "created_at"]),
         (("lead", "created_at"), "2026-01-01T00:00:00", ["body", "lead", "created_at"]),
@@ -322,3 +347,59 @@ def test_metrics_are_prometheus_text(api: Api, client: httpx.Client) -> None:
         if line.startswith("handoff_scores_total{")
     )
     assert quadrant_total >= 1
+
+
+def _log_lines(served: Served, needle: str, count: int) -> list[str]:
+    """The served process's log lines holding `needle`, once `count` of them are written."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in served.log_text().splitlines() if needle in line]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_served_logs_hold_no_key_query_or_payload_any_status(served: Served) -> None:
+    """`handoff serve`'s own log config: paths without the query, over 200, 401, 413, 422
+    and a refused head; no key (in a header or the query), query value or payload value."""
+    target = f"/v1/score?api_key={API_KEY}&note={QUERY_MARKER}"
+    too_large = PAYLOAD_MARKER.encode() * (SERVED_MAX_BODY_BYTES // len(PAYLOAD_MARKER) + 1)
+    with httpx.Client(base_url=served.url, timeout=60) as c:
+        statuses = [
+            c.post(target, json=lead_payload("L-q", industry=PAYLOAD_MARKER), headers=HEADERS),
+            c.post(target, json=lead_payload("L-q", industry=PAYLOAD_MARKER)),
+            c.post(target, content=too_large, headers=HEADERS),
+            c.post(
+                target, json=_mutate(("lead", "industry"), {"x": PAYLOAD_MARKER}), headers=HEADERS
+            ),
+            c.get(target, headers={"X-API-Key": API_KEY + "x" * MAX_HEAD_BYTES}),
+        ]
+    assert [r.status_code for r in statuses] == [200, 401, 413, 422, 431]
+    access = _log_lines(served, '"POST /v1/score HTTP/1.1"', 4)
+    for status in (200, 401, 413, 422):
+        assert any(f'"POST /v1/score HTTP/1.1" {status} ' in line for line in access), access
+    assert _log_lines(served, "Refused a request", 1)
+    text = served.log_text()
+    assert "api_key=" not in text and QUERY_MARKER not in text
+    assert API_KEY not in text
+    assert PAYLOAD_MARKER not in text and "example-corp" not in text
+
+
+def test_dev_mode_start_up_names_the_public_dev_key_once(served: Served, api: Api) -> None:
+    lines = _log_lines(served, DEV_API_KEY, 1)
+    assert len(lines) == 1
+    assert lines[0].startswith("WARNING") and "DEV MODE" in lines[0]
+    assert "public" in lines[0] and "local development only" in lines[0]
+    assert (
+        httpx.get(f"{served.url}/v1/model", headers={"X-API-Key": DEV_API_KEY}).status_code == 200
+    )
+    # Outside dev mode the key is neither accepted nor named.
+    assert httpx.get(f"{api.url}/v1/model", headers={"X-API-Key": DEV_API_KEY}).status_code == 401
+    assert all(DEV_API_KEY not in r.getMessage() for r in api.log_records)
+
+
+def test_readme_serving_section_states_the_dev_key_and_head_limits() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    serving = readme.split("## Serving", 1)[1].split("\n## ", 1)[0]
+    assert f"`{DEV_API_KEY}`" in serving and "HANDOFF_DEV_MODE=true" in serving
+    assert f"{MAX_HEAD_BYTES // 1024} KiB, {MAX_HEADER_FIELDS} header fields" in serving
