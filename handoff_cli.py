@@ -384,10 +384,12 @@ def score(
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
     from serving.batch_score import NoChampion, UnsupportedOutput, score_folder
+    from serving.settings import ServingSettings
 
+    settings = _loaded(ServingSettings)
     try:
         with _data_errors("score", data_dir, "--out", out):
-            summary = score_folder(data_dir, out=out, mapping=mapping)
+            summary = score_folder(data_dir, out=out, mapping=mapping, settings=settings)
     except (NoChampion, UnsupportedOutput) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None

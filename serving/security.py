@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 
 from serving.settings import ServingSettings
-
-logger = logging.getLogger("handoff.serving")
 
 API_KEY_HEADER = "X-API-Key"
 # Publicly known on purpose: it only works when HANDOFF_DEV_MODE=true.
@@ -38,12 +35,8 @@ class KeyChecker:
     def from_settings(cls, settings: ServingSettings) -> KeyChecker:
         """Configured hashes; in dev mode plus the default key; otherwise refuse an empty set."""
         hashes = list(settings.api_key_hashes)
-        if settings.dev_mode:
+        if settings.dev_mode:  # the app says so, key included, once at start-up
             hashes.append(hash_key(DEV_API_KEY))
-            logger.warning(
-                "DEV MODE: the default development API key (serving.security.DEV_API_KEY) "
-                "is accepted. Never run dev mode where real leads arrive."
-            )
         if not hashes:
             raise ServingConfigError(
                 "no API keys configured: set HANDOFF_API_KEY_HASHES to the sha256 hex digests "

@@ -277,6 +277,11 @@ def _handoff(args: list[str], env: dict[str, str], home: Path) -> subprocess.Com
             ["HANDOFF_API_KEY_HASHES", "HANDOFF_DEV_MODE"],
         ),
         (["models"], {"HANDOFF_PROMOTION_MAX_ECE": SECRET}, ["HANDOFF_PROMOTION_MAX_ECE"]),
+        (
+            ["score", "docs", "--out", "x.parquet"],
+            {"HANDOFF_API_KEY_HASHES": SECRET},
+            ["HANDOFF_API_KEY_HASHES"],
+        ),
     ],
 )
 def test_bad_settings_exit_naming_each_variable_never_its_value(
