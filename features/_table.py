@@ -12,7 +12,10 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
+
+from features._time import epoch_us
 
 Table: TypeAlias = pd.DataFrame | Mapping[str, Any]
 
@@ -88,3 +91,20 @@ def make_frame(columns: Mapping[str, Any], index: pd.Index) -> pd.DataFrame:
         except TypeError:
             pass
     return pd.DataFrame(columns, index=index)
+
+
+def plain_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """A frame as the API hands tables over: numpy columns, text as object arrays (None for
+    missing), times as int64 µs since the epoch."""
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        s = frame[name]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            out[name] = epoch_us(s)
+        elif s.dtype == bool:
+            out[name] = s.to_numpy(dtype=bool)
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            out[name] = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[name] = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+    return out

@@ -139,3 +139,29 @@ def one_run_store(tmp_path_factory: pytest.TempPathFactory) -> OneRunStore:
     settings = serving_settings(root / "home")
     trained = run_training(root / "crm", settings=settings)
     return OneRunStore(settings=settings, trained_version=trained.version)
+
+
+def tiny_mapping(
+    *, file: str = "export.csv", label: str = "won", id_from: str | None = None
+) -> str:
+    """The smallest valid mapping: one export file, a yes/no label, constant required fields."""
+    lead_id = f'from = "{id_from}"' if id_from else "row_number = true"
+    return f"""
+[source]
+file = "{file}"
+[lead_id]
+{lead_id}
+[time]
+step = "1h"
+[label]
+from = "{label}"
+positive = ["yes"]
+[columns.seniority]
+value = "unknown"
+[columns.function]
+value = "other"
+[columns.source]
+value = "outbound"
+[columns.is_named_account]
+value = false
+"""

@@ -16,29 +16,11 @@ from typer.testing import CliRunner, Result
 from data_contracts.mapping import shipped_mapping, shipped_mappings
 from data_contracts.synthetic import generate_to_folder
 from handoff_cli import app
-from tests.conftest import OneRunStore
+from tests.conftest import OneRunStore, tiny_mapping
 from tests.serving.conftest import LENIENT
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MAPPING = """
-[source]
-file = "export.csv"
-[lead_id]
-row_number = true
-[time]
-step = "1h"
-[label]
-from = "won"
-positive = ["yes"]
-[columns.seniority]
-value = "unknown"
-[columns.function]
-value = "other"
-[columns.source]
-value = "outbound"
-[columns.is_named_account]
-value = false
-"""
+TINY_MAPPING = tiny_mapping()
 
 
 def run(*args: str | Path, home: Path) -> Result:

@@ -109,6 +109,29 @@ def append_event(
     return record
 
 
+def append_refusal(
+    settings: Settings,
+    *,
+    version: str | None,
+    by: str,
+    binding: str | None,
+    refused: str,
+    reasons: list[str],
+    **details: Any,
+) -> dict[str, Any]:
+    """Record a refused governance step (`refused` says what was refused) with every reason."""
+    return append_event(
+        settings,
+        action="refusal",
+        version=version,
+        by=by,
+        binding=binding,
+        refused=refused,
+        reasons=reasons,
+        **details,
+    )
+
+
 def read_events(settings: Settings, *, version: str | None = None) -> list[dict[str, Any]]:
     """Every record in the log, oldest first (optionally only those about one version)."""
     path = Path(settings.audit_log_path)

@@ -44,7 +44,7 @@ from models.mlflow_layout import (
     version_problems,
 )
 from models.settings import Settings
-from training.audit import append_event, governance_lock, utc_now
+from training.audit import append_event, append_refusal, governance_lock, utc_now
 from training.evaluate import binary_metrics
 from training.versions import (
     UnknownVersion,
@@ -226,15 +226,8 @@ def _refuse(
     reasons: list[str],
     **details: Any,
 ) -> PromotionRefused:
-    append_event(
-        settings,
-        action="refusal",
-        version=version,
-        by=by,
-        binding=binding,
-        refused=what,
-        reasons=reasons,
-        **details,
+    append_refusal(
+        settings, version=version, by=by, binding=binding, refused=what, reasons=reasons, **details
     )
     message = f"{what} refused:\n" + "\n".join(f"  - {r}" for r in reasons)
     return PromotionRefused(message, reasons)

@@ -23,7 +23,7 @@ from models.mlflow_layout import (
     signoffs_from_tags,
 )
 from models.settings import Settings
-from training.audit import append_event, governance_lock, utc_now
+from training.audit import append_event, append_refusal, governance_lock, utc_now
 from training.versions import (
     alias_version,
     get_version,
@@ -74,9 +74,8 @@ def record_signoff(
             )
         rejections = rejection_problems(tags)
         if approve and rejections:
-            append_event(
+            append_refusal(
                 settings,
-                action="refusal",
                 version=version,
                 by=by,
                 binding=binding,

@@ -23,24 +23,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "models"))
+
+from conftest import train_on_generated  # noqa: E402
 
 import features.fit as fit_module  # noqa: E402
 import features.interest as interest_module  # noqa: E402
 import models.encoding as encoding_module  # noqa: E402
 import models.reasons as reasons_module  # noqa: E402
-from data_contracts.crm_data import read_folder  # noqa: E402
-from data_contracts.synthetic import generate_to_folder  # noqa: E402
+from features._table import plain_columns  # noqa: E402
 from features._time import epoch_us  # noqa: E402
-from features.build import build_features  # noqa: E402
-from features.labels import make_labels  # noqa: E402
-from models.policy import QuadrantPolicy  # noqa: E402
-from models.pyfunc import HandoffModel  # noqa: E402
-from models.scorer import LeadScorer  # noqa: E402
 
 # (label, module, constant, value forcing the few-rows side, value forcing the other side)
 SWITCHES: tuple[tuple[str, Any, str, int, int], ...] = (
@@ -51,44 +45,6 @@ SWITCHES: tuple[tuple[str, Any, str, int, int], ...] = (
     ("interest: dict id look-up", interest_module, "SMALL_EVENTS", 10**9, -1),
 )
 SIZES = (1, 4, 8, 16, 64, 512, 5000)
-
-
-def _columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """A table as the API hands it over: plain numpy columns, times as int64 µs."""
-    out: dict[str, Any] = {}
-    for name in frame.columns:
-        s = frame[name]
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            out[name] = epoch_us(s)
-        elif s.dtype == bool:
-            out[name] = s.to_numpy(dtype=bool)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
-            out[name] = s.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            out[name] = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
-    return out
-
-
-def _model(folder: Path) -> tuple[HandoffModel, pd.DataFrame, pd.DataFrame, pd.Series]:
-    generate_to_folder(n_leads=12_000, seed=3, out_dir=folder)
-    crm = read_folder(folder)
-    labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
-    built = build_features(crm.leads, crm.events, labels["snapshot_at"])
-    known = ~labels["censored"].to_numpy()
-    X, y = built.frame.loc[known], labels["label"].to_numpy()[known].astype(int)
-    half = len(X) * 3 // 4
-    scorer = LeadScorer().fit(
-        X.iloc[:half],
-        y[:half],
-        X_cal=X.iloc[half:],
-        y_cal=y[half:],
-        fit_columns=built.fit_columns,
-        interest_columns=built.interest_columns,
-        categorical_columns=built.categorical_columns,
-        feature_sets=built.feature_sets,
-    )
-    model = HandoffModel(scorer, QuadrantPolicy(), built.feature_sets)
-    return model, crm.leads, crm.events, labels["snapshot_at"]
 
 
 def _paired_ms(
@@ -119,13 +75,16 @@ def main() -> None:
     if hasattr(os, "nice") and os.nice(0) == 0:
         os.nice(10)
     with tempfile.TemporaryDirectory() as tmp:
-        model, leads, events, snapshot = _model(Path(tmp) / "crm")
+        model, crm, labels, _ = train_on_generated(
+            Path(tmp) / "crm", n_leads=12_000, seed=3, train_share=0.75
+        )
+    leads, events, snapshot = crm.leads, crm.events, labels["snapshot_at"]
     calls: dict[int, dict[str, Callable[[], Any]]] = {}
     for n in args.sizes:
         head = leads.iloc[:n]
         ev = events[events["lead_id"].isin(head["lead_id"])]
         as_of = snapshot.loc[head["lead_id"]]
-        cols, ev_cols, as_us = _columns(head), _columns(ev), epoch_us(as_of)
+        cols, ev_cols, as_us = plain_columns(head), plain_columns(ev), epoch_us(as_of)
         calls[n] = {
             "columns": lambda c=cols, e=ev_cols, a=as_us: model.score_columns(c, e, a),
             "frame": lambda h=head, e=ev, a=as_of: model.score_raw(h, e, as_of=a),

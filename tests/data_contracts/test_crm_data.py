@@ -10,26 +10,9 @@ import pytest
 from data_contracts.crm_data import NotACrmFolder, read_folder
 from data_contracts.mapping import read_crm
 from data_contracts.synthetic import generate_to_folder
+from tests.conftest import tiny_mapping
 
-MAPPING = """
-[source]
-file = "export.csv"
-[lead_id]
-from = "id"
-[time]
-step = "1h"
-[label]
-from = "won"
-positive = ["yes"]
-[columns.seniority]
-value = "unknown"
-[columns.function]
-value = "other"
-[columns.source]
-value = "outbound"
-[columns.is_named_account]
-value = false
-"""
+MAPPING = tiny_mapping(id_from="id")
 
 
 @pytest.fixture(scope="module")

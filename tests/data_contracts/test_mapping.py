@@ -17,6 +17,7 @@ from data_contracts.mapping import (
     shipped_mappings_for,
 )
 from data_contracts.validate import validate_crm, validate_folder
+from tests.conftest import tiny_mapping
 
 pytestmark = pytest.mark.shared_data
 
@@ -89,25 +90,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-GOOD = """
-[source]
-file = "x.csv"
-[lead_id]
-row_number = true
-[time]
-step = "1h"
-[label]
-from = "y"
-positive = ["yes"]
-[columns.seniority]
-value = "unknown"
-[columns.function]
-value = "other"
-[columns.source]
-value = "outbound"
-[columns.is_named_account]
-value = false
-"""
+GOOD = tiny_mapping(file="x.csv", label="y")
 
 
 def test_load_mapping_minimal_ok(tmp_path: Path) -> None:

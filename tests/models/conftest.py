@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,9 +120,12 @@ def fitted_scorer(synthetic_folds: dict[str, Synthetic]):
     )
 
 
-@pytest.fixture(scope="session")
-def raw_model(tmp_path_factory):
-    """A scorer trained on generated leads' real features, and the raw data they came from."""
+def train_on_generated(
+    folder: Path, *, n_leads: int, seed: int, train_share: float = 0.5, **scorer_params: Any
+) -> tuple[Any, Any, pd.DataFrame, pd.DataFrame]:
+    """A HandoffModel trained on generated leads' real features (first `train_share` of the
+    labelled leads train, the rest calibrate), with the raw data it came from:
+    (model, crm, labels, X)."""
     from data_contracts.crm_data import read_folder
     from data_contracts.synthetic import generate_to_folder
     from features.build import build_features
@@ -129,20 +134,19 @@ def raw_model(tmp_path_factory):
     from models.pyfunc import HandoffModel
     from models.scorer import LeadScorer
 
-    folder = tmp_path_factory.mktemp("raw") / "crm"
-    generate_to_folder(n_leads=3_000, seed=5, out_dir=folder)
+    generate_to_folder(n_leads=n_leads, seed=seed, out_dir=folder)
     crm = read_folder(folder)
     labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
     frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
     known = ~labels["censored"].to_numpy()
     X = frame.frame.loc[known]
     y = labels["label"].to_numpy()[known].astype(int)
-    half = len(X) // 2
-    scorer = LeadScorer(n_estimators=60).fit(
-        X.iloc[:half],
-        y[:half],
-        X_cal=X.iloc[half:],
-        y_cal=y[half:],
+    cut = int(len(X) * train_share)
+    scorer = LeadScorer(**scorer_params).fit(
+        X.iloc[:cut],
+        y[:cut],
+        X_cal=X.iloc[cut:],
+        y_cal=y[cut:],
         fit_columns=frame.fit_columns,
         interest_columns=frame.interest_columns,
         categorical_columns=frame.categorical_columns,
@@ -150,3 +154,10 @@ def raw_model(tmp_path_factory):
     )
     model = HandoffModel(scorer, QuadrantPolicy(), frame.feature_sets)
     return model, crm, labels, X
+
+
+@pytest.fixture(scope="session")
+def raw_model(tmp_path_factory):
+    """A scorer trained on generated leads' real features, and the raw data they came from."""
+    folder = tmp_path_factory.mktemp("raw") / "crm"
+    return train_on_generated(folder, n_leads=3_000, seed=5, n_estimators=60)

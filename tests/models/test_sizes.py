@@ -7,33 +7,15 @@ lead's answer must be identical, to the bit, to the same lead in a 600-lead call
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pandas as pd
 import pytest
 
+from features._table import plain_columns
 from features._time import epoch_us
 from models.scorer import SCORED_COLUMNS
 
 SIZES = (1, 4, 5, 8, 9, 16, 17, 64, 65, 600)
 POOL = max(SIZES)
-
-
-def _columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """A table as the API hands it over: plain numpy columns, times as int64 µs."""
-    out: dict[str, Any] = {}
-    for name in frame.columns:
-        s = frame[name]
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            out[name] = epoch_us(s)
-        elif s.dtype == bool:
-            out[name] = s.to_numpy(dtype=bool)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
-            out[name] = s.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            out[name] = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +26,7 @@ def pool(raw_model):
     leads.loc[leads.index[3], "industry"] = "space tourism"
     events = crm.events[crm.events["lead_id"].isin(leads["lead_id"])]
     as_of = labels["snapshot_at"].loc[leads["lead_id"]]
-    full = model.score_columns(_columns(leads), _columns(events), epoch_us(as_of))
+    full = model.score_columns(plain_columns(leads), plain_columns(events), epoch_us(as_of))
     return model, leads, events, as_of, full
 
 
@@ -57,7 +39,9 @@ def _subset(leads: pd.DataFrame, events: pd.DataFrame, n: int) -> tuple[pd.DataF
 def test_columns_path_answer_identical_at_every_size(pool, n: int) -> None:
     model, leads, events, as_of, full = pool
     head, head_events = _subset(leads, events, n)
-    got = model.score_columns(_columns(head), _columns(head_events), epoch_us(as_of.iloc[:n]))
+    got = model.score_columns(
+        plain_columns(head), plain_columns(head_events), epoch_us(as_of.iloc[:n])
+    )
     for col in SCORED_COLUMNS:
         expected = list(full[col][:n])
         assert list(got[col]) == expected, col
