@@ -32,7 +32,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing or invalid API key."},
     413: {"model": ErrorOut, "description": "Request body too large."},
     422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},
-    503: {"model": ErrorOut, "description": "No signed-off champion is serving."},
+    503: {
+        "model": ErrorOut,
+        "description": "No signed-off champion is serving, or the score log could not record "
+        "the scores (nothing is answered that is not recorded).",
+    },
 }
 
 
@@ -81,7 +85,7 @@ async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     if errors:
         return _invalid(errors, ctx.request_id)
     out = _score(ctx.champion, [body], [as_of], ctx.request_id)
-    ctx.score_log.append(rows_from_answers(out, now.isoformat()))
+    await ctx.score_log.record(rows_from_answers(out, now.isoformat()))  # before the answer
     ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0])
 
@@ -151,7 +155,7 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     if valid:
         out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
-        ctx.score_log.append(rows_from_answers(out, now.astimezone(UTC).isoformat()))
+        ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
         ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
     results = [
         {"index": i, "ok": True, "result": scored[i], "errors": None}
