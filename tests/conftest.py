@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from models.settings import Settings
     from serving.settings import ServingSettings
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -92,13 +93,14 @@ def _mlflow_template() -> str:
     return template
 
 
-def backend_env(settings: ServingSettings) -> dict[str, str]:
-    """The environment a `handoff serve` process needs to find the same stores."""
+def backend_env(settings: Settings) -> dict[str, str]:
+    """The environment a `handoff` process needs to find the same stores."""
     env = {"HANDOFF_HOME": str(settings.home)}
     if settings.tracking_uri:
         env["HANDOFF_TRACKING_URI"] = settings.tracking_uri
-    if settings.database_url:
-        env["HANDOFF_DATABASE_URL"] = settings.database_url
+    database_url = getattr(settings, "database_url", None)
+    if database_url:
+        env["HANDOFF_DATABASE_URL"] = database_url
     return env
 
 

@@ -21,6 +21,8 @@ from training.promote import (
 from training.signoff import SignoffError, record_signoff
 from training.versions import registry_client
 
+pytestmark = pytest.mark.e2e
+
 Store = Any  # tests/training/conftest.py::GovernanceStore
 # Success paths (aliases, locking, rollback) pass loose gate bounds explicitly: on 3k generated
 # leads the test window is ~600 leads, too few for the production ECE bound, and the combined
