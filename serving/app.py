@@ -180,18 +180,28 @@ def server_options(settings: ServingSettings) -> dict[str, Any]:
     }
 
 
-def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
+def run(
+    settings: ServingSettings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    app_factory: str = "serving.app:create_app",
+) -> None:
     """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped.
 
     One worker serves in this process. Several are separate processes (uvicorn's
     supervisor, one listening socket) that each build the app from the same environment
     and follow the champion on their own; this process gives them one state directory for
     readiness and metrics (`worker_state_dir`, `PROMETHEUS_MULTIPROC_DIR`), removed on exit.
+    `app_factory` (an import string, so workers can import it) lets the load benchmark
+    serve its variants the same way.
     """
     import uvicorn
+    from uvicorn.importer import import_from_string
 
+    factory = import_from_string(app_factory)
     try:
-        app = create_app(settings)  # every worker would refuse the same way: refuse once
+        app = factory(settings)  # every worker would refuse the same way: refuse once
     except (ServingConfigError, StoreError) as exc:
         raise SystemExit(f"handoff serve: {exc}") from None
     n = workers(settings)
@@ -211,7 +221,7 @@ def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) ->
     )
     try:
         uvicorn.run(
-            "serving.app:create_app",
+            app_factory,
             factory=True,
             workers=n,
             host=host,

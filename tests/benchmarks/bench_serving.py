@@ -178,11 +178,13 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     return booster, {"dataframe_split": {"columns": booster.feature_name(), "data": data}}
 
 
-def serve_booster(booster: Any, work: Path, port: int) -> subprocess.Popen[bytes]:
-    """`mlflow models serve` on the booster, logged in a store of its own."""
+def serve_booster(booster: Any, work: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`mlflow models serve -w WORKERS` on the booster, logged in a store of its own (in a
+    session of its own, so the whole process group can be stopped)."""
     import mlflow
     import mlflow.lightgbm
 
+    work.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{work / 'raw.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -207,11 +209,12 @@ def serve_booster(booster: Any, work: Path, port: int) -> subprocess.Popen[bytes
             "-p",
             str(port),
             "-w",
-            "1",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(work / "mlflow_serve.log", "wb"),
+        start_new_session=True,
     )
 
 

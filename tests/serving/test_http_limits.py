@@ -12,12 +12,13 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from serving.app import server_options
-from serving.http_limits import MAX_HEAD_BYTES, MAX_HEADER_FIELDS
+from serving.http_limits import MAX_HEAD_BYTES, MAX_HEADER_FIELDS, BoundedHttpToolsProtocol
 from serving.settings import ServingSettings
 from tests.serving.conftest import API_KEY, Served
 
@@ -167,3 +168,44 @@ def test_large_body_read_with_its_head_is_not_refused(served: Served) -> None:
 def test_server_options_pickle_for_worker_processes(tmp_path: Path) -> None:
     options = server_options(ServingSettings(home=tmp_path))
     assert pickle.loads(pickle.dumps(options)) == options
+
+
+def test_connections_have_nagle_off_on_a_workers_socket_under_asyncio() -> None:
+    """The socket uvicorn binds for `--workers` says proto 0, so asyncio leaves Nagle on; the
+    protocol turns it off (else head and body wait ~40 ms on the client's delayed ACK)."""
+
+    import uvicorn
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        http=BoundedHttpToolsProtocol,
+        loop="asyncio",
+        lifespan="off",
+        log_config=None,
+    )
+    sock = config.bind_socket()
+    assert sock.proto == 0  # what asyncio's own TCP_NODELAY skips
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        port = sock.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(_head("/"))
+            assert _responses(client, 1)[0][0] == 200
+            (protocol,) = server.server_state.connections
+            served = protocol.transport.get_extra_info("socket")
+            assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -1,0 +1,78 @@
+"""Handoff served with one design choice reversed, for `bench_load.py`'s side-by-side runs.
+
+`BENCH_VARIANT` (read in each worker) names what is reversed:
+
+- `threadpool`: `/v1/score` as a plain `def` route, so FastAPI runs it in its thread pool
+  (the alternative to scoring on the event loop);
+- `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`).
+
+Everything else is `handoff serve`'s own code: this module only swaps a route or a call
+before `serving.app.create_app` builds the app. Run with `python serve_variant.py PORT`
+(settings from the environment, as `handoff serve` reads them).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _score_in_thread_pool() -> None:
+    from datetime import timedelta
+
+    from fastapi import Response
+
+    from serving.deps import ScoreContextDep
+    from serving.routers import score
+    from serving.schemas import ScoreIn
+    from serving.score_log import rows_from_answers
+    from serving.scoring import check_item, utc_now
+
+    def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
+        now = utc_now()
+        as_of, errors = check_item(
+            body,
+            now=now,
+            skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
+            max_events=ctx.settings.max_events_per_lead,
+        )
+        if errors:
+            return score._invalid(errors, ctx.request_id)
+        out = score._score(ctx.champion, [body], [as_of], ctx.request_id)
+        ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))
+        ctx.metrics.observe_scores([out[0]["quadrant"]])
+        return score._json_response(out[0])
+
+    route: Any = next(r for r in score.router.routes if getattr(r, "path", "") == "/v1/score")
+    route.endpoint = score_one  # include_router reads the endpoint when the app is built
+
+
+def create_app(settings: Any = None) -> Any:
+    import serving.app
+
+    variant = os.environ.get("BENCH_VARIANT", "")
+    if variant == "threadpool":
+        _score_in_thread_pool()
+    elif variant == "no-freeze":
+        serving.app.quiet_collector = lambda: None  # type: ignore[assignment]
+    elif variant:
+        raise SystemExit(f"unknown BENCH_VARIANT {variant!r}")
+    return serving.app.create_app(settings)
+
+
+if __name__ == "__main__":
+    from models.settings import load_settings
+    from serving.app import run
+    from serving.settings import ServingSettings
+
+    run(
+        load_settings(ServingSettings),
+        port=int(sys.argv[1]),
+        app_factory="serve_variant:create_app",
+    )
