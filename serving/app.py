@@ -7,7 +7,7 @@ import logging.config
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from serving.routers import model, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
-from serving.store import Store, StoreError, StoreUnavailable
+from serving.store import Store, StoreError, StoreUnavailable, Table
 from serving.tail import quiet_collector
 from serving.workers import WorkerBoard
 
@@ -93,6 +93,18 @@ async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def serving_store(
+    settings: ServingSettings, on_commit: Callable[[Table, int], None] | None = None
+) -> Store:
+    """The serving database with every table serving writes (the feedback store joins here)."""
+    return Store(
+        settings.resolved_database_url,
+        [SCORE_LOG],
+        migrations=[rename_win_columns],
+        on_commit=on_commit,
+    )
+
+
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
     """The app, its champion follower and score log (started and stopped with the app).
 
@@ -104,17 +116,20 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     state_dir = settings.worker_state_dir
     metrics = Metrics(state_dir / "metrics" if state_dir else None)
     board = WorkerBoard(state_dir / "workers", workers(settings)) if state_dir else None
-    store = Store(
-        settings.resolved_database_url,
-        [SCORE_LOG],
-        migrations=[rename_win_columns],
+    store = serving_store(
+        settings,
         on_commit=lambda table, rows: (
             metrics.observe_committed(rows) if table is SCORE_LOG else None
         ),
     )
     score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
     holder = ChampionHolder(
-        settings, listeners=(lambda v, _: metrics.set_model(v), *([board.publish] if board else []))
+        settings,
+        listeners=(
+            lambda version, _: metrics.set_model(version),
+            lambda *_: quiet_collector(),  # the champion is loaded: freeze what lives on
+            *([board.publish] if board else []),
+        ),
     )
 
     @asynccontextmanager
@@ -123,7 +138,6 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             _warn_dev_mode(settings)
         store.start()
         holder.start()
-        quiet_collector()
         try:
             yield
         finally:
@@ -202,6 +216,11 @@ def run(
     factory = import_from_string(app_factory)
     try:
         app = factory(settings)  # every worker would refuse the same way: refuse once
+        reachable = Store(
+            settings.resolved_database_url, [SCORE_LOG], migrations=[rename_win_columns]
+        )
+        reachable.start()  # the tables exist, or a clear line now rather than N crashed workers
+        reachable.close()
     except (ServingConfigError, StoreError) as exc:
         raise SystemExit(f"handoff serve: {exc}") from None
     n = workers(settings)

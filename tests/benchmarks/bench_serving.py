@@ -12,8 +12,10 @@ number of requests from httpx clients:
 - one 10,000-lead `/v1/score/batch` request;
 - `score_folder` (`handoff score`) over `--score-leads` generated leads.
 
-Targets (2 cores): p99 <= 10 ms, throughput >= 5x mlflow serve, 10k batch < 2 s, 1M < 5 min.
-Client and servers share the same cores, so throughput figures include the client's cost.
+Targets (2 cores): 10k batch < 1 s, 1M-lead folder < 5 min. Throughput and tail latency
+against `mlflow models serve` are measured with a standard load tool by `bench_load.py`
+(targets there); the figures here come from Python clients, which cost the shared cores
+more than the server does.
 """
 
 from __future__ import annotations
@@ -372,11 +374,11 @@ def main() -> None:
         a, b = results[name]
         print(f"{name:34}{a:>12.2f}{b:>34.2f}")
     print(f"{'throughput_rps (' + str(args.concurrency) + ' clients)':34}{h:>12.0f}{m:>34.0f}")
-    print(f"throughput ratio handoff / mlflow: {h / m:.1f}x (target >= 5x)")
+    print(f"throughput ratio handoff / mlflow: {h / m:.1f}x (Python client; see bench_load.py)")
     print(
         f"batch of {args.batch:,} leads ({results['batch_mb']:.1f} MB, {results['batch_ok']:,} ok): "
         f"first after start {results['batch_first_seconds']:.2f} s, then median "
-        f"{results['batch_seconds']:.2f} s (target < 2 s)"
+        f"{results['batch_seconds']:.2f} s (target < 1 s)"
     )
     print(f"score_folder over {args.score_leads:,} leads: {results['folder_seconds']:.1f} s")
     print(summary)

@@ -23,17 +23,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+from datetime import timedelta  # noqa: E402
+
+from fastapi import APIRouter, Response  # noqa: E402
+
+# Module level: FastAPI resolves the route's (string) annotations in this module's globals.
+from serving.deps import ApiKey, ScoreContextDep  # noqa: E402
+from serving.routers import score  # noqa: E402
+from serving.schemas import BatchScoreOut, ScoreIn, ScoreOut  # noqa: E402
+from serving.score_log import rows_from_answers  # noqa: E402
+from serving.scoring import check_item, utc_now  # noqa: E402
+
+
 def _score_in_thread_pool() -> None:
-    from datetime import timedelta
-
-    from fastapi import Response
-
-    from serving.deps import ScoreContextDep
-    from serving.routers import score
-    from serving.schemas import ScoreIn
-    from serving.score_log import rows_from_answers
-    from serving.scoring import check_item, utc_now
-
     def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
         now = utc_now()
         as_of, errors = check_item(
@@ -49,8 +51,20 @@ def _score_in_thread_pool() -> None:
         ctx.metrics.observe_scores([out[0]["quadrant"]])
         return score._json_response(out[0])
 
-    route: Any = next(r for r in score.router.routes if getattr(r, "path", "") == "/v1/score")
-    route.endpoint = score_one  # include_router reads the endpoint when the app is built
+    # A router like serving.routers.score's, with this route; create_app includes
+    # `score.router`, looked up when it builds the app.
+    router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
+    router.add_api_route(
+        "", score_one, methods=["POST"], response_model=ScoreOut, responses=score._ERRORS
+    )
+    router.add_api_route(
+        "/batch",
+        score.score_batch,
+        methods=["POST"],
+        response_model=BatchScoreOut,
+        responses=score._ERRORS,
+    )
+    score.router = router
 
 
 def create_app(settings: Any = None) -> Any:

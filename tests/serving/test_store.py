@@ -171,3 +171,23 @@ def test_old_score_log_win_columns_are_renamed_on_open(tmp_path: Path) -> None:
     store.close()
     (row,) = read_table(f"sqlite:///{path}", SCORE_LOG)
     assert row["combined_score"] == 3 and row["combined_probability"] == 0.3
+
+
+def test_serve_refuses_an_unreachable_database_in_one_line_without_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before any worker starts: one line naming the database, never its password."""
+    from typer.testing import CliRunner
+
+    from handoff_cli import app
+
+    monkeypatch.setenv("HANDOFF_HOME", str(tmp_path))
+    monkeypatch.setenv("HANDOFF_DEV_MODE", "true")
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", "postgresql://ann:s3cret@127.0.0.1:9/serving")
+    result = CliRunner().invoke(app, ["serve", "--workers", "2", "--port", "9"])
+    assert result.exit_code == 1
+    assert (
+        "handoff serve: serving database postgresql://ann@127.0.0.1:9/serving cannot be used"
+        in (result.output)
+    )
+    assert "s3cret" not in result.output

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from serving.workers import WorkerBoard, WorkerState, readiness
-from tests.serving.conftest import HEADERS, SERVED_WORKERS, Served, lead_payload
+from tests.serving.conftest import HEADERS, SERVED_WORKERS, Api, Served, lead_payload
 from tests.serving.test_app import metric_samples
 
 NO = "no champion: sign off and promote a version (handoff promote VERSION)"
@@ -128,3 +128,13 @@ def _count(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> flo
 def _score_requests(served: Served) -> float:
     with httpx.Client(base_url=served.url, timeout=60) as fresh:
         return _count(metric_samples(fresh.get("/metrics").text))
+
+
+@pytest.mark.e2e
+def test_collector_frozen_once_the_champion_is_loaded(api: Api) -> None:
+    """`serving.tail`: start-up and model objects sit in the permanent generation, so a full
+    collection walks only what requests made (the in-thread test server shares this process)."""
+    import gc
+
+    assert api.server.app.state.holder.current is not None
+    assert gc.get_freeze_count() > 100_000
