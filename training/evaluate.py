@@ -12,6 +12,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from data_contracts.vocab import QUADRANTS
 from models.baselines import BASELINE_NAMES
 
+FloatArray = npt.NDArray[np.float64]
+
 # The scorer's three probabilities as run metrics name them, the combined one first.
 SCORER_MODELS: tuple[str, ...] = ("combined", "fit", "interest")
 ORACLE = "oracle"  # the generator's true probabilities, on generated data only
@@ -60,24 +62,41 @@ def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, *, bins: int 
     return float((table["n"] * gap).sum() / table["n"].sum())
 
 
-def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
-    """The `share` highest-scored rows (ties broken by position, so exactly k rows)."""
-    k = max(1, round(len(p) * share))
-    order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
-    mask = np.zeros(len(p), dtype=bool)
-    mask[order[:k]] = True
-    return mask
+def gain_steps(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Rows and wins reached after each group of tied scores, best score first (from 0).
+
+    Working leads best-score first is only defined between groups of equal scores; inside a
+    group nobody can say who comes first, so every lead in it counts for the group's average.
+    `wins_in_top` interpolates linearly inside a group, which is exactly that average.
+    """
+    y_arr = np.asarray(y, dtype=float)
+    p_arr = np.asarray(p, dtype=float)
+    order = np.argsort(-p_arr, kind="stable")
+    scores = p_arr[order]
+    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]]) if len(scores) else []
+    rows = np.diff(np.r_[starts, len(scores)]).astype(float)
+    wins = np.add.reduceat(y_arr[order], starts) if len(scores) else np.zeros(0)
+    return np.r_[0.0, np.cumsum(rows)], np.r_[0.0, np.cumsum(wins)]
+
+
+def wins_in_top(y: npt.ArrayLike, p: npt.ArrayLike, k: npt.ArrayLike) -> FloatArray:
+    """Wins among the `k` best-scored rows (k may be fractional), ties sharing their average."""
+    rows, wins = gain_steps(y, p)
+    return np.asarray(np.interp(np.asarray(k, dtype=float), rows, wins), dtype=np.float64)
 
 
 def lift_and_capture(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> tuple[float, float]:
-    """Win rate in the top share over the overall rate, and the share of all wins caught there."""
+    """Win rate in the top share over the overall rate, and the share of all wins caught there.
+
+    Tied scores share their average, so the answer never depends on row order: a constant
+    score has lift 1.0 (to rounding) whatever the order.
+    """
     y = np.asarray(y, dtype=float)
     if len(y) == 0 or y.sum() == 0:
         return float("nan"), float("nan")
-    mask = top_share_mask(p, share)
-    lift = y[mask].mean() / y.mean()
-    capture = y[mask].sum() / y.sum()
-    return float(lift), float(capture)
+    k = len(y) * share
+    caught = float(wins_in_top(y, p, k)) / y.sum()
+    return caught / share, caught
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
