@@ -25,6 +25,7 @@ from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from models.baselines import make_baselines
 from models.scorer import LeadScorer
 from training.evaluate import binary_metrics
+from training.leakage import LeakageReport
 
 MODELS: tuple[str, ...] = ("combined", "fit", "interest")
 BASELINES: tuple[str, ...] = tuple(make_baselines())
@@ -192,14 +193,22 @@ def backtest_folder(
     n_folds: int = 4,
     first_origin: float = 0.5,
     on_fold: OnFold | None = None,
+    on_guard: Callable[[LeakageReport], None] | None = None,
 ) -> pd.DataFrame:
     """`backtest` on a CRM folder, prepared exactly as `handoff train` prepares it
-    (contracts, labels with censoring, point-in-time features)."""
+    (contracts, labels with censoring, point-in-time features, the leakage guard on the rows
+    before the first origin); `on_guard` hears what the guard found before any fold runs."""
     from training.prepare import labelled_training_frame
 
-    X, y, times, features = labelled_training_frame(
-        data_dir, mapping=mapping, horizon_days=horizon_days, half_life_days=half_life_days
+    X, y, times, features, leakage = labelled_training_frame(
+        data_dir,
+        mapping=mapping,
+        horizon_days=horizon_days,
+        half_life_days=half_life_days,
+        guard_share=first_origin,
     )
+    if on_guard is not None:
+        on_guard(leakage)
     return backtest(
         X,
         y,

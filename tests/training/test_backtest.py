@@ -52,7 +52,7 @@ def test_backtest_on_fold_hears_each_fold_in_order_skipped_ones_too(generated: P
     from training.backtest import FoldDone, backtest
     from training.prepare import labelled_training_frame
 
-    X, y, times, features = labelled_training_frame(generated)
+    X, y, times, features, _ = labelled_training_frame(generated)
     stamps = times.reset_index(drop=True)
     first = rolling_folds(stamps, n_folds=2, first_origin=0.6)[0]
     y = y.copy()

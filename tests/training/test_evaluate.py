@@ -96,3 +96,13 @@ def test_wins_in_top_interpolates_inside_a_tied_group() -> None:
     y = np.array([1, 0, 1, 0])
     p = np.array([0.5, 0.5, 0.5, 0.5])
     assert wins_in_top(y, p, [0, 1, 2, 4]).tolist() == pytest.approx([0.0, 0.5, 1.0, 2.0])
+
+
+def test_rank_auc_matches_sklearn_with_ties() -> None:
+    from training.evaluate import rank_auc
+
+    rng = np.random.default_rng(1)
+    p = rng.integers(0, 5, 300).astype(float)
+    y = (rng.random(300) < 0.3).astype(int)
+    assert rank_auc(y, p) == pytest.approx(roc_auc_score(y, p))
+    assert np.isnan(rank_auc(np.zeros(5), np.arange(5)))
