@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 DEFAULT_AUC_TOLERANCE = 0.01
 DEFAULT_MAX_ECE = 0.03
-DEFAULT_BASELINE_MARGIN = 0.0  # must beat every baseline AUC by more than this
+DEFAULT_BASELINE_MARGIN = 0.0  # refused when the AUC lead over the best baseline is shown below this
 
 
 class PromotionRefused(Exception):
@@ -281,7 +281,7 @@ def gate_failures(
 
     - no better than chance (the test AUC interval reaches 0.5) is refused;
     - worse than the best baseline only when the whole AUC-difference interval lies below
-      `-baseline_margin` (a tie is shown to the reviewers, not refused);
+      `baseline_margin` (0: below zero; a tie is shown to the reviewers, not refused);
     - worse than the champion only when the whole interval lies below `-auc_tolerance`;
     - miscalibrated only when the ECE is above `max_ece` *and* above the ECE a perfectly
       calibrated model would show on this window by chance (its 95th percentile).
@@ -314,9 +314,9 @@ def _verdict_failures(verdict: Verdict, auc_tolerance: float, baseline_margin: f
     if verdict.no_signal:
         reasons.append(verdict.headline())
     base = verdict.baseline
-    if base is not None and base.difference.high < -baseline_margin:
+    if base is not None and base.difference.high < baseline_margin:
         reasons.append(
-            f"{base.sentence()}: the whole interval is below -{baseline_margin:.4f}"
+            f"{base.sentence()}: the whole interval is below the margin {baseline_margin:+.4f}"
             if baseline_margin
             else base.sentence()
         )
