@@ -252,7 +252,7 @@ def backtest(
 
     An evaluation, not a version: nothing is registered.
     """
-    from training.backtest import FoldDone, backtest_folder, summarise
+    from training.backtest import FoldDone, backtest_folder, fold_verdicts, summarise
     from training.leakage import LeakageReport
     from training.train import TrainingRefused
 
@@ -289,6 +289,10 @@ def backtest(
         index=["fold", "test_start", "n_test", "test_win_rate"], columns="model", values="roc_auc"
     )
     typer.echo("Test ROC AUC per fold:\n" + by_fold.round(4).to_string())
+    typer.echo(
+        "\nVerdict per fold (combined model, DeLong 95% interval; against chance and the "
+        "fold's best baseline):\n" + fold_verdicts(table).round(4).to_string(index=False)
+    )
     typer.echo("\nOver folds:\n" + summarise(table).round(4).to_string(index=False))
     if out is not None:
         table.to_csv(out, index=False)

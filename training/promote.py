@@ -64,7 +64,9 @@ if TYPE_CHECKING:
 
 DEFAULT_AUC_TOLERANCE = 0.01
 DEFAULT_MAX_ECE = 0.03
-DEFAULT_BASELINE_MARGIN = 0.0  # refused when the AUC lead over the best baseline is shown below this
+DEFAULT_BASELINE_MARGIN = (
+    0.0  # refused when the AUC lead over the best baseline is shown below this
+)
 
 
 class PromotionRefused(Exception):
