@@ -308,7 +308,7 @@ def _percentiles(values: list[float], estimate: float) -> Interval:
 
 
 def bootstrap_lift_and_ece(
-    y: npt.ArrayLike, p: npt.ArrayLike, resamples: int = RESAMPLES
+    y: npt.ArrayLike, p: npt.ArrayLike, resamples: int = RESAMPLES, seed: int = SEED
 ) -> tuple[Interval, Interval]:
     """Percentile intervals of lift@10 and ECE over resamples of the rows, computed by the
     logged definitions themselves (`training.evaluate`).
@@ -320,7 +320,7 @@ def bootstrap_lift_and_ece(
     y_arr, p_arr = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     order = np.argsort(p_arr, kind="stable")
     y_sorted, p_sorted = y_arr[order], p_arr[order]
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     lifts, eces = [], []
     for _ in range(resamples):
         idx = np.sort(rng.integers(0, len(y_arr), len(y_arr)))
@@ -333,11 +333,11 @@ def bootstrap_lift_and_ece(
     )
 
 
-def ece_noise(p: npt.ArrayLike, resamples: int = RESAMPLES) -> float:
+def ece_noise(p: npt.ArrayLike, resamples: int = RESAMPLES, seed: int = SEED + 1) -> float:
     """The ECE a perfectly calibrated model shows on these leads by chance (95th percentile):
     labels drawn from its own probabilities, binned as the logged ECE bins them."""
     p_sorted = np.sort(np.clip(np.asarray(p, dtype=float), 0.0, 1.0))
-    rng = np.random.default_rng(SEED + 1)
+    rng = np.random.default_rng(seed)
     draws = [
         expected_calibration_error(rng.random(len(p_sorted)) < p_sorted, p_sorted)
         for _ in range(resamples)
