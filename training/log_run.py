@@ -20,12 +20,12 @@ from data_contracts.crm_data import TABLES
 from models import mlflow_layout as layout
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
+from training.champion_compare import champion_verdict
 from training.evaluate import flatten_metrics
 from training.fit_evaluate import Candidate
 from training.leakage import LeakageReport
 from training.phases import PhaseClock
 from training.prepare import TrainingData, quarantine_record
-from training.promote import champion_verdict
 from training.register import register_candidate
 from training.summary import TrainResult
 

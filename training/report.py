@@ -28,16 +28,15 @@ from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
 from models.settings import Settings
 from training.audit import read_events
-from training.evaluate import calibration_bins
-from training.leakage import RULES, LeakageReport
-from training.promote import (
-    DEFAULT_AUC_TOLERANCE,
-    DEFAULT_MAX_ECE,
+from training.champion_compare import (
     ChampionComparison,
     champion_difference,
     compare_with_champion,
     run_verdict,
 )
+from training.evaluate import calibration_bins
+from training.leakage import RULES, LeakageReport
+from training.promote import DEFAULT_AUC_TOLERANCE, DEFAULT_MAX_ECE
 from training.report_metrics import (
     gain_curve,
     psi_table,

@@ -10,14 +10,12 @@ from sklearn.metrics import roc_auc_score
 
 from tests.conftest import OneRunStore, appended_byte
 from training.audit import read_events
+from training.champion_compare import ChampionComparison, load_test_features, run_verdict
 from training.promote import (
-    ChampionComparison,
     PromotionRefused,
     gate_failures,
-    load_test_features,
     promote_version,
     rollback_champion,
-    run_verdict,
 )
 from training.signoff import SignoffError, record_signoff
 from training.verdict import (

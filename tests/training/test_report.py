@@ -162,7 +162,7 @@ def test_report_opens_with_the_verdict_against_baseline_and_champion(
     governance_module: Store, report: tuple[Path, ReportParser]
 ) -> None:
     """The logged verdict, with the champion as it serves now, is the report's first box."""
-    from training.promote import run_verdict
+    from training.champion_compare import run_verdict
 
     path, parsed = report
     html = path.read_text(encoding="utf-8")
