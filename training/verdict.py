@@ -112,7 +112,7 @@ class Comparison:
     def sentence(self) -> str:
         kind = "champion" if self.against == "champion" else "baseline"
         said = WORDS[f"{kind}_{self.verdict}"].format(
-            label=self.label, version=self.version, diff=self.difference.text(signed=True)
+            label=self.label, version=self.version, diff=self.difference.text(".4f", signed=True)
         )
         return said + ("" if self.paired else WORDS["unpaired"].format(note=self.note))
 
