@@ -179,10 +179,13 @@ EXPORT_EXTRAS = {
 LEAK_EXTRA = {"business_type": ("Business Type", "fit", "categorical")}
 
 
-def write_mapped_export(folder: Path, *, rows: int = 1_500, seed: int = 0) -> Path:
-    """`export.csv` in `folder`: a yes/no `won` label driven by Segment and Visits; Region is
-    noise whose value "north" appears only in the last quarter of rows; Business Type is
-    filled in only for won leads (entered by sales at close: a leak)."""
+def write_mapped_export(
+    folder: Path, *, rows: int = 1_500, seed: int = 0, signal: bool = True
+) -> Path:
+    """`export.csv` in `folder`: a yes/no `won` label driven by Segment and Visits (or, with
+    `signal=False`, by nothing at all); Region is noise whose value "north" appears only in
+    the last quarter of rows; Business Type is filled in only for won leads (entered by
+    sales at close: a leak)."""
     import numpy as np
     import pandas as pd
 
@@ -190,7 +193,7 @@ def write_mapped_export(folder: Path, *, rows: int = 1_500, seed: int = 0) -> Pa
     segments = np.array(["smb", "mid", "enterprise", "public"])
     seg = rng.integers(0, len(segments), rows)
     visits = rng.poisson(3, rows).astype(float)
-    logit = -1.6 + np.array([-0.6, 0.2, 0.9, -0.2])[seg] + 0.25 * (visits - 3)
+    logit = -1.6 + (np.array([-0.6, 0.2, 0.9, -0.2])[seg] + 0.25 * (visits - 3)) * signal
     won = rng.random(rows) < 1 / (1 + np.exp(-logit))
     region = rng.choice(["east", "west", "south"], rows).astype(object)
     late = np.arange(rows) >= int(rows * 0.75)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from training.evaluate import rank_auc
 from training.verdict import (
     BETTER,
     NO_SIGNAL,
@@ -42,7 +42,7 @@ def test_delong_auc_is_sklearns_and_its_spread_the_bootstraps() -> None:
     boot = []
     for _ in range(300):
         i = rng.integers(0, len(y), len(y))
-        boot.append(roc_auc_score(y[i], p[i]) - roc_auc_score(y[i], q[i]))
+        boot.append(rank_auc(y[i], p[i]) - rank_auc(y[i], q[i]))
     paired_sd = np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     assert paired_sd == pytest.approx(np.std(boot), rel=0.2)
 
@@ -105,33 +105,21 @@ def test_against_champion_paired_or_across_windows() -> None:
 
 
 def test_train_on_outcomes_without_signal_is_refused_as_chance(tmp_path: Path) -> None:
-    """Generated leads whose outcomes were shuffled between leads: every learner ranks at
-    chance, the verdict says so, and promotion refuses it whatever the loosened bounds."""
-    from data_contracts.synthetic import generate_to_folder
+    """An export whose outcomes depend on none of its columns: the verdict says no better
+    than chance, and promotion refuses it whatever the loosened bounds."""
     from models.mlflow_layout import TEAMS, VERDICT_TAG
     from models.settings import Settings
+    from tests.conftest import export_mapping, write_mapped_export
     from training.promote import PromotionRefused, promote_version
     from training.signoff import record_signoff
     from training.train import run_training
     from training.versions import registry_client
 
-    folder = tmp_path / "crm"
-    generate_to_folder(n_leads=4_000, seed=9, out_dir=folder)
-    outcomes = pd.read_parquet(folder / "outcomes.parquet")
-    leads = pd.read_parquet(folder / "leads.parquet")
-    # each lead's whole outcome history moves to a random other lead (created before it)
-    ids = leads["lead_id"].to_numpy()
-    shuffled = dict(zip(ids, np.random.default_rng(0).permutation(ids), strict=True))
-    created = leads.set_index("lead_id")["created_at"]
-    outcomes["lead_id"] = outcomes["lead_id"].map(shuffled)
-    late = outcomes["occurred_at"] < outcomes["lead_id"].map(created)
-    outcomes.loc[late, "occurred_at"] = outcomes.loc[late, "lead_id"].map(created) + pd.Timedelta(
-        hours=1
-    )
-    outcomes.to_parquet(folder / "outcomes.parquet", index=False)
-
+    export = write_mapped_export(tmp_path / "export", signal=False)
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(export_mapping(leak=False))
     settings = Settings(home=tmp_path / "home")
-    result = run_training(folder, settings=settings)
+    result = run_training(export, mapping=mapping, settings=settings)
     assert result.verdict is not None and result.verdict.word == NO_SIGNAL
     assert result.summary_text().startswith("verdict on ")
     assert "no better than chance" in result.summary_text().splitlines()[0]
