@@ -7,8 +7,10 @@ says which columns those are, so the guard looks for what such columns do to the
 - `alone`: one column by itself ranks the training window almost perfectly;
 - `beyond_rest`: one column by itself beats all the others together by a wide margin;
 - `missingness`: whether it is filled in at all nearly decides the outcome;
-- `decisive_values`: some of its values are held almost only by won leads, and hold a
-  good share of all wins (sales-entered tags do this; a real signal rarely does);
+- `decisive_values`: some of its values are held almost only by won leads and hold a good
+  share of all wins, and either they are purer than honest data gets or other values are
+  held almost only by lost leads (sales-entered tags and ratings do this; on Leads X an
+  honest "Lead Add Form" origin wins at 92%, but no origin loses for sure);
 - `after_snapshot`: its values are timestamps later than the lead's snapshot.
 
 A suspect is excluded from every model and baseline unless the mapping keeps it with a
@@ -42,7 +44,7 @@ RULES: dict[str, str] = {
     "alone": "ranks the training window almost perfectly by itself",
     "beyond_rest": "by itself beats every other column, alone or together, by a wide margin",
     "missingness": "whether it is filled in nearly decides the outcome",
-    "decisive_values": "has values held almost only by won leads",
+    "decisive_values": "has values held almost only by won leads (near-sure outcomes)",
     "after_snapshot": "holds timestamps later than the lead's snapshot",
 }
 EXCLUDED = "excluded"
@@ -50,8 +52,10 @@ KEPT = "kept"
 
 ALONE_AUC = 0.95  # one column's out-of-fold AUC
 BEYOND_REST_AUC = 0.10  # its lead over all the other columns together
-DECISIVE_ODDS = 20.0  # a value's odds of winning over the window's odds
+DECISIVE_ODDS = 20.0  # a value's odds of winning over the window's odds (or its inverse)
+PURE_ODDS = 50.0  # so pure a value needs no losing values beside it to be suspect
 DECISIVE_SHARE = 0.10  # of all wins (or, filled only for losses, of all losses)
+LOST_SHARE = 0.05  # of all losses, held by the near-sure losing values beside them
 MIN_VALUE_ROWS = 20  # a value (or a filled/missing group) needs this many rows to count
 AFTER_SNAPSHOT_SHARE = 0.01  # of a timestamp column's filled values
 TIMESTAMP_SHARE = 0.9  # of filled values that must read as ISO timestamps
@@ -174,14 +178,16 @@ def out_of_fold_rate(tokens: IntArray, y: FloatArray, folds: IntArray) -> FloatA
     """Each row's value encoded by its smoothed win rate in the other folds."""
     size = int(tokens.max()) + 1 if len(tokens) else 1
     rate = float(y.mean()) if len(y) else 0.0
-    out = np.empty(len(y))
-    for k in range(FOLDS):
-        other = folds != k
-        count = np.bincount(tokens[other], minlength=size)
-        won = np.bincount(tokens[other], weights=y[other], minlength=size)
-        mine = tokens[~other]
-        out[~other] = (won[mine] + PRIOR_LEADS * rate) / (count[mine] + PRIOR_LEADS)
-    return out
+    cell = folds * size + tokens  # (fold, value) in one index: one counting pass for all folds
+    count = np.bincount(cell, minlength=FOLDS * size).reshape(FOLDS, size)
+    won = np.bincount(cell, weights=y, minlength=FOLDS * size).reshape(FOLDS, size)
+    other_count = count.sum(axis=0) - count
+    other_won = won.sum(axis=0) - won
+    return np.asarray(
+        (other_won[folds, tokens] + PRIOR_LEADS * rate)
+        / (other_count[folds, tokens] + PRIOR_LEADS),
+        dtype=np.float64,
+    )
 
 
 def _odds(p: FloatArray | float) -> Any:
@@ -196,19 +202,35 @@ def _smoothed(won: FloatArray, count: FloatArray, base: float) -> FloatArray:
 
 
 def _decisive_values(tokens: IntArray, y: FloatArray) -> str | None:
+    """Values held almost only by won leads, holding a good share of all wins: either so
+    pure that honest data does not show it (odds ≥ `PURE_ODDS` times the window's), or
+    beside other values held almost only by *lost* leads (the column sorts leads into
+    near-sure wins and near-sure losses, as an outcome typed in by sales does)."""
     base = float(y.mean())
     count = np.bincount(tokens).astype(np.float64)
     won = np.asarray(np.bincount(tokens, weights=y), dtype=np.float64)
+    lost = count - won
     ratio = _odds(_smoothed(won, count, base)) / _odds(base)
-    pick = (count >= MIN_VALUE_ROWS) & (ratio >= DECISIVE_ODDS)
-    pick[0] = False  # missing is the missingness rule's
-    share = won[pick].sum() / max(y.sum(), 1.0)
-    if share < DECISIVE_SHARE:
+    counted = count >= MIN_VALUE_ROWS
+    counted[0] = False  # missing is the missingness rule's
+    wins, losses = max(y.sum(), 1.0), max((1 - y).sum(), 1.0)
+    winning = counted & (ratio >= DECISIVE_ODDS)
+    pure = counted & (ratio >= PURE_ODDS)
+    losing = counted & (ratio <= 1 / DECISIVE_ODDS)
+    if won[winning].sum() / wins >= DECISIVE_SHARE and lost[losing].sum() / losses >= LOST_SHARE:
+        pick = winning
+        beside = (
+            f", while {int(losing.sum())} other value(s) hold {lost[losing].sum() / losses:.0%} "
+            f"of all losses and win at {won[losing].sum() / count[losing].sum():.1%}"
+        )
+    elif won[pure].sum() / wins >= DECISIVE_SHARE:
+        pick, beside = pure, ""
+    else:
         return None
-    rate = won[pick].sum() / count[pick].sum()
     return (
         f"{int(pick.sum())} value(s) with {int(count[pick].sum()):,} leads win at "
-        f"{rate:.1%} (window {base:.1%}) and hold {share:.0%} of all wins"
+        f"{won[pick].sum() / count[pick].sum():.1%} (window {base:.1%}) and hold "
+        f"{won[pick].sum() / wins:.0%} of all wins{beside}"
     )
 
 
@@ -304,19 +326,22 @@ def check_columns(
     folds = _folds(len(labels))
     base = float(labels.mean())
     tokens = {c: value_tokens(X[c], c in cats) for c in columns}
-    encoded = {c: out_of_fold_rate(t, labels, folds) for c, t in tokens.items()}
-    alone = {c: rank_auc(labels, p) for c, p in encoded.items()}
+    # A column with one value (an unmapped contract field, no events) ranks nothing.
+    varied = {c: t for c, t in tokens.items() if len(t) and t.min() != t.max()}
+    encoded = {c: out_of_fold_rate(t, labels, folds) for c, t in varied.items()}
+    alone = {c: rank_auc(labels, encoded[c]) if c in encoded else 0.5 for c in columns}
     contributions = {c: _log_odds(p, base) for c, p in encoded.items()}
-    total = np.sum(list(contributions.values()), axis=0) if columns else np.zeros(len(labels))
+    total = np.sum(list(contributions.values()), axis=0) if encoded else np.zeros(len(labels))
     findings: list[Finding] = []
     for c in columns:
         auc = alone[c]
         caught: tuple[str, str] | None = None
         if auc >= ALONE_AUC:
             caught = ("alone", f"at least {ALONE_AUC:.2f} alone is suspect")
-        if caught is None and len(columns) > 1:
+        best_other = max((a for other, a in alone.items() if other != c), default=0.5)
+        # only a column already beyond every other one alone can be beyond them together
+        if caught is None and c in encoded and auc - best_other >= BEYOND_REST_AUC:
             together = rank_auc(labels, total - contributions[c])
-            best_other = max(a for other, a in alone.items() if other != c)
             if auc - max(together, best_other) >= BEYOND_REST_AUC:
                 caught = (
                     "beyond_rest",

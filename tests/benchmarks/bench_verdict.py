@@ -5,9 +5,9 @@ numbers, asserts nothing.
     python tests/benchmarks/bench_verdict.py --leads 20000 --shared ../shared/data
 
 For each data set: seconds spent in the guard and the verdict beside fitting the models and
-baselines (the training phases `leakage`, `verdict`, `models`, `baselines`); then, on one test
-window, the lift@10 and ECE interval ends and the ECE noise over five seeds at each number of
-resamples (the spread says how many resamples the intervals need).
+baselines (the training phases `leakage`, `verdict`, `models`, `baselines`); then, on each
+test window, the lift@10 and ECE interval ends and the ECE noise over five seeds at each
+number of resamples (the spread says how many resamples the intervals need).
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def phases(name: str, data_dir: Path, mapping: Path | None) -> tuple[np.ndarray,
     return y, candidate.test_probabilities["combined"]
 
 
-def steadiness(y: np.ndarray, p: np.ndarray, counts: list[int]) -> None:
-    print(f"\ninterval ends over 5 seeds on {len(y):,} test leads (min..max of each end)")
+def steadiness(name: str, y: np.ndarray, p: np.ndarray, counts: list[int]) -> None:
+    print(f"\n{name}: interval ends over 5 seeds on {len(y):,} test leads (min..max of each end)")
     for n in counts:
         ends = [bootstrap_lift_and_ece(y, p, n, seed=s) for s in range(5)]
         noise = [ece_noise(p, n, seed=s) for s in range(5)]
@@ -69,17 +69,17 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=None)
     parser.add_argument("--resamples", type=int, nargs="*", default=[50, 100, RESAMPLES, 400])
     args = parser.parse_args()
-    last: tuple[np.ndarray, np.ndarray] | None = None
+    windows: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.leads:
             folder = Path(tmp) / f"gen{n}"
             generate_to_folder(n_leads=n, seed=0, out_dir=folder)
-            last = phases(f"generated {n:,}", folder, None)
+            windows[f"generated {n:,}"] = phases(f"generated {n:,}", folder, None)
     if args.shared is not None:
         for name in SHARED:
-            last = phases(name, args.shared / name, shipped_mapping(name))
-    if last is not None:
-        steadiness(*last, args.resamples)
+            windows[name] = phases(name, args.shared / name, shipped_mapping(name))
+    for name, (y, p) in windows.items():
+        steadiness(name, y, p, args.resamples)
 
 
 if __name__ == "__main__":
