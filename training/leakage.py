@@ -9,8 +9,8 @@ says which columns those are, so the guard looks for what such columns do to the
 - `missingness`: whether it is filled in at all nearly decides the outcome;
 - `decisive_values`: some of its values are held almost only by won leads and hold a good
   share of all wins, and either they are purer than honest data gets or other values are
-  held almost only by lost leads (sales-entered tags and ratings do this; on Leads X an
-  honest "Lead Add Form" origin wins at 92%, but no origin loses for sure);
+  held almost only by lost leads (sales-entered tags and ratings do this; an honest form
+  origin can win almost always, but then no other origin loses for sure);
 - `after_snapshot`: its values are timestamps later than the lead's snapshot.
 
 A suspect is excluded from every model and baseline unless the mapping keeps it with a
