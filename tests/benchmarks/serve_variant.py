@@ -33,7 +33,7 @@ from serving.deps import ApiKey, ScoreContextDep  # noqa: E402
 from serving.routers import score  # noqa: E402
 from serving.schemas import BatchScoreOut, ScoreIn, ScoreOut  # noqa: E402
 from serving.score_log import rows_from_answers  # noqa: E402
-from serving.scoring import check_item, utc_now  # noqa: E402
+from serving.scoring import check_extras, check_item, utc_now  # noqa: E402
 
 
 def _score_in_thread_pool() -> None:
@@ -45,6 +45,7 @@ def _score_in_thread_pool() -> None:
             skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
             max_events=ctx.settings.max_events_per_lead,
         )
+        errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
         if errors:
             return score._invalid(errors, ctx.request_id)
         out = score._score(ctx.champion, [body], [as_of], ctx.request_id)
