@@ -85,7 +85,7 @@ class ScoreLog:
         await self.store.write(SCORE_LOG, rows, self.timeout_seconds)
 
     def record_blocking(self, rows: Sequence[Row]) -> None:
-        """`record` for the batch endpoint, which runs in a worker thread."""
+        """`record` for the routes, which run in FastAPI's thread pool."""
         self.store.write_blocking(SCORE_LOG, rows, self.timeout_seconds)
 
 

@@ -79,13 +79,15 @@ def _score(
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
-async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
+def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     """Score one lead with its recent events: scores, quadrant, action, SLA, reasons.
 
-    Runs on the event loop, not the thread pool: a single lead is a few milliseconds of CPU,
-    and a thread-pool hop adds a GIL handoff between the loop and the worker each request
-    (up to the interpreter's 5 ms switch interval). The batch endpoint, which can take
-    seconds, stays in the thread pool so it never blocks the loop.
+    A plain `def`, so FastAPI runs it in its thread pool: chosen by measurement
+    (`tests/benchmarks/bench_load.py --variants`, `eventloop-N`). On the event loop it
+    answered fewer requests at every concurrency, with a longer tail: the loop holds the GIL
+    scoring the next request while the score log's writer thread waits for it (up to the
+    interpreter's 5 ms switch interval) to commit the previous one, and a shorter switch
+    interval recovers part of the loss.
     """
     now = utc_now()
     as_of, errors = check_item(
@@ -98,7 +100,7 @@ async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     if errors:
         return _invalid(errors, ctx.request_id)
     out = _score(ctx.champion, [body], [as_of], ctx.request_id)
-    await ctx.score_log.record(rows_from_answers(out, now.isoformat()))  # before the answer
+    ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))  # before the answer
     ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0])
 

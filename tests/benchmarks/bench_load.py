@@ -12,7 +12,7 @@ meets the same load from the rest of the machine:
 - `mlflow-1`, `mlflow-N`: `mlflow models serve -w 1|N` on the champion's fit LightGBM booster
   (one encoded row: a tenth of Handoff's work, no features, no reasons, no log);
 - with `--variants`, the design choices measured against the defaults: `uvloop-N` (uvloop
-  instead of asyncio), `threadpool-N` (the single-lead route in FastAPI's thread pool),
+  instead of asyncio), `eventloop-N` (the single-lead route on the event loop, not the thread pool),
   `no-freeze-N` (no `gc.freeze` after start-up), `poll-fast-N` (the champion poll every
   0.2 s instead of every 5 s), `switch-N` (the interpreter's thread switch interval at 0.5 ms).
 
@@ -254,7 +254,7 @@ def main() -> None:
         servers.update(
             {
                 "uvloop-N": (free_port(), n, {"HANDOFF_EVENT_LOOP": "uvloop"}),
-                "threadpool-N": (free_port(), n, {"BENCH_VARIANT": "threadpool"}),
+                "eventloop-N": (free_port(), n, {"BENCH_VARIANT": "eventloop"}),
                 "no-freeze-N": (free_port(), n, {"BENCH_VARIANT": "no-freeze"}),
                 "poll-fast-N": (free_port(), n, {"HANDOFF_RELOAD_INTERVAL_SECONDS": "0.2"}),
                 "switch-N": (free_port(), n, {"BENCH_VARIANT": "switch-0.5ms"}),

@@ -2,8 +2,8 @@
 
 `BENCH_VARIANT` (read in each worker) names what is reversed:
 
-- `threadpool`: `/v1/score` as a plain `def` route, so FastAPI runs it in its thread pool
-  (the alternative to scoring on the event loop);
+- `eventloop`: `/v1/score` as an `async def` route, scored on the event loop and awaiting
+  its commit (the alternative to `handoff serve`'s thread pool);
 - `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`);
 - `switch-0.5ms`: the interpreter's thread switch interval at 0.5 ms instead of 5 ms.
 
@@ -36,8 +36,8 @@ from serving.score_log import rows_from_answers  # noqa: E402
 from serving.scoring import check_extras, check_item, utc_now  # noqa: E402
 
 
-def _score_in_thread_pool() -> None:
-    def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
+def _score_on_event_loop() -> None:
+    async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
         now = utc_now()
         as_of, errors = check_item(
             body,
@@ -49,7 +49,7 @@ def _score_in_thread_pool() -> None:
         if errors:
             return score._invalid(errors, ctx.request_id)
         out = score._score(ctx.champion, [body], [as_of], ctx.request_id)
-        ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))
+        await ctx.score_log.record(rows_from_answers(out, now.isoformat()))
         ctx.metrics.observe_scores([out[0]["quadrant"]])
         return score._json_response(out[0])
 
@@ -73,8 +73,8 @@ def create_app(settings: Any = None) -> Any:
     import serving.app
 
     variant = os.environ.get("BENCH_VARIANT", "")
-    if variant == "threadpool":
-        _score_in_thread_pool()
+    if variant == "eventloop":
+        _score_on_event_loop()
     elif variant == "switch-0.5ms":
         sys.setswitchinterval(0.0005)
     elif variant == "no-freeze":
