@@ -405,11 +405,21 @@ def models(model: ModelOpt = None) -> None:
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Serving processes (default: HANDOFF_WORKERS, else one per core).",
+        ),
+    ] = None,
 ) -> None:
     """Run the scoring API with the champion."""
     from serving.settings import ServingSettings
 
     settings = _loaded(ServingSettings)  # before importing the app: a bad setting ends fast
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
     from serving.app import run
 
     run(settings, host=host, port=port)

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_tracking_uri(self) -> str:
+        """The MLflow store (SQLAlchemy URL). A plain `postgresql://` URL, as libpq and the
+        serving database write it, is read with psycopg 3 (Handoff's PostgreSQL driver)."""
         if self.tracking_uri:
+            scheme, sep, rest = self.tracking_uri.partition("://")
+            if sep and scheme in ("postgresql", "postgres"):
+                return f"postgresql+psycopg://{rest}"
             return self.tracking_uri
         return f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
 

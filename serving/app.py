@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import AsyncIterator
+import logging.config
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,15 +19,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
+from serving.access_log import log_config
 from serving.champion import ChampionHolder
 from serving.http_limits import BoundedHttpToolsProtocol
-from serving.metrics import Metrics
+from serving.metrics import MULTIPROCESS_ENV, Metrics
 from serving.middleware import ServingMiddleware
 from serving.openapi import live_openapi
 from serving.routers import model, ops, score
-from serving.score_log import ScoreLog
+from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
+from serving.store import Store, StoreError, StoreUnavailable, Table
+from serving.tail import quiet_collector
+from serving.workers import WorkerBoard
 
 logger = logging.getLogger("handoff.serving")
 
@@ -64,6 +72,40 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _warn_dev_mode(settings: ServingSettings) -> None:
+    if settings.dev_mode:
+        logger.warning(
+            "DEV MODE: %s: %s is accepted. This key is public: use it for local "
+            "development only, never where real leads arrive.",
+            API_KEY_HEADER,
+            DEV_API_KEY,
+        )
+
+
+async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
+    """A score the log could not commit is not answered: the client may retry."""
+    return JSONResponse(
+        {
+            "detail": "the score log could not record this answer, so it is not served; retry",
+            "request_id": _request_id(request),
+        },
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def serving_store(
+    settings: ServingSettings, on_commit: Callable[[Table, int], None] | None = None
+) -> Store:
+    """The serving database with every table serving writes (the feedback store joins here)."""
+    return Store(
+        settings.resolved_database_url,
+        [SCORE_LOG],
+        migrations=[rename_win_columns],
+        on_commit=on_commit,
+    )
+
+
 def create_app(settings: ServingSettings | None = None) -> FastAPI:
     """The app, its champion follower and score log (started and stopped with the app).
 
@@ -72,27 +114,39 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     disable_telemetry()
     settings = settings or load_settings(ServingSettings)
     keys = KeyChecker.from_settings(settings)
-    holder = ChampionHolder(settings)
-    score_log = ScoreLog(settings.resolved_score_log_path)
-    metrics = Metrics()
+    state_dir = settings.worker_state_dir
+    metrics = Metrics(state_dir / "metrics" if state_dir else None)
+    board = WorkerBoard(state_dir / "workers", workers(settings)) if state_dir else None
+    store = serving_store(
+        settings,
+        on_commit=lambda table, rows: (
+            metrics.observe_committed(rows) if table is SCORE_LOG else None
+        ),
+    )
+    score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
+    holder = ChampionHolder(
+        settings,
+        listeners=(
+            lambda version, _: metrics.set_model(version),
+            lambda *_: quiet_collector(),  # the champion is loaded: freeze what lives on
+            *([board.publish] if board else []),
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.dev_mode:
-            logger.warning(
-                "DEV MODE: %s: %s is accepted. This key is public: use it for local "
-                "development only, never where real leads arrive.",
-                API_KEY_HEADER,
-                DEV_API_KEY,
-            )
-        score_log.start()
+        if state_dir is None:  # several workers: their supervisor says it, once
+            _warn_dev_mode(settings)
+        store.start()
         holder.start()
         try:
             yield
         finally:
             holder.stop()
-            score_log.close()
-            logger.info("score log flushed (%d rows written)", score_log.written)
+            store.close()
+            if board is not None:
+                board.withdraw()
+            metrics.process_exited()
 
     app = FastAPI(
         title="Handoff lead scoring",
@@ -103,10 +157,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = keys
     app.state.holder = holder
+    app.state.board = board
+    app.state.store = store
     app.state.score_log = score_log
     app.state.metrics = metrics
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _not_recorded)
     app.include_router(score.router)
     app.include_router(model.router)
     app.include_router(ops.router)
@@ -115,27 +172,9 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     return app
 
 
-class PathOnlyAccessLog(logging.Filter):
-    """Drops the query string from uvicorn's access-log records: clients put keys in it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            # (client, method, target, http version, status); uvicorn quotes the path, so a
-            # literal "?" in the target can only start the query string.
-            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
-        return True
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging plus Handoff's logger; the access log prints method, path, status only."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"path_only": {"()": PathOnlyAccessLog}}
-    config["loggers"]["uvicorn.access"]["filters"] = ["path_only"]
-    config["loggers"]["handoff"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
+def workers(settings: ServingSettings) -> int:
+    """Serving processes: the setting, or one per core."""
+    return settings.workers or os.cpu_count() or 1
 
 
 def server_options(settings: ServingSettings) -> dict[str, Any]:
@@ -146,18 +185,69 @@ def server_options(settings: ServingSettings) -> dict[str, Any]:
     """
     return {
         "http": BoundedHttpToolsProtocol,
+        "loop": settings.event_loop,
         "access_log": settings.access_log,
         "log_config": log_config(),
         "timeout_graceful_shutdown": 30,
+        # A worker answers the supervisor's pings from a thread that starts only once the
+        # options are unpickled; on two busy cores that alone can take longer than uvicorn's
+        # 5 s, and a worker taken for hung is killed and restarted forever.
+        "timeout_worker_healthcheck": 60,
     }
 
 
-def run(settings: ServingSettings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped."""
-    import uvicorn
+def run(
+    settings: ServingSettings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    app_factory: str = "serving.app:create_app",
+) -> None:
+    """`handoff serve`: refuse clearly on a bad configuration, otherwise serve until stopped.
 
+    One worker serves in this process. Several are separate processes (uvicorn's
+    supervisor, one listening socket) that each build the app from the same environment
+    and follow the champion on their own; this process gives them one state directory for
+    readiness and metrics (`worker_state_dir`, `PROMETHEUS_MULTIPROC_DIR`), removed on exit.
+    `app_factory` (an import string, so workers can import it) lets the load benchmark
+    serve its variants the same way.
+    """
+    import uvicorn
+    from uvicorn.importer import import_from_string
+
+    factory = import_from_string(app_factory)
     try:
-        app = create_app(settings)
-    except ServingConfigError as exc:
+        app = factory(settings)  # every worker would refuse the same way: refuse once
+        reachable = Store(
+            settings.resolved_database_url, [SCORE_LOG], migrations=[rename_win_columns]
+        )
+        reachable.start()  # the tables exist, or a clear line now rather than N crashed workers
+        reachable.close()
+    except (ServingConfigError, StoreError) as exc:
         raise SystemExit(f"handoff serve: {exc}") from None
-    uvicorn.run(app, host=host, port=port, **server_options(settings))
+    n = workers(settings)
+    if n == 1:
+        uvicorn.run(app, host=host, port=port, **server_options(settings))
+        return
+    logging.config.dictConfig(log_config())
+    _warn_dev_mode(settings)
+    state_dir = Path(tempfile.mkdtemp(prefix="handoff-serve-"))
+    (state_dir / "metrics").mkdir()
+    os.environ.update(
+        {
+            "HANDOFF_WORKERS": str(n),
+            "HANDOFF_WORKER_STATE_DIR": str(state_dir),
+            MULTIPROCESS_ENV: str(state_dir / "metrics"),
+        }
+    )
+    try:
+        uvicorn.run(
+            app_factory,
+            factory=True,
+            workers=n,
+            host=host,
+            port=port,
+            **server_options(settings),
+        )
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -97,11 +98,22 @@ def _is_missing(exc: Exception) -> bool:
     return code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
-class ChampionHolder:
-    """The serving model reference, its loader and the thread that follows the alias."""
+StateListener = Callable[[str | None, str], None]
 
-    def __init__(self, settings: ServingSettings) -> None:
+
+class ChampionHolder:
+    """The serving model reference, its loader and the thread that follows the alias.
+
+    `listeners` hear (version or None, reason) after every check that changed either: the
+    worker board (readiness across processes) and the model gauges.
+    """
+
+    def __init__(
+        self, settings: ServingSettings, listeners: tuple[StateListener, ...] = ()
+    ) -> None:
         self.settings = settings
+        self.listeners = listeners
+        self._heard: tuple[str | None, str] | None = None
         self._current: Champion | None = None
         self._reason = NO_CHAMPION
         self._stop = threading.Event()
@@ -130,6 +142,24 @@ class ChampionHolder:
 
     def refresh(self) -> bool:
         """Check the alias once; load and swap in a new version. True when it changed."""
+        try:
+            return self._refresh()
+        finally:
+            self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        version = self._current.version if self._current else None
+        state = (version, "" if version else self._reason)
+        if state == self._heard:
+            return
+        self._heard = state
+        for listener in self.listeners:
+            try:
+                listener(*state)
+            except Exception:
+                logger.exception("champion state listener failed")
+
+    def _refresh(self) -> bool:
         client = self._mlflow()
         name = self.settings.model_name
         try:

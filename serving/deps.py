@@ -33,11 +33,6 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-async def get_score_log(request: Request) -> ScoreLog:
-    score_log: ScoreLog = request.app.state.score_log
-    return score_log
-
-
 async def require_api_key(
     request: Request, key: Annotated[str | None, Security(api_key_header)]
 ) -> None:
@@ -90,7 +85,6 @@ async def get_score_context(request: Request) -> ScoreContext:
 
 HolderDep = Annotated[ChampionHolder, Depends(get_holder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-ScoreLogDep = Annotated[ScoreLog, Depends(get_score_log)]
 ChampionDep = Annotated[Champion, Depends(get_champion)]
 ScoreContextDep = Annotated[ScoreContext, Depends(get_score_context)]
 ApiKey = Depends(require_api_key)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ from serving.served_model import ServedModel
 
 # The contract's text columns travel as object arrays; the rest are typed below.
 STRING_LEAD_FIELDS: tuple[str, ...] = string_columns(Lead)
+_STRING_FIELDS_OF = operator.attrgetter(*STRING_LEAD_FIELDS)
 
 
 _ANSWER_COLUMNS: tuple[str, ...] = (
@@ -182,9 +185,11 @@ def aware_us(values: Sequence[datetime]) -> npt.NDArray[np.int64]:
     """Validated aware datetimes as int64 µs since the epoch, exactly (integer arithmetic).
 
     `features._time.epoch_us` takes Series and arrays; on a list of Python datetimes it goes
-    through `pd.to_datetime`, about twice as slow as this for a batch's 200k events.
+    through `pd.to_datetime`, about twice as slow as this for a batch's 200k events. `map`
+    over the operators keeps the per-value loop in C (no Python frame per event).
     """
-    return np.fromiter(((v - _EPOCH) // _MICROSECOND for v in values), np.int64, len(values))
+    deltas = map(operator.sub, values, repeat(_EPOCH))
+    return np.fromiter(map(operator.floordiv, deltas, repeat(_MICROSECOND)), np.int64, len(values))
 
 
 def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
@@ -204,8 +209,10 @@ def build_columns(
 
     `extras` (one mapping per lead, checked by `check_extras`) become the lead columns the
     model's mapped inputs read, by `kinds`; an input a lead lacks is missing (None / NaN)."""
+    # One attrgetter call per lead for all its text fields, then one column per field.
+    texts = list(map(_STRING_FIELDS_OF, leads))
     lead_cols: dict[str, Any] = {
-        f: _objects([getattr(lead, f) for lead in leads]) for f in STRING_LEAD_FIELDS
+        f: _objects([row[i] for row in texts]) for i, f in enumerate(STRING_LEAD_FIELDS)
     }
     lead_cols["created_at"] = aware_us([lead.created_at for lead in leads])
     lead_cols["employees"] = np.array(

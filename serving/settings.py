@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from models.settings import Settings
@@ -20,17 +20,28 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ServingSettings(Settings):
-    """What the scoring API needs beyond the model store: keys, limits, the score log."""
+    """What the scoring API needs beyond the model store: keys, limits, the serving
+    database (score log), worker processes."""
 
     api_key_hashes: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dev_mode: bool = False
+    # The serving database (score log; later feedback): `sqlite:///PATH` or `postgresql://...`.
+    database_url: str | None = None
+    # Shorthand for database_url=sqlite:///PATH, as older configurations say it.
     score_log_path: Path | None = None
+    # How long a request waits for its score-log commit before it is refused with 503.
+    score_log_timeout_seconds: float = Field(default=10.0, gt=0)
     max_batch: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     reload_interval_seconds: float = Field(default=5.0, gt=0)
     max_events_per_lead: int = Field(default=1_000, ge=1)
     clock_skew_seconds: float = Field(default=300.0, ge=0)
     access_log: bool = True
+    # Serving processes; `handoff serve --workers` overrides; None: one per core.
+    workers: int | None = Field(default=None, ge=1)
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # Set by `handoff serve` for its workers: where they publish their state and metrics.
+    worker_state_dir: Path | None = None
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod
@@ -65,7 +76,32 @@ class ServingSettings(Settings):
                 )
         return cleaned
 
+    @model_validator(mode="after")
+    def _one_database(self) -> ServingSettings:
+        if self.database_url and self.score_log_path:
+            raise ValueError(
+                "set HANDOFF_DATABASE_URL or HANDOFF_SCORE_LOG_PATH (its SQLite shorthand), "
+                "not both"
+            )
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        """A mistyped URL stops start-up, never the first score."""
+        if value:
+            from serving.store import StoreError, parse_url
+
+            try:
+                parse_url(value)
+            except StoreError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @property
-    def resolved_score_log_path(self) -> Path:
-        """Default beside the MLflow store, in the Handoff home."""
-        return self.score_log_path or (self.home / "score_log.sqlite")
+    def resolved_database_url(self) -> str:
+        """Default: a SQLite file beside the MLflow store, in the Handoff home."""
+        if self.database_url:
+            return self.database_url
+        path = self.score_log_path or (self.home / "serving.sqlite")
+        return f"sqlite:///{path}"

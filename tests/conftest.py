@@ -12,11 +12,107 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from models.settings import Settings
     from serving.settings import ServingSettings
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# ---------------------------------------------------------------------------------------
+# Backends. The end-to-end tests (marker `e2e`) run on the embedded SQLite stores, and again
+# on PostgreSQL when HANDOFF_TEST_BACKEND=postgresql (CI's second pass): MLflow's tracking
+# and registry store and the serving database each get a fresh database on the server at
+# HANDOFF_TEST_POSTGRES_URL. Store-level tests run on both wherever that server answers.
+# ---------------------------------------------------------------------------------------
+POSTGRES_URL_ENV = "HANDOFF_TEST_POSTGRES_URL"
+BACKEND_ENV = "HANDOFF_TEST_BACKEND"
+_MLFLOW_TEMPLATE = "handoff_mlflow_template"
+
+
+def postgres_server() -> str | None:
+    """The test PostgreSQL server's URL when one is configured and answers, else None."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        return None
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=3, autocommit=True).close()
+    except psycopg.Error:
+        return None
+    return url
+
+
+def require_postgres() -> str:
+    url = postgres_server()
+    if url is None:
+        pytest.skip(
+            f"no PostgreSQL reachable: set {POSTGRES_URL_ENV} (CI starts one with .ci/postgres.sh)"
+        )
+    return url
+
+
+def fresh_postgres_database(prefix: str, *, template: str | None = None) -> str:
+    """A new, empty (or template-copied) database on the test server; its URL."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    server = require_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        suffix = f" TEMPLATE {template}" if template else ""
+        conn.execute(f"CREATE DATABASE {name}{suffix}")
+    parts = urlsplit(server)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _mlflow_template() -> str:
+    """A database with MLflow's tables migrated once (15 s); each store copies it (fast)."""
+    import mlflow
+    import psycopg
+
+    server = require_postgres()
+    version = mlflow.__version__.replace(".", "_")
+    template = f"{_MLFLOW_TEMPLATE}_{version}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,))
+        if found.fetchone() is None:
+            conn.execute(f"CREATE DATABASE {template}_building")
+            url = server.rsplit("/", 1)[0] + f"/{template}_building"
+            engine_uri = url.replace("postgresql://", "postgresql+psycopg://", 1)
+            mlflow.MlflowClient(tracking_uri=engine_uri).search_experiments()
+            # MLflow keeps its engine (and pooled connections) for the process: end them.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (f"{template}_building",),
+            )
+            conn.execute(f"ALTER DATABASE {template}_building RENAME TO {template}")
+    return template
+
+
+def backend_env(settings: Settings) -> dict[str, str]:
+    """The environment a `handoff` process needs to find the same stores."""
+    env = {"HANDOFF_HOME": str(settings.home)}
+    if settings.tracking_uri:
+        env["HANDOFF_TRACKING_URI"] = settings.tracking_uri
+    database_url = getattr(settings, "database_url", None)
+    if database_url:
+        env["HANDOFF_DATABASE_URL"] = database_url
+    return env
+
+
+def backend_overrides(label: str) -> dict[str, str]:
+    """Settings that put a test store's MLflow and serving database on the chosen backend
+    (none for SQLite, the embedded default)."""
+    if os.environ.get(BACKEND_ENV, "sqlite") != "postgresql":
+        return {}
+    return {
+        "tracking_uri": fresh_postgres_database(f"mlflow_{label}", template=_mlflow_template()),
+        "database_url": fresh_postgres_database(f"serving_{label}"),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +232,7 @@ def one_run_store(tmp_path_factory: pytest.TempPathFactory) -> OneRunStore:
 
     root = tmp_path_factory.mktemp("one_run")
     generate_to_folder(n_leads=ONE_RUN_LEADS, seed=ONE_RUN_SEED, out_dir=root / "crm")
-    settings = serving_settings(root / "home")
+    settings = serving_settings(root / "home", **backend_overrides("one_run"))
     trained = run_training(root / "crm", settings=settings)
     return OneRunStore(settings=settings, trained_version=trained.version)
 

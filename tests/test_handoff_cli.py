@@ -229,7 +229,7 @@ def test_models_hides_a_tracking_uri_password(
     text = where_versions_are_read(
         Settings(home=tmp_path, tracking_uri="postgresql://ann:s3cret@db:5432/mlflow")
     )
-    assert "s3cret" not in text and "postgresql://ann:***@db:5432/mlflow" in text
+    assert "s3cret" not in text and "postgresql+psycopg://ann:***@db:5432/mlflow" in text
 
 
 def test_rollback_to_from_the_command_line(

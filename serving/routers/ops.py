@@ -6,11 +6,13 @@ no lead data, only the serving version and aggregate counts.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
-from serving.deps import HolderDep, MetricsDep, ScoreLogDep
+from serving.deps import HolderDep, MetricsDep
+from serving.metrics import CONTENT_TYPE
 from serving.schemas import HealthOut, ReadyOut
+from serving.workers import Readiness, WorkerBoard
 
 router = APIRouter(tags=["ops"])
 
@@ -22,23 +24,23 @@ async def healthz() -> HealthOut:
 
 
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
-async def readyz(holder: HolderDep) -> JSONResponse:
-    """200 once a signed-off champion is loaded; 503 with the reason until then."""
-    champion = holder.current
-    if champion is None:
-        return JSONResponse(
-            ReadyOut(ready=False, reason=holder.reason).model_dump(), status_code=503
+async def readyz(request: Request, holder: HolderDep) -> JSONResponse:
+    """200 once every worker has a signed-off champion loaded; 503 with the reason until then."""
+    board: WorkerBoard | None = request.app.state.board
+    if board is not None:
+        state = board.readiness()
+    else:
+        champion = holder.current
+        state = Readiness(
+            champion is not None,
+            champion.version if champion else None,
+            None if champion else holder.reason,
         )
-    return JSONResponse(ReadyOut(ready=True, model_version=champion.version).model_dump())
+    body = ReadyOut(ready=state.ready, model_version=state.version, reason=state.reason)
+    return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(
-    holder: HolderDep, metrics: MetricsDep, score_log: ScoreLogDep
-) -> PlainTextResponse:
-    """Prometheus text format."""
-    champion = holder.current
-    text = metrics.render(
-        model_version=champion.version if champion else None, score_log_rows=score_log.written
-    )
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+@router.get("/metrics", response_class=Response)
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus text format, summed over every worker."""
+    return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -29,12 +29,17 @@ from serving.scoring import (
 router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
 
 _ITEM = TypeAdapter(ScoreIn)
+_ITEMS = TypeAdapter(list[ScoreIn])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Unreadable body (e.g. not UTF-8 JSON)."},
     401: {"model": ErrorOut, "description": "Missing or invalid API key."},
     413: {"model": ErrorOut, "description": "Request body too large."},
     422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},
-    503: {"model": ErrorOut, "description": "No signed-off champion is serving."},
+    503: {
+        "model": ErrorOut,
+        "description": "No signed-off champion is serving, or the score log could not record "
+        "the scores (nothing is answered that is not recorded).",
+    },
 }
 
 
@@ -74,13 +79,15 @@ def _score(
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
-async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
+def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     """Score one lead with its recent events: scores, quadrant, action, SLA, reasons.
 
-    Runs on the event loop, not the thread pool: a single lead is a few milliseconds of CPU,
-    and a thread-pool hop adds a GIL handoff between the loop and the worker each request
-    (up to the interpreter's 5 ms switch interval). The batch endpoint, which can take
-    seconds, stays in the thread pool so it never blocks the loop.
+    A plain `def`, so FastAPI runs it in its thread pool: chosen by measurement
+    (`tests/benchmarks/bench_load.py --variants`, `eventloop-N`). On the event loop it
+    answered fewer requests at every concurrency, with a longer tail: the loop holds the GIL
+    scoring the next request while the score log's writer thread waits for it (up to the
+    interpreter's 5 ms switch interval) to commit the previous one, and a shorter switch
+    interval recovers part of the loss.
     """
     now = utc_now()
     as_of, errors = check_item(
@@ -93,7 +100,7 @@ async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     if errors:
         return _invalid(errors, ctx.request_id)
     out = _score(ctx.champion, [body], [as_of], ctx.request_id)
-    ctx.score_log.append(rows_from_answers(out, now.isoformat()))
+    ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))  # before the answer
     ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0])
 
@@ -120,6 +127,31 @@ def score_batch(body: BatchScoreIn, ctx: ScoreContextDep) -> Response:
         return _score_batch(body, ctx)
 
 
+def _validated_items(
+    raw: list[Any], item_errors: dict[int, list[FieldError]]
+) -> list[ScoreIn | None]:
+    """Each item as a `ScoreIn`, or None with its errors in `item_errors`.
+
+    The whole list in one call when every item is valid (the usual batch: one call instead of
+    10,000); item by item once one is not, so each bad item is reported on its own.
+    """
+    try:
+        return list(_ITEMS.validate_python(raw))
+    except ValidationError:
+        pass
+    out: list[ScoreIn | None] = []
+    for index, item in enumerate(raw):
+        try:
+            out.append(_ITEM.validate_python(item))
+        except ValidationError as exc:
+            loc = ("body", "items", index)
+            item_errors[index] = [
+                FieldError((*loc, *e["loc"]), e["msg"], e["type"]) for e in exc.errors()
+            ]
+            out.append(None)
+    return out
+
+
 def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     champion, settings, request_id = ctx.champion, ctx.settings, ctx.request_id
     now = utc_now()
@@ -128,15 +160,10 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     valid: list[tuple[int, ScoreIn, datetime]] = []
     seen: dict[str, int] = {}
     kinds = champion.extra_kinds
-    for index, raw in enumerate(body.items):
-        loc: tuple[str | int, ...] = ("body", "items", index)
-        try:
-            item = _ITEM.validate_python(raw)
-        except ValidationError as exc:
-            item_errors[index] = [
-                FieldError((*loc, *e["loc"]), e["msg"], e["type"]) for e in exc.errors()
-            ]
+    for index, item in enumerate(_validated_items(body.items, item_errors)):
+        if item is None:
             continue
+        loc: tuple[str | int, ...] = ("body", "items", index)
         as_of, errors = check_item(
             item,
             now=now,
@@ -165,7 +192,7 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     if valid:
         out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
-        ctx.score_log.append(rows_from_answers(out, now.astimezone(UTC).isoformat()))
+        ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
         ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
     results = [
         {"index": i, "ok": True, "result": scored[i], "errors": None}

@@ -12,8 +12,10 @@ number of requests from httpx clients:
 - one 10,000-lead `/v1/score/batch` request;
 - `score_folder` (`handoff score`) over `--score-leads` generated leads.
 
-Targets (2 cores): p99 <= 10 ms, throughput >= 5x mlflow serve, 10k batch < 2 s, 1M < 5 min.
-Client and servers share the same cores, so throughput figures include the client's cost.
+Targets (2 cores): 10k batch < 1 s, 1M-lead folder < 5 min. Throughput and tail latency
+against `mlflow models serve` are measured with a standard load tool by `bench_load.py`
+(targets there); the figures here come from Python clients, which cost the shared cores
+more than the server does.
 """
 
 from __future__ import annotations
@@ -178,11 +180,13 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     return booster, {"dataframe_split": {"columns": booster.feature_name(), "data": data}}
 
 
-def serve_booster(booster: Any, work: Path, port: int) -> subprocess.Popen[bytes]:
-    """`mlflow models serve` on the booster, logged in a store of its own."""
+def serve_booster(booster: Any, work: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`mlflow models serve -w WORKERS` on the booster, logged in a store of its own (in a
+    session of its own, so the whole process group can be stopped)."""
     import mlflow
     import mlflow.lightgbm
 
+    work.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{work / 'raw.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -207,11 +211,12 @@ def serve_booster(booster: Any, work: Path, port: int) -> subprocess.Popen[bytes
             "-p",
             str(port),
             "-w",
-            "1",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(work / "mlflow_serve.log", "wb"),
+        start_new_session=True,
     )
 
 
@@ -259,6 +264,21 @@ def throughput(url: str, body: bytes, headers: dict[str, str], clients: int, per
         return clients * per / seconds
 
     return asyncio.run(run())
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a server and its worker processes (Linux `/proc`): what
+    a request cost the server, whatever else the shared cores were doing meanwhile."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def pct(values: list[float], q: float) -> float:
@@ -340,14 +360,16 @@ def main() -> None:
         batch_body = json.dumps({"items": items}).encode()
         with httpx.Client(headers={**key, "Content-Type": "application/json"}, timeout=600) as c:
             c.post(f"{hurl}/batch", content=json.dumps({"items": items[:100]}).encode())
-            seconds = []
+            seconds, cpu = [], []
             for _ in range(args.batch_repeats):
-                t = time.perf_counter()
+                t, cpu_before = time.perf_counter(), server_cpu_seconds(handoff.pid)
                 r = c.post(f"{hurl}/batch", content=batch_body)
                 seconds.append(time.perf_counter() - t)
+                cpu.append(server_cpu_seconds(handoff.pid) - cpu_before)
                 r.raise_for_status()
             results["batch_first_seconds"] = seconds[0]
             results["batch_seconds"] = statistics.median(seconds[1:] or seconds)
+            results["batch_cpu_seconds"] = statistics.median(cpu[1:] or cpu)
             results["batch_ok"] = r.json()["n_ok"]
             results["batch_mb"] = len(batch_body) / 1e6
     finally:
@@ -369,11 +391,12 @@ def main() -> None:
         a, b = results[name]
         print(f"{name:34}{a:>12.2f}{b:>34.2f}")
     print(f"{'throughput_rps (' + str(args.concurrency) + ' clients)':34}{h:>12.0f}{m:>34.0f}")
-    print(f"throughput ratio handoff / mlflow: {h / m:.1f}x (target >= 5x)")
+    print(f"throughput ratio handoff / mlflow: {h / m:.1f}x (Python client; see bench_load.py)")
     print(
         f"batch of {args.batch:,} leads ({results['batch_mb']:.1f} MB, {results['batch_ok']:,} ok): "
         f"first after start {results['batch_first_seconds']:.2f} s, then median "
-        f"{results['batch_seconds']:.2f} s (target < 2 s)"
+        f"{results['batch_seconds']:.2f} s (target < 1 s); server CPU per batch, median "
+        f"{results['batch_cpu_seconds']:.2f} s (load {os.getloadavg()[0]:.1f})"
     )
     print(f"score_folder over {args.score_leads:,} leads: {results['folder_seconds']:.1f} s")
     print(summary)

@@ -6,8 +6,9 @@ the suite's time and prove nothing more). Both teams sign both versions off. The
 server starts before any promotion, so readiness-before is observed, then version 1 is
 promoted through `promote_version` and the server follows the alias.
 
-`served` is the same store behind a real `handoff serve` process (dev mode on beside the test
-key), for what only the command's own server config does: its logging and its head limits.
+`served` is the same store behind a real `handoff serve --workers 2` (dev mode on beside the
+test key), for what only the command's own server does: its logging, its head limits, its
+worker processes (readiness, metrics and swaps across them).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import uvicorn
 from serving.app import create_app, server_options
 from serving.security import hash_key
 from serving.settings import ServingSettings
+from tests.conftest import backend_env, backend_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-7f3c9d-never-log-me"
@@ -176,7 +178,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     root = tmp_path_factory.mktemp("serving")
     data_dir = root / "crm"
     generate_to_folder(n_leads=3_000, seed=7, out_dir=data_dir)
-    settings = serving_settings(root / "home")
+    settings = serving_settings(root / "home", **backend_overrides("serving"))
     v1 = run_training(data_dir, settings=settings).version
 
     configure_mlflow(settings)
@@ -236,6 +238,10 @@ def client(api: Api) -> Iterator[httpx.Client]:
 
 
 SERVED_MAX_BODY_BYTES = 1 << 20
+# Several processes, as `handoff serve` runs by default: answers, access-log lines and
+# refusals come from workers that got the server options pickled, /metrics and /readyz
+# speak for both.
+SERVED_WORKERS = 2
 
 
 @dataclass
@@ -246,6 +252,7 @@ class Served:
     port: int
     stdout: Path
     stderr: Path
+    pid: int = 0  # the supervisor's
 
     def log_text(self) -> str:
         return self.stdout.read_text() + self.stderr.read_text()
@@ -257,31 +264,41 @@ def served(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
-        "HANDOFF_HOME": str(api.registry.settings.home),
+        **backend_env(api.registry.settings),
         "HANDOFF_API_KEY_HASHES": hash_key(API_KEY),
         "HANDOFF_DEV_MODE": "true",
-        "HANDOFF_SCORE_LOG_PATH": str(work / "score_log.sqlite"),
         "HANDOFF_RELOAD_INTERVAL_SECONDS": "0.5",
         "HANDOFF_MAX_BODY_BYTES": str(SERVED_MAX_BODY_BYTES),
     }
     result = Served(f"http://127.0.0.1:{port}", port, work / "stdout.log", work / "stderr.log")
     with result.stdout.open("wb") as out, result.stderr.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "handoff_cli", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "handoff_cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(SERVED_WORKERS),
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=err,
+            start_new_session=True,
         )
+    result.pid = proc.pid
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while not ready(result.url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"handoff serve did not start:\n{result.log_text()}")
             time.sleep(0.2)
         yield result
     finally:
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)  # the supervisor and its workers
         proc.wait(timeout=60)
 
 

@@ -31,6 +31,8 @@ from tests.serving.conftest import (
     lead_payload,
 )
 
+pytestmark = pytest.mark.e2e
+
 PAYLOAD_MARKER = "Zebulon-Quartzfeather-Industries"
 QUERY_MARKER = "Quillfeather-Query-Value-93"
 
@@ -331,22 +333,63 @@ def test_logs_never_contain_keys_or_payloads(client: httpx.Client, api: Api) -> 
     assert "example-corp" not in text
 
 
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus text parsed by prometheus_client's own parser: (name, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def test_metrics_are_prometheus_text(api: Api, client: httpx.Client) -> None:
     client.post("/v1/score", json=lead_payload("L-metrics"))
     response = httpx.get(f"{api.url}/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    text = response.text
-    assert 'handoff_http_requests_total{method="POST",path="/v1/score",status="200"}' in text
-    assert 'handoff_http_request_duration_seconds_bucket{path="/v1/score",le="+Inf"}' in text
-    assert f'handoff_model_info{{version="{api.registry.v1}"}} 1' in text
-    assert 'handoff_http_errors_total{kind="client"}' in text
-    quadrant_total = sum(
-        int(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("handoff_scores_total{")
+    samples = metric_samples(response.text)
+    requests = (
+        "handoff_http_requests_total",
+        (("method", "POST"), ("path", "/v1/score"), ("status", "200")),
     )
-    assert quadrant_total >= 1
+    assert samples[requests] >= 1
+    assert (
+        samples[
+            (
+                "handoff_http_request_duration_seconds_bucket",
+                (("le", "+Inf"), ("path", "/v1/score")),
+            )
+        ]
+        >= samples[requests]
+    )
+    assert samples[("handoff_model_info", (("version", api.registry.v1),))] == 1
+    assert samples[("handoff_model_loaded", ())] == 1
+    assert ("handoff_http_errors_total", (("kind", "client"),)) in samples
+    assert samples[("handoff_score_log_rows_written_total", ())] >= 1
+    quadrants = [v for (name, _), v in samples.items() if name == "handoff_scores_total"]
+    assert len(quadrants) == len(QUADRANTS) and sum(quadrants) >= 1
+
+
+def test_metrics_labels_stay_closed_for_unknown_paths_and_methods(api: Api) -> None:
+    for _ in range(3):
+        httpx.request("PROPFIND", f"{api.url}/no/such/{time.monotonic()}")
+    samples = metric_samples(httpx.get(f"{api.url}/metrics").text)
+    paths = {
+        dict(labels).get("path") for name, labels in samples if name.startswith("handoff_http")
+    }
+    methods = {dict(labels).get("method") for name, labels in samples if "method" in dict(labels)}
+    assert paths - {None} <= {
+        "/v1/score",
+        "/v1/score/batch",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "other",
+    }
+    assert "PROPFIND" not in methods and "other" in methods
 
 
 def _log_lines(served: Served, needle: str, count: int) -> list[str]:

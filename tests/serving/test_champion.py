@@ -7,8 +7,11 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.serving.conftest import HEADERS, LENIENT, Api, lead_payload, wait_for_version
+
+pytestmark = pytest.mark.e2e
 
 
 def _hammer(url: str, stop: threading.Event, sink: list[tuple[str, int, Any]]) -> None:
@@ -30,24 +33,30 @@ def _hammer(url: str, stop: threading.Event, sink: list[tuple[str, int, Any]]) -
                 sink.append(("batch", r.status_code, (body.get("model_version"), versions)))
 
 
-def test_swap_after_promote_and_rollback_under_concurrent_requests(api: Api) -> None:
+@pytest.mark.parametrize("server", ["api", "served"])
+def test_swap_after_promote_and_rollback_under_concurrent_requests(
+    server: str, api: Api, request: pytest.FixtureRequest
+) -> None:
+    """In one process, and across `handoff serve`'s worker processes (each swaps on its own;
+    `/readyz` reports the new version once every worker has it)."""
     from training.promote import promote_version, rollback_champion
 
+    url = request.getfixturevalue(server).url
     reg = api.registry
     seen: list[tuple[str, int, Any]] = []
     stop = threading.Event()
     workers = [
-        threading.Thread(target=_hammer, args=(api.url, stop, seen), daemon=True) for _ in range(3)
+        threading.Thread(target=_hammer, args=(url, stop, seen), daemon=True) for _ in range(3)
     ]
     for w in workers:
         w.start()
     try:
         time.sleep(0.5)
         promote_version(reg.v2, settings=reg.settings, by="test", **LENIENT)
-        wait_for_version(api.url, reg.v2)
+        wait_for_version(url, reg.v2)
         time.sleep(0.5)
         rollback_champion(settings=reg.settings, by="test")
-        wait_for_version(api.url, reg.v1)
+        wait_for_version(url, reg.v1)
         time.sleep(0.5)
     finally:
         stop.set()

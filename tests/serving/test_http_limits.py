@@ -7,24 +7,20 @@ the point is what the server does with exactly these bytes.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from serving.app import server_options
-from serving.http_limits import MAX_HEAD_BYTES, MAX_HEADER_FIELDS
-from serving.security import hash_key
+from serving.http_limits import MAX_HEAD_BYTES, MAX_HEADER_FIELDS, BoundedHttpToolsProtocol
 from serving.settings import ServingSettings
-from tests.serving.conftest import API_KEY, ROOT, Api, Served, free_port, ready
+from tests.serving.conftest import API_KEY, Served
 
 
 def _head(target: str = "/healthz", *headers: tuple[str, str], method: str = "GET") -> bytes:
@@ -174,49 +170,42 @@ def test_server_options_pickle_for_worker_processes(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(options)) == options
 
 
-@pytest.mark.slow
-def test_head_limit_and_log_filter_hold_under_worker_processes(api: Api, tmp_path: Path) -> None:
-    """`uvicorn.run(..., workers=2)` with the same options: the parent only supervises, so
-    every answer and access-log line comes from a worker, which got the options pickled."""
-    port = free_port()
-    script = (
-        "import uvicorn\n"
-        "from models.settings import load_settings\n"
-        "from serving.app import server_options\n"
-        "from serving.settings import ServingSettings\n"
-        "options = server_options(load_settings(ServingSettings))\n"
-        f"uvicorn.run('serving.app:create_app', factory=True, workers=2, port={port}, **options)\n"
+def test_connections_have_nagle_off_on_a_workers_socket_under_asyncio() -> None:
+    """The socket uvicorn binds for `--workers` says proto 0, so asyncio leaves Nagle on; the
+    protocol turns it off (else head and body wait ~40 ms on the client's delayed ACK)."""
+
+    import uvicorn
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        http=BoundedHttpToolsProtocol,
+        loop="asyncio",
+        lifespan="off",
+        log_config=None,
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
-        "HANDOFF_HOME": str(api.registry.settings.home),
-        "HANDOFF_API_KEY_HASHES": hash_key(API_KEY),
-        "HANDOFF_SCORE_LOG_PATH": str(tmp_path / "score_log.sqlite"),
-    }
-    access_log = tmp_path / "stdout.log"
-    with access_log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    sock = config.bind_socket()
+    assert sock.proto == 0  # what asyncio's own TCP_NODELAY skips
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
     try:
-        deadline = time.monotonic() + 180
-        while not ready(f"http://127.0.0.1:{port}"):
-            assert proc.poll() is None and time.monotonic() < deadline, "workers did not start"
-            time.sleep(0.3)
-        oversized = _head("/healthz", _pad(4 * MAX_HEAD_BYTES))
-        statuses = [_exchange(port, oversized)[0][0] for _ in range(8)]
-        normal = [_exchange(port, _head(f"/healthz?api_key={API_KEY}"))[0][0] for _ in range(8)]
-        assert statuses == [431] * 8 and normal == [200] * 8
-        deadline = time.monotonic() + 10
-        while access_log.read_text().count('"GET /healthz HTTP/1.1" 200') < 8:
-            assert time.monotonic() < deadline, access_log.read_text()
-            time.sleep(0.1)
-        assert API_KEY not in access_log.read_text()
+        while not server.started:
+            time.sleep(0.01)
+        port = sock.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(_head("/"))
+            assert _responses(client, 1)[0][0] == 200
+            (protocol,) = server.server_state.connections
+            served = protocol.transport.get_extra_info("socket")
+            assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -35,5 +35,37 @@ def test_dev_mode_accepts_only_the_default_key(tmp_path: Path) -> None:
     assert not checker.check("other") and not checker.check(None) and not checker.check("")
 
 
-def test_score_log_defaults_to_home(tmp_path: Path) -> None:
-    assert ServingSettings(home=tmp_path).resolved_score_log_path == tmp_path / "score_log.sqlite"
+def test_serving_database_defaults_to_a_sqlite_file_in_home(tmp_path: Path) -> None:
+    assert (
+        ServingSettings(home=tmp_path).resolved_database_url
+        == f"sqlite:///{tmp_path}/serving.sqlite"
+    )
+
+
+def test_score_log_path_is_the_sqlite_shorthand(tmp_path: Path) -> None:
+    settings = ServingSettings(home=tmp_path, score_log_path=tmp_path / "log.sqlite")
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path}/log.sqlite"
+
+
+def test_database_url_and_score_log_path_together_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", "postgresql://ann:s3cret@db/serving")
+    monkeypatch.setenv("HANDOFF_SCORE_LOG_PATH", str(tmp_path / "log.sqlite"))
+    with pytest.raises(SettingsError) as refused:
+        load_settings(ServingSettings)
+    assert "not both" in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def test_malformed_database_url_names_the_variable_not_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from models.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", "mysql://ann:s3cret@db/serving")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(ServingSettings)
+    text = str(refused.value)
+    assert text.startswith("HANDOFF_DATABASE_URL is invalid: ") and "s3cret" not in text

@@ -15,6 +15,7 @@ import pytest
 
 from data_contracts.synthetic import generate_to_folder
 from models.settings import Settings
+from tests.conftest import backend_overrides
 from training.train import TrainResult, run_training
 
 GOVERNANCE_LEADS = 3_000
@@ -39,7 +40,8 @@ def governance_store(tmp_path_factory: pytest.TempPathFactory) -> GovernanceStor
     root = tmp_path_factory.mktemp("governance")
     data_dir = root / "crm"
     generate_to_folder(n_leads=GOVERNANCE_LEADS, seed=GOVERNANCE_SEED, out_dir=data_dir)
-    settings = Settings(home=root / "home")
+    tracking = backend_overrides("governance").get("tracking_uri")
+    settings = Settings(home=root / "home", tracking_uri=tracking)
     first = run_training(data_dir, settings=settings)
     second = run_training(data_dir, settings=settings, horizon_days=150)
     return GovernanceStore(settings=settings, data_dir=data_dir, results=[first, second])

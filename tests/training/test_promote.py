@@ -29,6 +29,8 @@ from training.verdict import (
 )
 from training.versions import registry_client
 
+pytestmark = pytest.mark.e2e
+
 Store = Any  # tests/training/conftest.py::GovernanceStore
 AUC = "test_combined_roc_auc"
 # Success paths (aliases, locking, rollback) pass loose gate bounds explicitly: on 3k generated

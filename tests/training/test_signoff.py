@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import backend_env
 from training.audit import read_events
 from training.signoff import SignoffError, record_signoff
 from training.versions import UnknownVersion, get_version, registry_client, version_info
+
+pytestmark = pytest.mark.e2e
 
 Store = Any  # tests/training/conftest.py::GovernanceStore
 
@@ -121,7 +124,8 @@ def test_signoff_cli_refuses_approval_of_a_rejected_version(
         comment="wrong ICP",
         settings=governance.settings,
     )
-    monkeypatch.setenv("HANDOFF_HOME", str(governance.settings.home))
+    for name, value in backend_env(governance.settings).items():
+        monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["signoff", v1, "--team", "marketing", "--by", "Mara"])
     assert result.exit_code == 1
     assert "sign-off not recorded" in result.output and "a rejection is final" in result.output

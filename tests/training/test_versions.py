@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from training.promote import promote_version
 from training.signoff import record_signoff
 from training.versions import derive_status, list_versions, review_status, versions_table
+
+pytestmark = pytest.mark.e2e
 
 Store = Any  # tests/training/conftest.py::GovernanceStore
 LOOSE: dict[str, float] = {"auc_tolerance": 1.0, "max_ece": 1.0, "baseline_margin": -1.0}
