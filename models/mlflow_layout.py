@@ -94,6 +94,12 @@ HEADLINE_METRICS: tuple[str, ...] = (
 )
 
 
+def quadrant_metric(quadrant: str, measure: str) -> str:
+    """A run metric of one quadrant on the test window (`share` or `win_rate`): the win rate
+    is what a version promises at sign-off, and what `handoff monitor` holds it to."""
+    return f"test_quadrant_{quadrant}_{measure}"
+
+
 @dataclass(frozen=True)
 class Signoff:
     """One team's current decision on a version, as its `signoff.<team>.*` tags record it."""

@@ -21,10 +21,12 @@ from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.access_log import log_config
 from serving.champion import ChampionHolder
+from serving.feedback import FEEDBACK, FeedbackLog
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import MULTIPROCESS_ENV, Metrics
 from serving.middleware import ServingMiddleware
-from serving.routers import model, ops, score
+from serving.monitor.store import MONITOR_SUMMARIES
+from serving.routers import feedback, model, monitor, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
@@ -82,10 +84,13 @@ def _warn_dev_mode(settings: ServingSettings) -> None:
 
 
 async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
-    """A score the log could not commit is not answered: the client may retry."""
+    """What the serving database could not commit (a score, feedback) is not answered: the
+    client may retry (feedback retries are idempotent on their event ids)."""
+    what = "feedback" if request.url.path.startswith("/v1/feedback") else "answer"
     return JSONResponse(
         {
-            "detail": "the score log could not record this answer, so it is not served; retry",
+            "detail": f"the serving database could not record this {what}, so it is not "
+            "acknowledged; retry",
             "request_id": _request_id(request),
         },
         status_code=503,
@@ -93,13 +98,17 @@ async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Every table of the serving database (created at start-up by each process that opens it).
+SERVING_TABLES: tuple[Table, ...] = (SCORE_LOG, FEEDBACK, MONITOR_SUMMARIES)
+
+
 def serving_store(
     settings: ServingSettings, on_commit: Callable[[Table, int], None] | None = None
 ) -> Store:
-    """The serving database with every table serving writes (the feedback store joins here)."""
+    """The serving database with every table serving writes."""
     return Store(
         settings.resolved_database_url,
-        [SCORE_LOG],
+        SERVING_TABLES,
         migrations=[rename_win_columns],
         on_commit=on_commit,
     )
@@ -123,6 +132,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         ),
     )
     score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
+    feedback_log = FeedbackLog(store, timeout_seconds=settings.score_log_timeout_seconds)
     holder = ChampionHolder(
         settings,
         listeners=(
@@ -159,12 +169,15 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.board = board
     app.state.store = store
     app.state.score_log = score_log
+    app.state.feedback = feedback_log
     app.state.metrics = metrics
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _not_recorded)
     app.include_router(score.router)
     app.include_router(model.router)
+    app.include_router(feedback.router)
+    app.include_router(monitor.router)
     app.include_router(ops.router)
     app.add_middleware(ServingMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     return app
@@ -216,9 +229,7 @@ def run(
     factory = import_from_string(app_factory)
     try:
         app = factory(settings)  # every worker would refuse the same way: refuse once
-        reachable = Store(
-            settings.resolved_database_url, [SCORE_LOG], migrations=[rename_win_columns]
-        )
+        reachable = serving_store(settings)
         reachable.start()  # the tables exist, or a clear line now rather than N crashed workers
         reachable.close()
     except (ServingConfigError, StoreError) as exc:
