@@ -63,10 +63,20 @@ def handoffs(served: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(["model_version", "lead_id"], keep="first").reset_index(drop=True)
 
 
-def _first(outcomes: pd.DataFrame, stage: str | tuple[str, ...]) -> pd.Series:
+def _first_at(
+    outcomes: pd.DataFrame, stage: str | tuple[str, ...], leads: pd.DataFrame
+) -> pd.Series:
+    """When each handed-off lead first reached `stage` (NaT: never), in UTC."""
     stages = (stage,) if isinstance(stage, str) else stage
     rows = outcomes[outcomes["stage"].isin(stages)]
-    return rows.groupby("lead_id")["occurred_at"].min()
+    first = _per_lead(rows.groupby("lead_id")["occurred_at"].min(), leads)
+    return pd.to_datetime(first, utc=True)
+
+
+def _per_lead(values: pd.Series, leads: pd.DataFrame) -> pd.Series:
+    """`values` (indexed by lead id) aligned to the hand-off rows (`map` loses the dtype of
+    an empty series)."""
+    return pd.Series(values.reindex(leads["lead_id"]).to_numpy(), index=leads.index)
 
 
 def outcome_columns(
@@ -77,21 +87,21 @@ def outcome_columns(
     outcomes = outcomes.copy()
     outcomes["occurred_at"] = pd.to_datetime(outcomes["occurred_at"], utc=True, format="ISO8601")
     horizon = pd.Timedelta(days=horizon_days)
-    won_at = out["lead_id"].map(_first(outcomes, WON))
-    lost_at = out["lead_id"].map(_first(outcomes, LOST))
+    won_at = _first_at(outcomes, WON, out)
+    lost_at = _first_at(outcomes, LOST, out)
     start = out["scored_at"]
     won = won_at.notna() & (won_at <= start + horizon)
     lost = ~won & (lost_at.notna() | (now >= start + horizon))
     out["won"] = pd.array(np.where(won, 1, np.where(lost, 0, -1)), dtype="Int8")
     out.loc[out["won"] == -1, "won"] = pd.NA
-    out["touched_at"] = out["lead_id"].map(_first(outcomes, TOUCH_STAGE))
+    out["touched_at"] = _first_at(outcomes, TOUCH_STAGE, out)
     decided = outcomes[outcomes["stage"].isin((AE_ACCEPTED_STAGE, REJECTED_STAGE))]
     decided = decided.sort_values("occurred_at").drop_duplicates("lead_id")
-    out["ae_decision"] = out["lead_id"].map(decided.set_index("lead_id")["stage"])
-    out["reject_reason"] = out["lead_id"].map(decided.set_index("lead_id")["reject_reason"])
+    out["ae_decision"] = _per_lead(decided.set_index("lead_id")["stage"], out)
+    out["reject_reason"] = _per_lead(decided.set_index("lead_id")["reject_reason"], out)
     rated = outcomes.dropna(subset=["meeting_rating"]).sort_values("occurred_at")
     rating = rated.drop_duplicates("lead_id", keep="last").set_index("lead_id")
-    out["meeting_rating"] = out["lead_id"].map(rating["meeting_rating"]).astype(float)
+    out["meeting_rating"] = _per_lead(rating["meeting_rating"], out).astype(float)
     return out
 
 

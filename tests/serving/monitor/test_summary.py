@@ -21,7 +21,12 @@ DRIFT_FROM = pd.Timestamp("2026-02-09", tz="UTC")  # week 6
 NOW = START + pd.Timedelta(days=100)
 WIN_RATE = {"sales_now": 0.40, "nurture": 0.20, "order_taker": 0.15, "group_resources": 0.05}
 SHARE = {"sales_now": 0.3, "nurture": 0.25, "order_taker": 0.25, "group_resources": 0.2}
-TARGETS = {"sales_now": (1, 10), "order_taker": (2, 60), "nurture": (3, 1440), "group_resources": (4, 10080)}
+TARGETS = {
+    "sales_now": (1, 10),
+    "order_taker": (2, 60),
+    "nurture": (3, 1440),
+    "group_resources": (4, 10080),
+}
 SLOW = "order_taker"  # touched at about three times its target
 P_OPEN = 0.3
 
@@ -198,3 +203,14 @@ def test_wilson_interval_contains_the_rate_and_narrows_with_n() -> None:
     lo2, hi2 = wilson(100, 500)
     assert lo < 0.2 < hi and lo2 < 0.2 < hi2 and hi2 - lo2 < hi - lo
     assert wilson(0, 20)[0] == 0.0
+
+
+def test_monitor_with_no_feedback_yet_counts_every_lead_open(traffic: Traffic) -> None:
+    from data_contracts.feedback import outcome_rows
+
+    empty = outcome_rows(pd.DataFrame())
+    summary = summarise(traffic.served, empty, {"1": traffic.profile}, now=NOW)
+    (v,) = summary["versions"]
+    assert all(r["realised"]["n"] == 0 for r in v["outcomes"]["quadrants"])
+    assert sum(r["censored"] for r in v["outcomes"]["quadrants"]) == v["leads"]
+    assert all(r["within_target_share"] == 0.0 for r in v["speed_to_lead"]["quadrants"])
