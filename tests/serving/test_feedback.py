@@ -67,7 +67,7 @@ def test_feedback_retried_batch_is_not_counted_twice(server: LiveServer, databas
             item(a),
             item(
                 b, type="sales_rejected", channel=None, reject_reason="no_budget", meeting_rating=2
-            ),  # fmt: skip
+            ),
             item(c, type="closed_won", channel=None, amount=12_000.0),
         ]
     }

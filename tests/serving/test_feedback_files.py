@@ -49,7 +49,7 @@ def feedback_rows(crm: Path, n: int = 12) -> list[dict[str, object]]:
                 "type": "touch",
                 "occurred_at": start.isoformat(),
                 "channel": "phone",
-            }  # fmt: skip
+            }
         )
         later = (start + pd.Timedelta(days=2)).isoformat()
         if len(rows) % 3:
@@ -60,7 +60,7 @@ def feedback_rows(crm: Path, n: int = 12) -> list[dict[str, object]]:
                     "type": "sales_accepted",
                     "occurred_at": later,
                     "meeting_rating": 4,
-                }  # fmt: skip
+                }
             )
         else:
             rows.append(
@@ -71,7 +71,7 @@ def feedback_rows(crm: Path, n: int = 12) -> list[dict[str, object]]:
                     "occurred_at": later,
                     "reject_reason": "bad_timing",
                     "meeting_rating": 2,
-                }  # fmt: skip
+                }
             )
     return rows
 

@@ -45,7 +45,7 @@ def test_monitor_summarises_served_leads_and_the_endpoint_returns_it(
                 "type": "touch",
                 "occurred_at": r["result"]["as_of"],
                 "channel": "phone",
-            }  # fmt: skip
+            }
             for i, r in enumerate(scored["results"])
         ]
         assert client.post("/v1/feedback", json={"items": touches}).status_code == 200
