@@ -30,6 +30,7 @@ from serving.routers import feedback, model, monitor, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
+from serving.shadow import SHADOW_LOG, Shadow
 from serving.store import Store, StoreError, StoreUnavailable, Table
 from serving.tail import quiet_collector
 from serving.workers import WorkerBoard
@@ -99,7 +100,7 @@ async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
 
 
 # Every table of the serving database (created at start-up by each process that opens it).
-SERVING_TABLES: tuple[Table, ...] = (SCORE_LOG, FEEDBACK, MONITOR_SUMMARIES)
+SERVING_TABLES: tuple[Table, ...] = (SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES)
 
 
 def serving_store(
@@ -133,6 +134,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     )
     score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
     feedback_log = FeedbackLog(store, timeout_seconds=settings.score_log_timeout_seconds)
+    shadow = Shadow(settings, store) if settings.shadow_challenger else None
     holder = ChampionHolder(
         settings,
         listeners=(
@@ -148,9 +150,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             _warn_dev_mode(settings)
         store.start()
         holder.start()
+        if shadow is not None:
+            shadow.start()
         try:
             yield
         finally:
+            if shadow is not None:
+                shadow.stop()
             holder.stop()
             store.close()
             if board is not None:
@@ -170,6 +176,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.score_log = score_log
     app.state.feedback = feedback_log
+    app.state.shadow = shadow
     app.state.metrics = metrics
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

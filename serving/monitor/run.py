@@ -13,10 +13,13 @@ import pandas as pd
 
 from data_contracts.crm_data import read_folder
 from models.drift import PSI_MAJOR
+from serving.feedback import FEEDBACK
 from serving.monitor.sources import served_and_outcomes, version_profiles
 from serving.monitor.store import MONITOR_SUMMARIES, save_summary
 from serving.monitor.summary import summarise
+from serving.score_log import SCORE_LOG, rename_win_columns
 from serving.settings import ServingSettings
+from serving.shadow import SHADOW_LOG
 from serving.store import Store
 
 
@@ -35,10 +38,12 @@ def run_monitor(
     never came through `POST /v1/feedback`).
     """
     url = settings.resolved_database_url
-    store = Store(url, [MONITOR_SUMMARIES])
+    # Every table the monitor reads exists, even on a database no server has opened yet.
+    tables = [SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES]
+    store = Store(url, tables, migrations=[rename_win_columns])
     store.start()  # before reading: a wrong database fails here, clearly
     try:
-        served, outcomes = served_and_outcomes(url)
+        served, outcomes, shadow = served_and_outcomes(url)
         if crm_dir is not None:
             crm = read_folder(crm_dir).outcomes
             if len(crm):
@@ -55,6 +60,7 @@ def run_monitor(
             horizon_days=horizon_days,
             since=since,
             drift_threshold=drift_threshold,
+            shadow=shadow,
         )
         save_summary(store, summary)
     finally:
@@ -79,5 +85,10 @@ def summary_text(summary: dict[str, Any]) -> str:
             "  retrain recommended: " + "; ".join(retrain["why"])
             if retrain["recommended"]
             else "  no retrain signal"
+        )
+    for c in summary["challengers"]:
+        lines.append(
+            f"challenger {c['challenger']} vs champion {c['champion']}: {c['leads']} leads, "
+            f"same quadrant for {c['agreement']:.0%}"
         )
     return "\n".join(lines)

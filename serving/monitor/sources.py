@@ -23,14 +23,18 @@ from models.settings import Settings
 from serving.feedback import read_feedback
 from serving.monitor.summary import SCORE_COLUMNS, VersionProfile
 from serving.score_log import read_rows
+from serving.shadow import read_shadow_rows
 
 
-def served_and_outcomes(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The score log and the feedback (as the `outcomes` contract) of a serving database."""
+def served_and_outcomes(url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The score log, the feedback (as the `outcomes` contract) and the challenger's shadow
+    log of a serving database."""
     served = pd.DataFrame(read_rows(url))
     if served.empty:
-        served = pd.DataFrame(columns=["lead_id", "model_version", "quadrant", "scored_at"])
-    return served, outcome_rows(read_feedback(url))
+        served = pd.DataFrame(
+            columns=["request_id", "lead_id", "model_version", "quadrant", "scored_at"]
+        )
+    return served, outcome_rows(read_feedback(url)), pd.DataFrame(read_shadow_rows(url))
 
 
 def version_profile(client: Any, model_name: str, version: str, workdir: Path) -> VersionProfile:

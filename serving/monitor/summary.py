@@ -305,6 +305,58 @@ def _retrain(outcomes: dict[str, Any], drift: dict[str, Any], threshold: float) 
     return {"recommended": bool(why), "why": why}
 
 
+def challenger_comparison(leads: pd.DataFrame, shadow: pd.DataFrame) -> list[dict[str, Any]]:
+    """Champion against challenger on the same hand-offs (joined on request and lead):
+    quadrant agreement, where they disagree, and realised win rates by each one's quadrant."""
+    if shadow.empty or leads.empty:
+        return []
+    pairs = leads.merge(
+        shadow[["request_id", "lead_id", "model_version", "quadrant", "combined_score"]],
+        on=["request_id", "lead_id"],
+        suffixes=("", "_challenger"),
+    )
+    out = []
+    for (champion, challenger), rows in pairs.groupby(
+        ["model_version", "model_version_challenger"], sort=True
+    ):
+        agree = rows["quadrant"] == rows["quadrant_challenger"]
+        moves = (
+            rows[~agree]
+            .groupby(["quadrant", "quadrant_challenger"])
+            .size()
+            .sort_values(ascending=False)
+        )
+        by_quadrant = []
+        for q in QUADRANTS:
+            mine = rows.loc[rows["quadrant"] == q, "won"].dropna()
+            theirs = rows.loc[rows["quadrant_challenger"] == q, "won"].dropna()
+            by_quadrant.append(
+                {
+                    "quadrant": q,
+                    "champion": _rate(int(mine.sum()), len(mine)),
+                    "challenger": _rate(int(theirs.sum()), len(theirs)),
+                }
+            )
+        out.append(
+            {
+                "champion": str(champion),
+                "challenger": str(challenger),
+                "leads": len(rows),
+                "agreement": float(agree.mean()),
+                "disagreements": [
+                    {
+                        "champion": str(m["quadrant"]),
+                        "challenger": str(m["quadrant_challenger"]),
+                        "n": int(m["n"]),
+                    }
+                    for m in moves.reset_index(name="n").to_dict("records")
+                ],
+                "realised_by_quadrant": by_quadrant,
+            }
+        )
+    return out
+
+
 def summarise(
     served: pd.DataFrame,
     outcomes: pd.DataFrame,
@@ -314,6 +366,7 @@ def summarise(
     horizon_days: int = 180,
     since: pd.Timestamp | None = None,
     drift_threshold: float = PSI_MAJOR,
+    shadow: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The monitor's summary, per version served: outcomes against the promise, speed to
     lead, sales feedback, drift and whether to retrain."""
@@ -349,6 +402,9 @@ def summarise(
             "feature_drift": "not measured: the score log keeps scores, not the lead's features",
             "versions": versions,
             "retrain_recommended": any(v["retrain"]["recommended"] for v in versions),
+            "challengers": challenger_comparison(
+                leads, shadow if shadow is not None else pd.DataFrame()
+            ),
         }
     )
 
