@@ -226,6 +226,30 @@ def render(summary: dict[str, Any]) -> str:
         f"<p>Features: {escape(summary['feature_drift'])}.</p>",
     ]
     parts += [_version(v, threshold) for v in summary["versions"]]
+    for c in summary.get("challengers", []):
+        parts.append(
+            f"<h2>Challenger {escape(c['challenger'])} vs champion {escape(c['champion'])}</h2>"
+            f"<p>{c['leads']} leads scored by both; same quadrant for {_pct(c['agreement'])}.</p>"
+        )
+        parts.append(
+            _table(
+                ["champion quadrant", "challenger quadrant", "leads"],
+                [[d["champion"], d["challenger"], d["n"]] for d in c["disagreements"]],
+            )
+        )
+        parts.append(
+            _table(
+                ["quadrant", "champion: won / resolved", "challenger: won / resolved"],
+                [
+                    [
+                        r["quadrant"],
+                        f"{r['champion']['wins']} / {r['champion']['n']}",
+                        f"{r['challenger']['wins']} / {r['challenger']['n']}",
+                    ]
+                    for r in c["realised_by_quadrant"]
+                ],
+            )
+        )
     if not summary["versions"]:
         parts.append("<p>The score log is empty: nothing has been served yet.</p>")
     parts.append("</body></html>")
