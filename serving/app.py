@@ -26,6 +26,7 @@ from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import MULTIPROCESS_ENV, Metrics
 from serving.middleware import ServingMiddleware
 from serving.monitor.store import MONITOR_SUMMARIES
+from serving.openapi import live_openapi
 from serving.routers import feedback, model, monitor, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
@@ -187,6 +188,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.include_router(monitor.router)
     app.include_router(ops.router)
     app.add_middleware(ServingMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.openapi = live_openapi(app)  # type: ignore[method-assign]  # the champion's extras
     return app
 
 

@@ -14,7 +14,7 @@ meets the same load from the rest of the machine:
 - with `--variants`, the design choices measured against the defaults: `uvloop-N` (uvloop
   instead of asyncio), `threadpool-N` (the single-lead route in FastAPI's thread pool),
   `no-freeze-N` (no `gc.freeze` after start-up), `poll-fast-N` (the champion poll every
-  0.2 s instead of every 5 s).
+  0.2 s instead of every 5 s), `switch-N` (the interpreter's thread switch interval at 0.5 ms).
 
 Each (target, concurrency) cell runs `wrk -d DURATION` once per round; the table shows the
 median over rounds of req/s, p50, p99 and max latency (wrk's own histogram), and the ratios
@@ -257,6 +257,7 @@ def main() -> None:
                 "threadpool-N": (free_port(), n, {"BENCH_VARIANT": "threadpool"}),
                 "no-freeze-N": (free_port(), n, {"BENCH_VARIANT": "no-freeze"}),
                 "poll-fast-N": (free_port(), n, {"HANDOFF_RELOAD_INTERVAL_SECONDS": "0.2"}),
+                "switch-N": (free_port(), n, {"BENCH_VARIANT": "switch-0.5ms"}),
             }
         )
     only = set(filter(None, args.only.split(",")))

@@ -4,7 +4,8 @@
 
 - `threadpool`: `/v1/score` as a plain `def` route, so FastAPI runs it in its thread pool
   (the alternative to scoring on the event loop);
-- `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`).
+- `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`);
+- `switch-0.5ms`: the interpreter's thread switch interval at 0.5 ms instead of 5 ms.
 
 Everything else is `handoff serve`'s own code: this module only swaps a route or a call
 before `serving.app.create_app` builds the app. Run with `python serve_variant.py PORT`
@@ -32,7 +33,7 @@ from serving.deps import ApiKey, ScoreContextDep  # noqa: E402
 from serving.routers import score  # noqa: E402
 from serving.schemas import BatchScoreOut, ScoreIn, ScoreOut  # noqa: E402
 from serving.score_log import rows_from_answers  # noqa: E402
-from serving.scoring import check_item, utc_now  # noqa: E402
+from serving.scoring import check_extras, check_item, utc_now  # noqa: E402
 
 
 def _score_in_thread_pool() -> None:
@@ -44,6 +45,7 @@ def _score_in_thread_pool() -> None:
             skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
             max_events=ctx.settings.max_events_per_lead,
         )
+        errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
         if errors:
             return score._invalid(errors, ctx.request_id)
         out = score._score(ctx.champion, [body], [as_of], ctx.request_id)
@@ -73,6 +75,8 @@ def create_app(settings: Any = None) -> Any:
     variant = os.environ.get("BENCH_VARIANT", "")
     if variant == "threadpool":
         _score_in_thread_pool()
+    elif variant == "switch-0.5ms":
+        sys.setswitchinterval(0.0005)
     elif variant == "no-freeze":
         serving.app.quiet_collector = lambda: None  # type: ignore[assignment]
     elif variant:
