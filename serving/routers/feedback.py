@@ -82,7 +82,13 @@ def _errors(raw: Any, max_items: int) -> tuple[list[FeedbackItem], list[FieldErr
 @router.post(
     "",
     response_model=FeedbackOut,
-    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut, "description": "Unreadable body (e.g. not UTF-8 JSON)."},
+        401: {"model": ErrorOut, "description": "Missing or invalid API key."},
+        413: {"model": ErrorOut, "description": "Request body too large."},
+        422: {"model": ErrorOut, "description": "Invalid items; `loc` names item and field."},
+        503: {"model": ErrorOut, "description": "Not committed: nothing acknowledged; retry."},
+    },
 )
 async def post_feedback(
     request: Request,

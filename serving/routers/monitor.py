@@ -14,7 +14,13 @@ from serving.schemas import ErrorOut
 router = APIRouter(prefix="/v1/monitor", tags=["monitor"], dependencies=[ApiKey])
 
 
-@router.get("/summary", responses={404: {"model": ErrorOut}})
+@router.get(
+    "/summary",
+    responses={
+        401: {"model": ErrorOut, "description": "Missing or invalid API key."},
+        404: {"model": ErrorOut, "description": "No summary yet: run `handoff monitor`."},
+    },
+)
 async def monitor_summary(request: Request) -> dict[str, Any]:
     """Read in a thread on its own connection: the scoring loop never waits on it."""
     url = request.app.state.store.url_text
