@@ -446,5 +446,104 @@ def score(
     typer.echo(summary)
 
 
+feedback_app = typer.Typer(
+    help="Sales feedback: import a file into the serving database, export it as outcomes.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("import")
+def feedback_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Feedback as .csv or .jsonl.")
+    ],
+) -> None:
+    """Record a feedback file as POST /v1/feedback would (the same checks, the same store)."""
+    from serving.feedback_files import FeedbackFileError, import_file
+    from serving.settings import ServingSettings
+    from serving.store import StoreError, StoreUnavailable
+
+    settings = _loaded(ServingSettings)
+    try:
+        typer.echo(import_file(settings.resolved_database_url, file))
+    except (FeedbackFileError, StoreError, StoreUnavailable) as error:
+        typer.echo(f"handoff feedback import: {error}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path, typer.Argument(file_okay=False, help="Folder to write.")],
+    crm: Annotated[
+        Path | None,
+        typer.Option(
+            "--crm",
+            exists=True,
+            file_okay=False,
+            help="The CRM folder the leads came from: write a whole folder (its leads and "
+            "events, its outcomes merged with the feedback) for validate and train.",
+        ),
+    ] = None,
+) -> None:
+    """Write the feedback as the `outcomes` contract (with --crm: a whole CRM folder)."""
+    from serving.feedback_files import export_folder
+    from serving.settings import ServingSettings
+
+    settings = _loaded(ServingSettings)
+    with _data_errors("feedback", "export", out, "--crm", crm or ""):
+        written = export_folder(settings.resolved_database_url, out, crm)
+    for table, path in written.items():
+        typer.echo(f"{table:>9}: {path}")
+
+
+@app.command()
+def monitor(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only hand-offs from this ISO date or time.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML page here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON summary here.")
+    ] = None,
+    crm: Annotated[
+        Path | None,
+        typer.Option("--crm", exists=True, file_okay=False, help="Add this CRM folder's outcomes."),
+    ] = None,
+) -> None:
+    """What happened after the hand-off: outcomes vs promise, speed to lead, AE feedback,
+    drift; stored as the summary GET /v1/monitor/summary returns."""
+    import json
+
+    import pandas as pd
+
+    from serving.monitor.page import render
+    from serving.monitor.run import run_monitor, summary_text
+    from serving.settings import ServingSettings
+    from serving.store import StoreError
+
+    settings = _loaded(ServingSettings)
+    start = None
+    if since is not None:
+        try:
+            start = pd.Timestamp(since)
+        except ValueError:
+            typer.echo("handoff monitor: --since takes an ISO date or time", err=True)
+            raise typer.Exit(code=2) from None
+        start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    try:
+        summary = run_monitor(settings, since=start, crm_dir=crm)
+    except StoreError as error:
+        typer.echo(f"handoff monitor: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(summary_text(summary))
+    if out is not None:
+        out.write_text(render(summary), encoding="utf-8")
+        typer.echo(f"page -> {out}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        typer.echo(f"summary -> {json_out}")
+
+
 if __name__ == "__main__":
     app()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # Aliases (never MLflow stages).
 CHAMPION = "champion"
 PREVIOUS = "previous"
-CHALLENGER = "challenger"  # reserved for shadow scoring; nothing sets it yet
+CHALLENGER = "challenger"  # scored in the shadow (never answered): `shadow_problems`
 
 # The two teams whose approval a version needs, in the order they are shown.
 TEAMS: tuple[str, ...] = ("marketing", "bdr")
@@ -99,6 +99,12 @@ HEADLINE_METRICS: tuple[str, ...] = (
     "n_test",
     "win_rate_test",
 )
+
+
+def quadrant_metric(quadrant: str, measure: str) -> str:
+    """A run metric of one quadrant on the test window (`share` or `win_rate`): the win rate
+    is what a version promises at sign-off, and what `handoff monitor` holds it to."""
+    return f"test_quadrant_{quadrant}_{measure}"
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,16 @@ def signoff_problems(tags: Mapping[str, str]) -> list[str]:
     """
     waiting = [f"{team} has not signed off" for team in awaiting_teams(tags)]
     return waiting + signoff_blockers(tags)
+
+
+def shadow_problems(version: ModelVersion) -> list[str]:
+    """Why a version may not be scored in the shadow as the `challenger` (empty: it may).
+
+    The promotion rule without waiting for sign-off: a shadow score is never answered, and
+    its live comparison is evidence the teams sign off with. A rejection, a missing or
+    edited binding, or files that changed still refuse it.
+    """
+    return signoff_blockers(version.tags or {}) + binding_problems(version)
 
 
 def artifact_digest(model_uri: str, run_id: str) -> str:

@@ -21,14 +21,17 @@ from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.access_log import log_config
 from serving.champion import ChampionHolder
+from serving.feedback import FEEDBACK, FeedbackLog
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import MULTIPROCESS_ENV, Metrics
 from serving.middleware import ServingMiddleware
+from serving.monitor.store import MONITOR_SUMMARIES
 from serving.openapi import live_openapi
-from serving.routers import model, ops, score
+from serving.routers import feedback, model, monitor, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
+from serving.shadow import SHADOW_LOG, Shadow
 from serving.store import Store, StoreError, StoreUnavailable, Table
 from serving.tail import quiet_collector
 from serving.workers import WorkerBoard
@@ -83,10 +86,13 @@ def _warn_dev_mode(settings: ServingSettings) -> None:
 
 
 async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
-    """A score the log could not commit is not answered: the client may retry."""
+    """What the serving database could not commit (a score, feedback) is not answered: the
+    client may retry (feedback retries are idempotent on their event ids)."""
+    what = "feedback" if request.url.path.startswith("/v1/feedback") else "answer"
     return JSONResponse(
         {
-            "detail": "the score log could not record this answer, so it is not served; retry",
+            "detail": f"the serving database could not record this {what}, so it is not "
+            "acknowledged; retry",
             "request_id": _request_id(request),
         },
         status_code=503,
@@ -94,13 +100,17 @@ async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Every table of the serving database (created at start-up by each process that opens it).
+SERVING_TABLES: tuple[Table, ...] = (SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES)
+
+
 def serving_store(
     settings: ServingSettings, on_commit: Callable[[Table, int], None] | None = None
 ) -> Store:
-    """The serving database with every table serving writes (the feedback store joins here)."""
+    """The serving database with every table serving writes."""
     return Store(
         settings.resolved_database_url,
-        [SCORE_LOG],
+        SERVING_TABLES,
         migrations=[rename_win_columns],
         on_commit=on_commit,
     )
@@ -124,6 +134,8 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         ),
     )
     score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
+    feedback_log = FeedbackLog(store, timeout_seconds=settings.score_log_timeout_seconds)
+    shadow = Shadow(settings, store) if settings.shadow_challenger else None
     holder = ChampionHolder(
         settings,
         listeners=(
@@ -139,9 +151,13 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             _warn_dev_mode(settings)
         store.start()
         holder.start()
+        if shadow is not None:
+            shadow.start()
         try:
             yield
         finally:
+            if shadow is not None:
+                shadow.stop()
             holder.stop()
             store.close()
             if board is not None:
@@ -160,12 +176,16 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.board = board
     app.state.store = store
     app.state.score_log = score_log
+    app.state.feedback = feedback_log
+    app.state.shadow = shadow
     app.state.metrics = metrics
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _not_recorded)
     app.include_router(score.router)
     app.include_router(model.router)
+    app.include_router(feedback.router)
+    app.include_router(monitor.router)
     app.include_router(ops.router)
     app.add_middleware(ServingMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     app.openapi = live_openapi(app)  # type: ignore[method-assign]  # the champion's extras
@@ -218,9 +238,7 @@ def run(
     factory = import_from_string(app_factory)
     try:
         app = factory(settings)  # every worker would refuse the same way: refuse once
-        reachable = Store(
-            settings.resolved_database_url, [SCORE_LOG], migrations=[rename_win_columns]
-        )
+        reachable = serving_store(settings)
         reachable.start()  # the tables exist, or a clear line now rather than N crashed workers
         reachable.close()
     except (ServingConfigError, StoreError) as exc:

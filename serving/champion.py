@@ -109,10 +109,17 @@ class ChampionHolder:
     """
 
     def __init__(
-        self, settings: ServingSettings, listeners: tuple[StateListener, ...] = ()
+        self,
+        settings: ServingSettings,
+        listeners: tuple[StateListener, ...] = (),
+        *,
+        alias: str = CHAMPION,
+        problems: Callable[[Any], list[str]] = version_problems,
     ) -> None:
         self.settings = settings
         self.listeners = listeners
+        self.alias = alias  # `challenger` for the shadow holder (`serving.shadow`)
+        self.problems = problems
         self._heard: tuple[str | None, str] | None = None
         self._current: Champion | None = None
         self._reason = NO_CHAMPION
@@ -163,21 +170,21 @@ class ChampionHolder:
         client = self._mlflow()
         name = self.settings.model_name
         try:
-            mv = client.get_model_version_by_alias(name, CHAMPION)
+            mv = client.get_model_version_by_alias(name, self.alias)
         except Exception as exc:
             if not _is_missing(exc):
                 raise  # a store hiccup must not take a healthy champion out of service
             if self._current is not None:
-                logger.warning("champion alias removed; no longer serving")
+                logger.warning("%s alias removed; no longer serving it", self.alias)
             self._current, self._reason = None, NO_CHAMPION
             return False
         version = str(mv.version)
         if self._current is not None and self._current.version == version:
             return False
         tags = dict(mv.tags or {})
-        problems = version_problems(mv)
+        problems = self.problems(mv)
         if problems:
-            reason = f"champion version {version} is not servable: {'; '.join(problems)}"
+            reason = f"{self.alias} version {version} is not servable: {'; '.join(problems)}"
             if self._failed_version != version or self._reason != reason:
                 logger.error("refusing to serve: %s", reason)
                 self._failed_version = version

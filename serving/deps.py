@@ -17,6 +17,7 @@ from serving.metrics import Metrics
 from serving.score_log import ScoreLog
 from serving.security import API_KEY_HEADER, KeyChecker
 from serving.settings import ServingSettings
+from serving.shadow import Shadow
 
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="An API key whose sha256 is configured."
@@ -64,6 +65,7 @@ class ScoreContext:
     request_id: str
     score_log: ScoreLog
     metrics: Metrics
+    shadow: Shadow | None = None  # the challenger, scored after the answer is sent
 
 
 async def get_score_context(request: Request) -> ScoreContext:
@@ -79,6 +81,7 @@ async def get_score_context(request: Request) -> ScoreContext:
         settings=state.settings,
         request_id=str(request.state.request_id),
         score_log=state.score_log,
+        shadow=state.shadow,
         metrics=state.metrics,
     )
 

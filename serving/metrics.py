@@ -46,7 +46,16 @@ BUCKETS: tuple[float, ...] = (
     10.0,
 )
 KNOWN_PATHS: frozenset[str] = frozenset(
-    {"/v1/score", "/v1/score/batch", "/v1/model", "/healthz", "/readyz", "/metrics"}
+    {
+        "/v1/score",
+        "/v1/score/batch",
+        "/v1/model",
+        "/v1/feedback",
+        "/v1/monitor/summary",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
 )
 KNOWN_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"

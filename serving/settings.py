@@ -40,6 +40,8 @@ class ServingSettings(Settings):
     # Serving processes; `handoff serve --workers` overrides; None: one per core.
     workers: int | None = Field(default=None, ge=1)
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # Also score every request with the `challenger` alias's version, in the shadow.
+    shadow_challenger: bool = True
     # Set by `handoff serve` for its workers: where they publish their state and metrics.
     worker_state_dir: Path | None = None
 

@@ -73,6 +73,7 @@ class Table:
     columns: tuple[tuple[str, ColumnKind], ...]
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
+    nullable: tuple[str, ...] = ()  # columns that may hold NULL (all others are NOT NULL)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -80,7 +81,10 @@ class Table:
 
     def ddl(self, dialect: str) -> list[str]:
         types = _SQL_TYPES[dialect]
-        cols = ", ".join(f"{name} {types[kind]} NOT NULL" for name, kind in self.columns)
+        cols = ", ".join(
+            f"{name} {types[kind]}{'' if name in self.nullable else ' NOT NULL'}"
+            for name, kind in self.columns
+        )
         statements = [
             f"CREATE TABLE IF NOT EXISTS {self.name} ({_ID_COLUMN[dialect]}, {cols})",
             f"CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_key ON {self.name} "
@@ -196,12 +200,12 @@ class _Connection:
             self.close()  # a broken PostgreSQL connection is reopened on the next attempt
             raise
 
-    def query(self, sql: str) -> tuple[list[str], list[Row]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
         if self.raw is None:
             self.open()
         cur = self.raw.cursor()
         try:
-            cur.execute(sql)
+            cur.execute(sql, tuple(params))
             names = [d[0] for d in cur.description]
             return names, [tuple(r) for r in cur.fetchall()]
         finally:
@@ -237,6 +241,7 @@ class Store:
         max_group_rows: int = 50_000,
     ) -> None:
         self.url = parse_url(url)
+        self.url_text = url  # for readers that open their own connection (`read_keyed`)
         self.tables = tuple(tables)
         self.migrations = tuple(migrations)
         self.on_commit = on_commit
@@ -377,3 +382,38 @@ def read_table(url: str, table: Table) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def read_keyed(url: str, table: Table, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """The committed rows of `table` whose `column` is one of `values`, on a connection of
+    its own (a route asks after its write returned: which of its rows were already there)."""
+    if column not in table.column_names:
+        raise ValueError(f"{table.name} has no column {column}")
+    if not values:
+        return []
+    parsed = parse_url(url)
+    mark = _PLACEHOLDER[parsed.dialect]
+    conn = _Connection(parsed)
+    out: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(values), 500):  # SQLite's bound-parameter limit
+            chunk = list(values[start : start + 500])
+            names, rows = conn.query(
+                f"SELECT * FROM {table.name} WHERE {column} IN "
+                f"({', '.join([mark] * len(chunk))}) ORDER BY id",
+                chunk,
+            )
+            out.extend(dict(zip(names, row, strict=True)) for row in rows)
+    finally:
+        conn.close()
+    return out
+
+
+def read_latest(url: str, table: Table) -> dict[str, Any] | None:
+    """The newest row of `table`, or None when it is empty."""
+    conn = _Connection(parse_url(url))
+    try:
+        names, rows = conn.query(f"SELECT * FROM {table.name} ORDER BY id DESC LIMIT 1")
+    finally:
+        conn.close()
+    return dict(zip(names, rows[0], strict=True)) if rows else None

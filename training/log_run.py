@@ -122,8 +122,8 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         **candidate.verdict.metrics(),
     }
     for quadrant, row in candidate.quadrants.iterrows():
-        metrics[f"test_quadrant_{quadrant}_share"] = float(row["share"])
-        metrics[f"test_quadrant_{quadrant}_win_rate"] = float(row["win_rate"])
+        metrics[layout.quadrant_metric(str(quadrant), "share")] = float(row["share"])
+        metrics[layout.quadrant_metric(str(quadrant), "win_rate")] = float(row["win_rate"])
     return metrics
 
 

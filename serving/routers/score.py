@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
+from starlette.background import BackgroundTask
 
 from serving.champion import Champion
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
@@ -43,11 +44,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json_response(payload: Any) -> Response:
+def _json_response(payload: Any, background: BackgroundTask | None = None) -> Response:
     """Serialise once, by hand, with orjson: the answers are already plain JSON types (and
     their numbers checked finite), and a 10,000-lead answer is ~15 MB, which the standard
     library encodes in ~0.3 s, orjson in a tenth of that."""
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return Response(orjson.dumps(payload), media_type="application/json", background=background)
+
+
+def _in_shadow(
+    ctx: ScoreContext, items: list[ScoreIn], as_ofs: list[datetime], scored_at: str
+) -> BackgroundTask | None:
+    """The challenger's scoring of the same leads, to run once the answer is sent."""
+    challenger = ctx.shadow.current if ctx.shadow is not None else None
+    if challenger is None or ctx.shadow is None or not items:
+        return None
+    request_id = ctx.request_id
+    return BackgroundTask(
+        ctx.shadow.score, lambda: _score(challenger, items, as_ofs, request_id), scored_at
+    )
 
 
 def _invalid(errors: list[FieldError], request_id: str) -> JSONResponse:
@@ -102,7 +116,7 @@ def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
     out = _score(ctx.champion, [body], [as_of], ctx.request_id)
     ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))  # before the answer
     ctx.metrics.observe_scores([out[0]["quadrant"]])
-    return _json_response(out[0])
+    return _json_response(out[0], _in_shadow(ctx, [body], [as_of], now.isoformat()))
 
 
 @router.post("/batch", response_model=BatchScoreOut, responses=_ERRORS)
@@ -189,11 +203,15 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
         valid.append((index, item, as_of))
 
     scored: dict[int, dict[str, Any]] = {}
+    shadow = None
     if valid:
         out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
         ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
         ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
+        shadow = _in_shadow(
+            ctx, [v[1] for v in valid], [v[2] for v in valid], now.astimezone(UTC).isoformat()
+        )
     results = [
         {"index": i, "ok": True, "result": scored[i], "errors": None}
         if i in scored
@@ -212,5 +230,6 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
             "n_ok": len(scored),
             "n_failed": len(item_errors),
             "results": results,
-        }
+        },
+        shadow,
     )

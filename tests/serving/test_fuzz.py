@@ -23,6 +23,8 @@ OPERATIONS = [
     ("/v1/score", "POST"),
     ("/v1/score/batch", "POST"),
     ("/v1/model", "GET"),
+    ("/v1/feedback", "POST"),
+    ("/v1/monitor/summary", "GET"),
     ("/healthz", "GET"),
     ("/readyz", "GET"),
     ("/metrics", "GET"),

@@ -1,0 +1,256 @@
+"""The monitor's self-contained HTML page: the summary's tables and plots, nothing fetched.
+
+Plots are matplotlib PNGs inlined as data: URIs, as the training report draws them.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from typing import Any
+
+from matplotlib.figure import Figure
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}
+th{background:#f3f3f3}.bad{color:#b00020;font-weight:600}.ok{color:#11703a}
+"""
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _promise_plot(outcomes: dict[str, Any]) -> str:
+    """Realised win rate per quadrant with its interval, beside the promised one."""
+    fig = Figure(figsize=(6.4, 3.6), dpi=96, layout="constrained")
+    ax = fig.subplots()
+    rows = outcomes["quadrants"]
+    for i, row in enumerate(rows):
+        r = row["realised"]
+        if r["rate"] is not None:
+            ax.errorbar(
+                [i],
+                [100 * r["rate"]],
+                yerr=[[100 * (r["rate"] - r["low"])], [100 * (r["high"] - r["rate"])]],
+                fmt="o",
+                color="tab:blue",
+                capsize=4,
+                label="realised (95%)" if i == 0 else None,
+            )
+        if row["promised"] is not None:
+            ax.plot(
+                [i],
+                [100 * row["promised"]],
+                "x",
+                color="tab:red",
+                ms=9,
+                label="promised at sign-off" if i == 0 else None,
+            )
+    ax.set_xticks(range(len(rows)), [r["quadrant"] for r in rows])
+    ax.set_ylabel("win rate (%)")
+    ax.set_title("Outcomes vs promise, per quadrant")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _drift_plot(drift: dict[str, Any], threshold: float) -> str:
+    fig = Figure(figsize=(6.4, 3.2), dpi=96, layout="constrained")
+    ax = fig.subplots()
+    weeks = drift["weeks"]
+    for score in weeks[0]["psi"] if weeks else []:
+        ax.plot(
+            [w["week"] for w in weeks], [w["psi"][score] for w in weeks], marker="o", label=score
+        )
+    ax.axhline(threshold, color="tab:red", ls="--", label=f"retrain threshold {threshold:g}")
+    ax.set_ylabel("PSI vs the test window")
+    ax.set_title("Drift of served scores, per week")
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _version(v: dict[str, Any], threshold: float) -> str:
+    out = [f"<h2>Version {escape(v['version'])}: {v['leads']} leads handed off</h2>"]
+    retrain = v["retrain"]
+    if retrain["recommended"]:
+        out.append('<p class="bad">Retrain recommended: ' + escape("; ".join(retrain["why"])))
+    else:
+        out.append('<p class="ok">No retrain signal.</p>')
+    o = v["outcomes"]
+    out.append("<h3>Outcomes vs promise</h3>")
+    out.append(
+        _table(
+            [
+                "quadrant",
+                "served",
+                "open (censored)",
+                "resolved",
+                "won",
+                "realised",
+                "95%",
+                "promised",
+            ],
+            [
+                [
+                    r["quadrant"],
+                    r["served"],
+                    r["censored"],
+                    r["realised"]["n"],
+                    r["realised"]["wins"],
+                    _pct(r["realised"]["rate"]),
+                    f"{_pct(r['realised']['low'])} – {_pct(r['realised']['high'])}",
+                    _pct(r["promised"]),
+                ]
+                for r in o["quadrants"]
+            ],
+        )
+    )
+    q = o["quality"]
+    if q["auc"] is not None:
+        out.append(
+            f"<p>Realised AUC {q['auc']:.3f}; mean predicted {_pct(q['mean_predicted'])} vs "
+            f"realised {_pct(q['realised_rate'])}.</p>"
+        )
+    out.append(f'<img alt="outcomes vs promise" src="{_promise_plot(o)}">')
+    s = v["speed_to_lead"]
+    out.append(f"<h3>Speed to lead (slowest: {escape(str(s['slowest_quadrant']))})</h3>")
+    out.append(
+        _table(
+            [
+                "quadrant",
+                "tier",
+                "target (min)",
+                "judged",
+                "untouched",
+                "median (min)",
+                "within target",
+            ],
+            [
+                [
+                    r["quadrant"],
+                    r["tier"],
+                    r["target_minutes"],
+                    r["judged"],
+                    r["untouched"],
+                    "–" if r["median_minutes"] is None else f"{r['median_minutes']:.0f}",
+                    _pct(r["within_target_share"]),
+                ]
+                for r in s["quadrants"]
+            ],
+        )
+    )
+    out.append(
+        _table(
+            ["tier", "judged", "within target"],
+            [[t["tier"], t["judged"], _pct(t["within_target_share"])] for t in s["tiers"]],
+        )
+    )
+    f = v["sales_feedback"]
+    out.append("<h3>Sales feedback</h3>")
+    out.append(
+        _table(
+            ["quadrant", "AE decisions", "accepted", "acceptance", "rated", "mean rating"],
+            [
+                [
+                    r["quadrant"],
+                    r["decided"],
+                    r["accepted"],
+                    _pct(r["acceptance_rate"]),
+                    r["rated"],
+                    "–" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}",
+                ]
+                for r in f["quadrants"]
+            ],
+        )
+    )
+    out.append("<p>Rejection reasons, most frequent first:</p>")
+    out.append(
+        _table(
+            ["reason", "n", "share"],
+            [[r["reason"], r["n"], _pct(r["share"])] for r in f["reject_reasons"]],
+        )
+    )
+    sn = f["sales_now_rejected"]
+    out.append(f"<p><b>sales now</b> leads the AEs rejected: {sn['n']}</p>")
+    out.append(
+        _table(
+            ["lead", "combined score", "reason", "rating"],
+            [
+                [r["lead_id"], r["combined_score"], r["reject_reason"], r["meeting_rating"] or "–"]
+                for r in sn["leads"][:50]
+            ],
+        )
+    )
+    d = v["drift"]
+    out.append("<h3>Drift</h3>")
+    if d["worst"] is not None:
+        out.append(
+            f"<p>Worst shift overall: {escape(d['worst']['score'])} PSI {d['worst']['psi']:.3f}"
+            f"; past {threshold:g} since: {escape(str(d['since']))}.</p>"
+        )
+        out.append(f'<img alt="drift" src="{_drift_plot(d, threshold)}">')
+    else:
+        out.append("<p>No reference scores for this version.</p>")
+    return "\n".join(out)
+
+
+def render(summary: dict[str, Any]) -> str:
+    """The page for one summary."""
+    threshold = float(summary["drift_threshold"])
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Handoff monitor</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>Handoff monitor: what happened after the hand-off</h1>",
+        f"<p>Computed {escape(summary['computed_at'])}; since "
+        f"{escape(str(summary['since'] or 'the start of the score log'))}; horizon "
+        f"{summary['horizon_days']} days (open leads younger than that are censored).</p>",
+        f"<p>Features: {escape(summary['feature_drift'])}.</p>",
+    ]
+    parts += [_version(v, threshold) for v in summary["versions"]]
+    for c in summary.get("challengers", []):
+        parts.append(
+            f"<h2>Challenger {escape(c['challenger'])} vs champion {escape(c['champion'])}</h2>"
+            f"<p>{c['leads']} leads scored by both; same quadrant for {_pct(c['agreement'])}.</p>"
+        )
+        parts.append(
+            _table(
+                ["champion quadrant", "challenger quadrant", "leads"],
+                [[d["champion"], d["challenger"], d["n"]] for d in c["disagreements"]],
+            )
+        )
+        parts.append(
+            _table(
+                ["quadrant", "champion: won / resolved", "challenger: won / resolved"],
+                [
+                    [
+                        r["quadrant"],
+                        f"{r['champion']['wins']} / {r['champion']['n']}",
+                        f"{r['challenger']['wins']} / {r['challenger']['n']}",
+                    ]
+                    for r in c["realised_by_quadrant"]
+                ],
+            )
+        )
+    if not summary["versions"]:
+        parts.append("<p>The score log is empty: nothing has been served yet.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
