@@ -137,6 +137,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# How a yes/no value may be written in an export (case and spaces aside).
+TRUE_WORDS: frozenset[str] = frozenset({"true", "t", "1", "yes", "y", "1.0"})
+FALSE_WORDS: frozenset[str] = frozenset({"false", "f", "0", "no", "n", "0.0"})
+
 # Columns added after contract 1.0.0: a table written before them may leave them out (they
 # read as absent fields, never as a failure), so folders written for 1.0.0 stay valid.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -32,7 +32,7 @@ from data_contracts.cross_table import (
     isin,
 )
 from data_contracts.mapping import read_crm
-from data_contracts.schemas import SCHEMAS
+from data_contracts.schemas import FALSE_WORDS, SCHEMAS, TRUE_WORDS
 
 MISSING_COLUMN = "missing required column"
 EMPTY_FILE = "empty file"
@@ -44,9 +44,6 @@ REPORT_LIMIT = 50
 # same pandera schema) instead of pandera itself, whose per-check null filtering copies
 # every column: ~15 s of 20 s on a 20M-event table.
 PANDERA_MAX_ROWS = 1_000_000
-
-_TRUE = frozenset({"true", "t", "1", "yes", "y", "1.0"})
-_FALSE = frozenset({"false", "f", "0", "no", "n", "0.0"})
 
 
 @dataclass
@@ -82,6 +79,9 @@ class ValidationResult:
                 lines.append(f"  {rec['file']} {where}: {rec['column']}: {rec['check']}{value}")
         for table, path in self.quarantined.items():
             lines.append(f"Quarantined {table} rows written to {path}")
+        if self.valid.report is not None and self.valid.report.notes():
+            lines.append("Export rows the mapping did not use (counted, not failures):")
+            lines += [f"  {note}" for note in self.valid.report.notes()]
         return "\n".join(lines)
 
 
@@ -138,8 +138,8 @@ def _coerce(column: pd.Series, kind: str) -> pd.Series:
             return column.astype("boolean")
         lowered = column.astype(object).map(lambda v: str(v).strip().lower(), na_action="ignore")
         out = pd.Series(pd.NA, index=column.index, dtype="boolean")
-        out[lowered.isin(_TRUE).to_numpy(dtype=bool)] = True
-        out[lowered.isin(_FALSE).to_numpy(dtype=bool)] = False
+        out[lowered.isin(TRUE_WORDS).to_numpy(dtype=bool)] = True
+        out[lowered.isin(FALSE_WORDS).to_numpy(dtype=bool)] = False
         return out
     if isinstance(column.dtype, pd.CategoricalDtype):
         # Vocabulary columns read as dictionaries stay categorical: checks run per category.
@@ -489,7 +489,10 @@ def _at_source(
             for s, c in zip(source.tolist(), column_col[idx], strict=True)
         ]
     out["file"], out["row"], out["column"] = file_col, row_col, column_col
-    return out
+    # One export cell read by two rules (a time and a weekday derived from it) is one failure.
+    cell = out["row"].notna()
+    repeated = out.duplicated(["file", "row", "column", "check"]) & cell
+    return out.loc[~repeated].reset_index(drop=True)
 
 
 def _with_origin(frame: pd.DataFrame, where: RowOrigin) -> pd.DataFrame:

@@ -94,7 +94,7 @@ GOOD = tiny_mapping(file="x.csv", label="y")
 
 
 def test_load_mapping_minimal_ok(tmp_path: Path) -> None:
-    assert load_mapping(_write(tmp_path, GOOD)).label_column == "y"
+    assert load_mapping(_write(tmp_path, GOOD)).label.column == "y"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,469 @@
+"""Apply a `Mapping` to an export folder: read its tables, join and link them to the leads,
+and build the contract tables (`CrmData`) with each row's origin and every count.
+
+Values stay text until the contracts check them, so a bad value is a row-level failure
+in validation (named by export file, row and column through `RowOrigin`), never a crash
+here. Timestamps are read here (their formats are the mapping's to say); one that cannot be
+read goes to `CrmData.conversion_failures`, which validation reports the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from data_contracts.crm_data import MANIFEST, RowOrigin
+from data_contracts.export_read import ExportTable, read_export_table
+from data_contracts.export_report import ExportReport, ExtraReport, TableReport
+from data_contracts.id_like import id_like
+from data_contracts.mapping_parse import MappingError
+from data_contracts.mapping_spec import Extra, Mapping, TimeRule, ValueRule
+from data_contracts.schemas import Lead
+from data_contracts.timestamps import UTC_US, parse_timestamps
+
+Ints = npt.NDArray[np.int64]
+_LEAD_FIELDS = tuple(c for c in Lead.to_schema().columns if c not in ("lead_id", "created_at"))
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+FAILURE_KEYS = ("table", "row", "column", "check", "value")
+
+
+class SourceFileMissing(FileNotFoundError):
+    """A mapping pointed at a folder that does not hold its export file."""
+
+    def __init__(self, mapping: str, file: str, data_dir: Path) -> None:
+        self.mapping, self.file, self.data_dir = mapping, file, Path(data_dir)
+        super().__init__(f"mapping {mapping}: no source file {file} in {data_dir}")
+
+
+class ExportColumnMissing(MappingError):
+    """A mapping names a column its export table does not have."""
+
+
+def positions(values: pd.Series, keys: pd.Series) -> Ints:
+    """Row of each value's first match in `keys`, -1 for none (missing values match nothing)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    arrow_keys = pa.array(keys.astype("str"), type=pa.large_string())
+    arrow_values = pa.array(values.astype("str"), type=pa.large_string())
+    found = pc.index_in(arrow_values, value_set=arrow_keys, skip_nulls=True)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _duplicates(keys: pd.Series) -> int:
+    present = keys.dropna()
+    return int(present.duplicated().sum())
+
+
+@dataclass
+class Export:
+    """An export read for one mapping: its tables, and how their rows reach the leads."""
+
+    mapping: Mapping
+    tables: dict[str, ExportTable]
+    report: ExportReport
+    join_row: dict[str, Ints] = field(default_factory=dict)  # lead -> joined row (-1: none)
+    link_pairs: dict[str, tuple[Ints, Ints]] = field(default_factory=dict)  # (row, lead)
+    failures: list[pd.DataFrame] = field(default_factory=list)
+    _times: dict[tuple[str, str, str, str], tuple[pd.Series, npt.NDArray[np.bool_]]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def lead(self) -> ExportTable:
+        return self.tables[self.mapping.lead_table]
+
+    @property
+    def n_leads(self) -> int:
+        return len(self.lead)
+
+    def column(self, table: str, column: str, key: str) -> pd.Series:
+        """A table's column as read; a name the table lacks is a MappingError naming `key`."""
+        frame = self.tables[table].frame
+        if column not in frame.columns:
+            files = ", ".join(self.tables[table].files)
+            raise ExportColumnMissing(
+                f"mapping {self.mapping.name}: {key} names column {column!r}, not in {table} "
+                f"({files}; columns: {list(frame.columns)})"
+            )
+        return frame[column]
+
+    def per_lead(self, table: str, column: str, key: str) -> pd.Series:
+        """One value per lead from the lead table or a joined one (missing where no row joins)."""
+        values = self.column(table, column, key)
+        if table == self.mapping.lead_table:
+            return values.reset_index(drop=True)
+        at = self.join_row[table]
+        out = values.iloc[np.maximum(at, 0)].reset_index(drop=True)
+        return out.where(pd.Series(at >= 0))
+
+    def rows(self, table: str) -> tuple[Ints, Ints]:
+        """(row of `table`, lead) pairs a rule on `table` reads, in the table's order."""
+        n = self.n_leads
+        if table == self.mapping.lead_table:
+            every = np.arange(n, dtype=np.int64)
+            return every, every
+        if table in self.join_row:
+            at = self.join_row[table]
+            has = np.flatnonzero(at >= 0)
+            return at[has], has.astype(np.int64)
+        return self.link_pairs[table]
+
+    def times(
+        self, table: str, rule: TimeRule, key: str
+    ) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
+        """A table's timestamp column, read once per format, counted in the report."""
+        assert rule.column is not None
+        cache = (table, rule.column, rule.format, rule.zone)
+        if cache not in self._times:
+            raw = self.column(table, rule.column, key)
+            parsed, bad = parse_timestamps(raw, rule.format, rule.zone)
+            self._times[cache] = (parsed.reset_index(drop=True), bad)
+            self.report.table(table).timestamps[rule.column] = [
+                int(raw.notna().sum() - bad.sum()),
+                int(bad.sum()),
+            ]
+        return self._times[cache]
+
+    def fail(
+        self, contract_table: str, rows: Ints, column: str, check: str, values: pd.Series
+    ) -> None:
+        """Cells of contract table rows that could not be converted (for validation)."""
+        if len(rows):
+            text = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+            self.failures.append(
+                pd.DataFrame(
+                    {
+                        "table": contract_table,
+                        "row": pd.Series(rows.tolist(), dtype=object),
+                        "column": column,
+                        "check": check,
+                        "value": text,
+                    }
+                )
+            )
+
+
+def read_export(mapping: Mapping, data_dir: Path) -> Export:
+    """Read every table and work out joins and links (the lead table first)."""
+    where = str(mapping.path or mapping.name)
+    for table in mapping.tables.values():
+        for rel in table.files:
+            if not (Path(data_dir) / rel).is_file():
+                raise SourceFileMissing(where, rel, Path(data_dir))
+    tables = {
+        name: read_export_table(name, Path(data_dir), t.files, t.read)
+        for name, t in mapping.tables.items()
+    }
+    report = ExportReport(mapping=mapping.name, n_leads=len(tables[mapping.lead_table]))
+    export = Export(mapping=mapping, tables=tables, report=report)
+    through = {t.link.through for t in mapping.tables.values() if t.link and t.link.through}
+    for name, t in mapping.tables.items():
+        role = (
+            "leads"
+            if name == mapping.lead_table
+            else "join"
+            if t.join
+            else "link"
+            if t.link
+            else "association"
+            if name in through
+            else "unused"
+        )
+        report.tables.append(
+            TableReport(name=name, files=t.files, rows=len(tables[name]), role=role)
+        )
+    _join(export)
+    _link(export)
+    return export
+
+
+def _lead_key(export: Export, on: str | None, key: str) -> pd.Series:
+    m = export.mapping
+    if on is not None:
+        return export.column(m.lead_table, on, key)
+    if m.id_column is None:
+        raise MappingError(
+            f"{key}: leads are numbered (row_number), so name the lead column to match (on)"
+        )
+    return export.column(m.lead_table, m.id_column, "leads.id")
+
+
+def _join(export: Export) -> None:
+    m = export.mapping
+    for name, t in m.tables.items():
+        if t.join is None:
+            continue
+        keys = export.column(name, t.join.key, f"tables.{name}.join.key")
+        on = export.column(m.lead_table, t.join.on, f"tables.{name}.join.on")
+        at = positions(on, keys)
+        export.join_row[name] = at
+        rep = export.report.table(name)
+        rep.matched = int((at >= 0).sum())
+        rep.duplicate_keys = _duplicates(keys)
+        if rep.duplicate_keys:
+            rep.left_out[f"duplicate {t.join.key} (the first row of each joins)"] = (
+                rep.duplicate_keys
+            )
+
+
+def _link(export: Export) -> None:
+    m = export.mapping
+    for name, t in m.tables.items():
+        if t.link is None:
+            continue
+        link, where = t.link, f"tables.{name}.link"
+        lead_key = _lead_key(export, link.on, f"{where}.on")
+        own = export.column(name, link.column, f"{where}.column")
+        if link.through is None:
+            lead = positions(own, lead_key)
+            rows = np.flatnonzero(lead >= 0).astype(np.int64)
+            pairs = (rows, lead[rows])
+        else:
+            assert link.through_key is not None and link.through_lead is not None
+            via = link.through
+            row = positions(export.column(via, link.through_key, f"{where}.through_key"), own)
+            lead = positions(
+                export.column(via, link.through_lead, f"{where}.through_lead"), lead_key
+            )
+            both = (row >= 0) & (lead >= 0)
+            order = np.lexsort((lead[both], row[both]))
+            pairs = (row[both][order], lead[both][order])
+            export.report.table(via).matched = int(both.sum())
+        export.link_pairs[name] = pairs
+        rep = export.report.table(name)
+        linked = np.zeros(len(own), dtype=bool)
+        linked[pairs[0]] = True
+        rep.matched = int(linked.sum())
+        if (~linked).any():
+            rep.left_out["reach no lead"] = int((~linked).sum())
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def mapped(
+    values: pd.Series | None,
+    rule: ValueRule,
+    n: int,
+    *,
+    category: bool = False,
+    strict: bool = False,
+) -> pd.Series:
+    """A rule's values: a constant, or the column mapped (default for values the map does
+    not name, else the value as it is; `strict`: else missing) with `missing` (else the
+    default) where the export has none.
+
+    Work is done once per distinct value, so 20M activity rows cost one hash pass;
+    `category` returns a categorical (what a 20M-row events table should hold).
+    """
+    if values is None or rule.column is None:
+        constant = pd.Series([rule.value] * n, dtype=object)
+        return constant.astype("category") if category else constant
+    codes, uniques = pd.factorize(values)
+    table = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    if rule.values or strict:
+        hit = table.map(lambda v: rule.values.get(str(v)))
+        fallback = rule.default if rule.default is not None or strict else table
+        table = hit.where(hit.notna(), fallback)
+    missing = rule.missing if rule.missing is not None else rule.default
+    lookup = pd.Series([*table.astype(object), missing], dtype=object)
+    if not category:
+        return pd.Series(lookup.to_numpy(dtype=object)[codes], dtype=object)
+    result_codes, result_names = pd.factorize(lookup)
+    dtype = pd.CategoricalDtype(
+        pd.Index(np.asarray(result_names, dtype=object).astype(str), dtype="str")
+    )
+    return pd.Series(pd.Categorical.from_codes(result_codes[codes], dtype=dtype))
+
+
+def _unmapped(values: pd.Series, out: pd.Series) -> Counter[str]:
+    """Counts of the values a map left without a result (the text as in the export)."""
+    lost = values[out.isna().to_numpy() & values.notna().to_numpy()]
+    return Counter({str(k): int(v) for k, v in lost.value_counts().items()})
+
+
+def lead_columns(export: Export) -> pd.DataFrame:
+    """The lead contract fields (absent ones left out), from the lead table and joins."""
+    m = export.mapping
+    n = export.n_leads
+    out: dict[str, Any] = {}
+    for name in _LEAD_FIELDS:
+        rule = m.columns.get(name)
+        if rule is None:
+            if m.fill_unnamed:
+                out[name] = pd.Series([None] * n, dtype=object)
+            continue
+        table = rule.table or m.lead_table
+        values = (
+            export.per_lead(table, rule.column, f"columns.{name}.from") if rule.column else None
+        )
+        out[name] = mapped(values, rule, n)
+    return pd.DataFrame(out)
+
+
+def lead_keys(export: Export) -> tuple[pd.Series, pd.Series]:
+    """(lead_id, created_at) of every lead; unreadable creation times are recorded."""
+    m = export.mapping
+    n = export.n_leads
+    if m.id_column:
+        raw = export.column(m.lead_table, m.id_column, "leads.id").reset_index(drop=True)
+        ids = (m.id_prefix + raw).astype("str") if m.id_prefix else raw.astype("str")
+    else:
+        ids = pd.Series([f"{m.id_prefix}{i:07d}" for i in range(n)], dtype="str")
+    rule = m.created_at
+    if rule.synthetic:
+        assert rule.origin is not None and rule.step is not None
+        if rule.order_by:
+            order = pd.to_numeric(
+                export.column(m.lead_table, rule.order_by, "leads.created_at.order_by")
+            )
+            ticks = (order - order.min()).to_numpy(dtype="float64")
+        else:
+            ticks = np.arange(n, dtype="float64")
+        created = rule.origin + pd.to_timedelta(ticks * rule.step.value, unit="ns")
+        return ids, pd.Series(created).astype(UTC_US).reset_index(drop=True)
+    stamps, bad = export.times(m.lead_table, rule, "leads.created_at")
+    raw_times = export.column(m.lead_table, str(rule.column), "leads.created_at")
+    export.fail(
+        "leads",
+        np.flatnonzero(bad).astype(np.int64),
+        "created_at",
+        f"not a valid timestamp ({rule.format})",
+        raw_times[bad],
+    )
+    return ids, stamps
+
+
+# -- extras -------------------------------------------------------------------------------
+
+
+def _derived(export: Export, extra: Extra, created: pd.Series) -> pd.Series:
+    m = export.mapping
+    n = export.n_leads
+    key = f"extras.{extra.name}"
+    assert extra.at is not None and extra.table is not None
+    if extra.derive == "count":
+        rows, lead = export.rows(extra.table)
+        stamps, _ = export.times(extra.table, extra.at, f"{key}.at")
+        at = stamps.iloc[rows].to_numpy()
+        before = pd.Series(at).lt(created.iloc[lead].to_numpy()).to_numpy(dtype=bool)
+        counts = np.bincount(lead[before], minlength=n).astype("float64")
+        return pd.Series(counts)
+    stamps, bad = export.times(extra.table, extra.at, f"{key}.from")
+    if extra.table != m.lead_table:
+        at = export.join_row[extra.table]
+        stamps = stamps.iloc[np.maximum(at, 0)].reset_index(drop=True).where(pd.Series(at >= 0))
+        bad = bad[np.maximum(at, 0)] & (at >= 0)
+    else:
+        raw = export.column(extra.table, str(extra.at.column), f"{key}.from")
+        export.fail(
+            "leads",
+            np.flatnonzero(bad).astype(np.int64),
+            extra.name,
+            f"not a valid timestamp ({extra.at.format})",
+            raw[bad],
+        )
+    local = stamps.dt.tz_convert(extra.at.zone)
+    if extra.derive == "hour":
+        return (
+            local.dt.hour.astype("float64")
+            if extra.kind == "numeric"
+            else local.dt.hour.astype("Int64").astype("str")
+        )
+    names = np.array([*_WEEKDAYS, None], dtype=object)
+    day = local.dt.dayofweek.fillna(7).astype(int).to_numpy()
+    return pd.Series(names[day], dtype=object)
+
+
+def extra_columns(export: Export, created: pd.Series) -> tuple[pd.DataFrame, list[ExtraReport]]:
+    """The mapping's extras as lead columns (numbers as float, the rest as categories);
+    a categorical one that looks like an identifier is refused unless declared."""
+    m = export.mapping
+    n = export.n_leads
+    out: dict[str, pd.Series] = {}
+    reports: list[ExtraReport] = []
+    for name, extra in m.extras.items():
+        if extra.derive is not None:
+            values = _derived(export, extra, created)
+        else:
+            assert extra.column is not None and extra.table is not None
+            values = export.per_lead(extra.table, extra.column, f"extras.{name}.from")
+            if extra.values or extra.default is not None:
+                values = mapped(
+                    values,
+                    ValueRule(column=extra.column, values=extra.values, default=extra.default),
+                    n,
+                )
+        column: pd.Series
+        if extra.kind == "numeric":
+            column = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            column = values.astype("category")
+            looks = id_like(column) if extra.derive is None else None
+            if looks and not extra.id_like:
+                raise MappingError(
+                    f"extras.{name} ({extra.label}): looks like an identifier, not something a "
+                    f"lead is or does: {looks}. A model cannot carry it to new leads and a "
+                    "reason would print it as a code: map it to words (map = {...}), drop it, "
+                    'or keep it with id_like = "why"'
+                )
+        out[name] = column
+        reports.append(
+            ExtraReport(
+                name=name,
+                role=extra.role,
+                kind=extra.kind,
+                label=extra.label or name,
+                distinct=int(column.nunique()),
+                missing_share=float(column.isna().mean()) if n else 0.0,
+                id_like=extra.id_like,
+            )
+        )
+    return pd.DataFrame(out, index=pd.RangeIndex(n)), reports
+
+
+def extracted_at(mapping: Mapping, data_dir: Path) -> pd.Timestamp | None:
+    """The mapping's `extracted_at`, else a `manifest.json` beside the export, else None."""
+    if mapping.extracted_at is not None:
+        return mapping.extracted_at
+    path = Path(data_dir) / MANIFEST
+    if path.is_file():
+        stamp = json.loads(path.read_text()).get("extracted_at")
+        if stamp:
+            ts = pd.Timestamp(stamp)
+            return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return None
+
+
+def lead_origin(export: Export) -> RowOrigin:
+    """Each lead's export file and row, and which export column filled each field."""
+    m = export.mapping
+    lead = export.lead
+    columns: dict[str, str] = {
+        "created_at": str(m.created_at.column or m.created_at.order_by or "(row order)")
+    }
+    if m.id_column:
+        columns["lead_id"] = m.id_column
+    for name, rule in m.columns.items():
+        if rule.column:
+            table = rule.table or m.lead_table
+            columns[name] = rule.column if table == m.lead_table else f"{table}.{rule.column}"
+    for name, extra in m.extras.items():
+        if extra.column:
+            columns[name] = (
+                extra.column if extra.table == m.lead_table else f"{extra.table}.{extra.column}"
+            )
+    return RowOrigin(
+        sources=tuple((file, columns) for file in lead.files),
+        source=lead.file_code,
+        row=lead.row,
+    )
