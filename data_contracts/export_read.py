@@ -36,6 +36,7 @@ class ReadOptions:
     separator: str = ","
     encoding: str = "utf-8"
     na_values: tuple[str, ...] = ()
+    default_na: bool = True  # also pandas' usual missing markers ("NA", "n/a", "null", ...)
     drop_columns: tuple[str, ...] = ()
     file_format: str | None = None  # None: by suffix
 
@@ -99,7 +100,9 @@ def _read_csv(path: Path, options: ReadOptions) -> pa.Table:
             parse_options=pacsv.ParseOptions(delimiter=options.separator, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                null_values=sorted(set(STR_NA_VALUES) | set(options.na_values)),
+                null_values=sorted(
+                    (set(STR_NA_VALUES) if options.default_na else {""}) | set(options.na_values)
+                ),
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),

@@ -26,7 +26,8 @@ class TableReport:
     matched: int | None = None  # join: leads with a row; link: rows reaching a lead
     duplicate_keys: int = 0  # join: key values found more than once (the first row joins)
     timestamps: dict[str, list[int]] = field(default_factory=dict)  # column -> [read, unreadable]
-    made: Counter[str] = field(default_factory=Counter)  # "events", "outcomes", stage -> rows
+    made: Counter[str] = field(default_factory=Counter)  # "events", or a stage -> rows
+    open_rows: int = 0  # deals neither won nor closed: their leads wait for their horizon
     left_out: Counter[str] = field(default_factory=Counter)  # why -> rows
 
     def joined_share(self, n_leads: int) -> float | None:
@@ -89,6 +90,7 @@ class ExportReport:
                         k: {"read": v[0], "unreadable": v[1]} for k, v in t.timestamps.items()
                     },
                     "made": dict(t.made),
+                    "open": t.open_rows,
                     "left_out": dict(t.left_out),
                 }
                 for t in self.tables

@@ -102,6 +102,7 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
     export.report.absent = mapping.absent
     outcomes, outcome_origin = outcomes_table(export, ids, created)
     events, event_origin = events_table(export, ids)
+    export.settle()
     failures = (
         pd.concat(export.failures, ignore_index=True)
         if export.failures

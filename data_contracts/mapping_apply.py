@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from data_contracts.crm_data import MANIFEST, RowOrigin
 from data_contracts.export_read import ExportTable, read_export_table
-from data_contracts.export_report import ExportReport, ExtraReport, TableReport
+from data_contracts.export_report import ExportReport, ExtraReport, TableReport, value_counts_text
 from data_contracts.id_like import id_like
 from data_contracts.mapping_parse import MappingError
 from data_contracts.mapping_spec import Extra, Mapping, TimeRule, ValueRule
@@ -73,6 +73,11 @@ class Export:
     join_row: dict[str, Ints] = field(default_factory=dict)  # lead -> joined row (-1: none)
     link_pairs: dict[str, tuple[Ints, Ints]] = field(default_factory=dict)  # (row, lead)
     failures: list[pd.DataFrame] = field(default_factory=list)
+    # Per table a rule reads: rows some rule wrote, and why the others were skipped.
+    _written: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    _why: dict[str, tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]] = field(
+        default_factory=dict
+    )
     _times: dict[tuple[str, str, str, str], tuple[pd.Series, npt.NDArray[np.bool_]]] = field(
         default_factory=dict
     )
@@ -132,6 +137,43 @@ class Export:
                 int(bad.sum()),
             ]
         return self._times[cache]
+
+    def _marks(self, table: str) -> tuple[Any, Any, Any]:
+        if table not in self._written:
+            n = len(self.tables[table])
+            self._written[table] = np.zeros(n, dtype=bool)
+            self._why[table] = (np.full(n, None, dtype=object), np.full(n, None, dtype=object))
+        return self._written[table], *self._why[table]
+
+    def wrote(self, table: str, rows: Ints) -> None:
+        """Rows of `table` a rule turned into contract rows."""
+        self._marks(table)[0][rows] = True
+
+    def skip(self, table: str, rows: Ints, why: str, values: pd.Series | None = None) -> None:
+        """Rows of `table` a rule left out, and why (with the value, for unmapped ones)."""
+        _, kinds, found = self._marks(table)
+        fresh = pd.isna(kinds[rows])
+        kinds[rows[fresh]] = why
+        if values is not None:
+            found[rows[fresh]] = values.to_numpy(dtype=object)[fresh]
+
+    def settle(self) -> None:
+        """Count, per table, the rows no rule wrote, by the first reason a rule gave."""
+        for table, written in self._written.items():
+            if table == self.mapping.lead_table:
+                continue  # every lead row is a lead
+            kinds, found = self._why[table]
+            left = ~written & pd.notna(kinds)
+            report = self.report.table(table)
+            for why in pd.unique(kinds[left]):
+                these = left & (kinds == why)
+                values = found[these]
+                if pd.notna(values).any():
+                    counts = Counter(str(v) for v in values)
+                    for text, n in value_counts_text(counts, str(why)).items():
+                        report.left_out[text] += n
+                else:
+                    report.left_out[str(why)] += int(these.sum())
 
     def fail(
         self, contract_table: str, rows: Ints, column: str, check: str, values: pd.Series
@@ -259,8 +301,8 @@ def mapped(
     strict: bool = False,
 ) -> pd.Series:
     """A rule's values: a constant, or the column mapped (default for values the map does
-    not name, else the value as it is; `strict`: else missing) with `missing` (else the
-    default) where the export has none.
+    not name, else the value as it is; `strict`: else missing) with `missing` where the
+    export has none.
 
     Work is done once per distinct value, so 20M activity rows cost one hash pass;
     `category` returns a categorical (what a 20M-row events table should hold).
@@ -274,7 +316,9 @@ def mapped(
         hit = table.map(lambda v: rule.values.get(str(v)))
         fallback = rule.default if rule.default is not None or strict else table
         table = hit.where(hit.notna(), fallback)
-    missing = rule.missing if rule.missing is not None else rule.default
+    missing = rule.missing
+    if missing is None and rule.default_fills_missing:
+        missing = rule.default
     lookup = pd.Series([*table.astype(object), missing], dtype=object)
     if not category:
         return pd.Series(lookup.to_numpy(dtype=object)[codes], dtype=object)

@@ -112,6 +112,12 @@ SECTIONS: tuple[Section, ...] = (
                 "list of text",
                 "Values meaning missing, besides the usual (an empty cell, `NA`, `null`, ...).",
             ),
+            Key(
+                "default_na",
+                "boolean",
+                "Read the usual markers (`NA`, `n/a`, `null`, ...) as missing (default true); "
+                "false: only empty cells and `na_values` (a title `n/a`, Namibia's `NA`).",
+            ),
             Key("drop_columns", "list of text", "Columns to ignore (e.g. an unnamed last column)."),
             Key(
                 "time_format",

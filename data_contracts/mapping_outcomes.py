@@ -33,10 +33,8 @@ def _where(export: Export, table: str, rule: Where | None, rows: Ints, key: str)
     values = export.column(table, rule.column, f"{key}.where.column").iloc[rows]
     inside = values.isin(rule.keep).to_numpy(dtype=bool)
     keep = ~inside if rule.negate else inside
-    left = int((~keep).sum())
-    if left:
-        words = "in" if rule.negate else "not in"
-        export.report.table(table).left_out[f"{rule.column} {words} {list(rule.keep)}"] += left
+    words = "in" if rule.negate else "not in"
+    export.skip(table, rows[~keep], f"{rule.column} {words} {list(rule.keep)}")
     return keep
 
 
@@ -78,8 +76,8 @@ def _stage_values(
     pick = np.where(won, 0, np.where(closed, 1, 2))
     stage = pd.Series(names[np.where(readable, pick, 2)], dtype=object)
     still_open = readable & ~won & ~closed
-    if still_open.any():
-        report.left_out["open (not closed yet)"] += int(still_open.sum())
+    report.open_rows += int(still_open.sum())
+    export.skip(table, rows[still_open], "open (not closed yet)")
     return stage, ~still_open
 
 
@@ -99,6 +97,7 @@ def _stage_rows(
     if rule.stage is not None:
         # A fixed stage with no date: the lead has not reached it (an empty MQL date).
         reached = at.notna().to_numpy() | unreadable
+        export.skip(table, rows[write & ~reached], f"no {rule.at.column}")
         write &= reached
     rows, lead, stage, at, unreadable = (
         rows[write],
@@ -152,6 +151,7 @@ def _stage_rows(
     counts = out["stage"].value_counts()
     for stage_name, n in counts.items():
         export.report.table(table).made[str(stage_name)] += int(n)
+    export.wrote(table, rows)
     return out, rows
 
 
@@ -327,6 +327,7 @@ def _event_rows(
         raw_at.iloc[rows[unreadable]],
     )
     report.made["events"] += len(out)
+    export.wrote(table, rows)
     return out, rows
 
 

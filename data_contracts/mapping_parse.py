@@ -10,6 +10,7 @@ against the contracts' vocabularies.
 from __future__ import annotations
 
 import string
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,9 @@ def _table(name: str, spec: Any) -> Table:
             separator=_opt(spec, "separator", where, ",") or ",",
             encoding=_opt(spec, "encoding", where, "utf-8") or "utf-8",
             na_values=_str_list(spec, "na_values", where),
+            default_na=bool(_get(spec, "default_na", bool, where))
+            if "default_na" in spec
+            else True,
             drop_columns=_str_list(spec, "drop_columns", where),
             file_format=fmt,
         ),
@@ -598,7 +602,8 @@ def parse_v1(doc: dict[str, Any], name: str, path: Path | None) -> Mapping:
         if isinstance(spec, dict):
             _unknown_keys(spec, keys.allowed("columns.<field> (version 1)"), where)
         allowed = vocabulary(Lead, col)
-        columns[col] = _value_rule(col, spec, where, None if allowed is None else tuple(allowed))
+        rule = _value_rule(col, spec, where, None if allowed is None else tuple(allowed))
+        columns[col] = replace(rule, default_fills_missing=True)
     for col, col_schema in _LEAD_SCHEMA.columns.items():
         if col not in _DERIVED_FIELDS and not col_schema.nullable and col not in columns:
             raise MappingError(f"columns.{col}: required contract column has no 'from' or 'value'")

@@ -74,6 +74,8 @@ class ValueRule:
     values: dict[str, Any] = field(default_factory=dict)
     default: Any = None
     missing: Any = None
+    # Version 1: `default` also stands for missing values where no `missing` is given.
+    default_fills_missing: bool = False
 
 
 @dataclass(frozen=True)
