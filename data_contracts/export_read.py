@@ -39,6 +39,7 @@ class ReadOptions:
     default_na: bool = True  # also pandas' usual missing markers ("NA", "n/a", "null", ...)
     drop_columns: tuple[str, ...] = ()
     file_format: str | None = None  # None: by suffix
+    columns: frozenset[str] | None = None  # read only these (None: all); absent ones stay absent
 
 
 @dataclass
@@ -51,6 +52,7 @@ class ExportTable:
     frame: pd.DataFrame
     file_code: npt.NDArray[np.int64]
     row: npt.NDArray[np.int64]
+    header: tuple[str, ...] = ()  # every column the files have (read or not)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -91,6 +93,7 @@ def _header(path: Path, options: ReadOptions) -> list[str]:
 
 def _read_csv(path: Path, options: ReadOptions) -> pa.Table:
     names = _header(path, options)
+    wanted = names if options.columns is None else [n for n in names if n in options.columns]
     try:
         return pacsv.read_csv(
             path,
@@ -100,6 +103,7 @@ def _read_csv(path: Path, options: ReadOptions) -> pa.Table:
             parse_options=pacsv.ParseOptions(delimiter=options.separator, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
+                include_columns=wanted,
                 null_values=sorted(
                     (set(STR_NA_VALUES) if options.default_na else {""}) | set(options.na_values)
                 ),
@@ -112,7 +116,9 @@ def _read_csv(path: Path, options: ReadOptions) -> pa.Table:
 
 
 def _read_parquet(path: Path, options: ReadOptions) -> pa.Table:
-    table = pq.read_table(path)
+    names = pq.read_schema(path).names
+    wanted = names if options.columns is None else [n for n in names if n in options.columns]
+    table = pq.read_table(path, columns=wanted)
     columns = []
     for field in table.schema:
         column = table[field.name]
@@ -148,9 +154,12 @@ def read_export_table(
     """Read (and stack, in order) a table's files from `data_dir`; the caller checks that
     they exist."""
     frames: list[pd.DataFrame] = []
+    header: list[str] = []
     for rel in files:
         path = Path(data_dir) / rel
         fmt = file_format(path, options.file_format)
+        names = pq.read_schema(path).names if fmt == "parquet" else _header(path, options)
+        header += [n for n in names if n not in header and n not in options.drop_columns]
         table = _read_parquet(path, options) if fmt == "parquet" else _read_csv(path, options)
         frames.append(_to_frame(table, options.drop_columns))
     sizes = [len(f) for f in frames]
@@ -161,4 +170,5 @@ def read_export_table(
         frame=frame.reset_index(drop=True),
         file_code=np.repeat(np.arange(len(files), dtype=np.int64), sizes),
         row=np.concatenate([np.arange(n, dtype=np.int64) for n in sizes]),
+        header=tuple(header),
     )

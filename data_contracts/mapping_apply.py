@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ class Export:
             files = ", ".join(self.tables[table].files)
             raise ExportColumnMissing(
                 f"mapping {self.mapping.name}: {key} names column {column!r}, not in {table} "
-                f"({files}; columns: {list(frame.columns)})"
+                f"({files}; columns: {list(self.tables[table].header)})"
             )
         return frame[column]
 
@@ -201,8 +201,11 @@ def read_export(mapping: Mapping, data_dir: Path) -> Export:
         for rel in table.files:
             if not (Path(data_dir) / rel).is_file():
                 raise SourceFileMissing(where, rel, Path(data_dir))
+    used = mapping.used_columns()
     tables = {
-        name: read_export_table(name, Path(data_dir), t.files, t.read)
+        name: read_export_table(
+            name, Path(data_dir), t.files, replace(t.read, columns=frozenset(used[name]))
+        )
         for name, t in mapping.tables.items()
     }
     report = ExportReport(mapping=mapping.name, n_leads=len(tables[mapping.lead_table]))

@@ -169,6 +169,42 @@ class Mapping:
     fill_unnamed: bool = False
     path: Path | None = None
 
+    def used_columns(self) -> dict[str, set[str]]:
+        """Per table, the columns some rule reads (a 20M-row activity export is read for
+        these only)."""
+        used: dict[str, set[str]] = {name: set() for name in self.tables}
+        lead = used[self.lead_table]
+
+        def add(table: str | None, *columns: str | None) -> None:
+            used[table or self.lead_table].update(c for c in columns if c)
+
+        add(None, self.id_column, self.created_at.column, self.created_at.order_by)
+        for rule in self.columns.values():
+            add(rule.table, rule.column)
+        for extra in self.extras.values():
+            add(extra.table, extra.column, extra.at.column if extra.at else None)
+        for name, t in self.tables.items():
+            if t.join:
+                add(name, t.join.key)
+                lead.add(t.join.on)
+            if t.link:
+                add(name, t.link.column)
+                add(None, t.link.on)
+                if t.link.through:
+                    add(t.link.through, t.link.through_key, t.link.through_lead)
+        for s in self.stages:
+            reason = s.reason.column if s.reason else None
+            stage = s.stage_from.column if s.stage_from else None
+            where = s.where.column if s.where else None
+            add(s.table, s.at.column, stage, s.won, s.closed, where, s.amount, reason, s.rating)
+        for e in self.events:
+            channel = e.channel.column if e.channel else None
+            where = e.where.column if e.where else None
+            add(e.table, e.at.column, e.type.column, channel, e.campaign, where)
+        if self.label:
+            add(None, self.label.column)
+        return used
+
     @property
     def files(self) -> tuple[str, ...]:
         """Every export file the mapping reads, relative to the data folder."""
