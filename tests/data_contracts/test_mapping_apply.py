@@ -129,3 +129,9 @@ def test_apply_valid_rows_pass_the_contracts(crm: CrmData) -> None:
     result = validate_crm(crm)
     assert result.counts["outcomes"]["valid"] == 4  # L3's MQL goes with its lead
     assert result.valid.leads["is_named_account"].dtype == bool
+
+
+def test_apply_keep_is_recorded_with_its_reason(tmp_path: Path) -> None:
+    kept = MAPPING + '\n[keep]\nLanding = "the page is known when the form is sent"\n'
+    crm = apply_mapping(load_mapping(write_export(tmp_path, kept)), tmp_path)
+    assert crm.kept_columns == {"Landing": "the page is known when the form is sent"}

@@ -22,4 +22,3 @@ def test_mapping_reference_names_every_key_of_every_section() -> None:
         for key in section.keys:
             assert f"| `{key.name}` |" in text, (section.name, key.name)
             assert key.doc.strip(), (section.name, key.name)
-

@@ -91,3 +91,9 @@ def test_parse_unknown_key_message_lists_the_reference_keys(tmp_path: Path) -> N
     with pytest.raises(MappingError) as raised:
         _load(tmp_path, MAPPING.replace('file = "Task.csv"', 'file = "Task.csv"\nsheet = 1'))
     assert str(sorted(allowed("tables.<name>"))) in str(raised.value)
+
+
+def test_parse_v2_a_column_both_excluded_and_kept_is_refused(tmp_path: Path) -> None:
+    text = MAPPING + '\n[keep]\nStatus = "set at hand-off"\n'
+    with pytest.raises(MappingError, match=r"keep: \['Status'\] are both excluded"):
+        _load(tmp_path, text)
