@@ -27,13 +27,13 @@ from data_contracts.mapping_apply import (
     FAILURE_KEYS,
     ExportColumnMissing,
     SourceFileMissing,
-    extra_columns,
     extracted_at,
     lead_columns,
     lead_keys,
     lead_origin,
     read_export,
 )
+from data_contracts.mapping_extras import extra_columns
 from data_contracts.mapping_outcomes import events_table, outcomes_table
 from data_contracts.mapping_parse import MappingError, parse_mapping
 from data_contracts.mapping_spec import Mapping

@@ -135,3 +135,21 @@ def test_apply_keep_is_recorded_with_its_reason(tmp_path: Path) -> None:
     kept = MAPPING + '\n[keep]\nLanding = "the page is known when the form is sent"\n'
     crm = apply_mapping(load_mapping(write_export(tmp_path, kept)), tmp_path)
     assert crm.kept_columns == {"Landing": "the page is known when the form is sent"}
+
+
+def test_apply_hour_of_a_joined_timestamp_in_the_local_zone(tmp_path: Path) -> None:
+    account = "Id,Industry,Employees,Named,Since\nA1,Software,250,true,2025-01-06 18:30\n"
+    account += "A2,Retail,12,false,junk\n"
+    mapping = MAPPING + (
+        '\n[extras.account_hour]\nderive = "hour"\ntable = "Account"\nfrom = "Since"\n'
+        'role = "fit"\nkind = "categorical"\nlabel = "Hour the account signed"\n'
+    )
+    path = write_export(tmp_path, mapping, **{"Account.csv": account})
+    crm = apply_mapping(load_mapping(path), tmp_path)
+    assert crm.leads["account_hour"].tolist()[0] == "18:00"  # Berlin wall clock, as written
+    assert crm.leads["account_hour"].isna().tolist()[1:] == [True, True]
+    failed = crm.conversion_failures
+    assert failed is not None
+    assert ("leads", 1, "account_hour") in set(
+        zip(failed["table"], failed["row"], failed["column"], strict=True)
+    )
