@@ -213,6 +213,9 @@ def _label_outcomes(
         parts.insert(0, pd.DataFrame({"lead_id": ids, "stage": "mql", "occurred_at": created}))
         origin.insert(0, (m.lead_table, {"lead_id": m.id_column or "(row)"}, every))
     outcomes = pd.concat(parts, ignore_index=True)
+    made = export.report.table(m.lead_table).made
+    for stage_name, count in outcomes["stage"].value_counts().items():
+        made[str(stage_name)] += int(count)
     outcomes["occurred_at"] = outcomes["occurred_at"].astype(UTC_US)
     outcomes["reject_reason"] = pd.Series(None, index=outcomes.index, dtype="str")
     outcomes["amount"] = np.nan
