@@ -17,7 +17,7 @@ import pandas as pd
 
 from data_contracts.crm_data import RowOrigin
 from data_contracts.export_report import value_counts_text
-from data_contracts.mapping_apply import Export, Ints, mapped
+from data_contracts.mapping_apply import Export, Ints, mapped, take
 from data_contracts.mapping_spec import EventRule, StageRule, Where
 from data_contracts.schemas import FALSE_WORDS, REQUIRED_COLUMNS, TRUE_WORDS
 from data_contracts.timestamps import UTC_US
@@ -30,7 +30,7 @@ def _where(export: Export, table: str, rule: Where | None, rows: Ints, key: str)
     """Which of `rows` a rule's `where` keeps (all without one); the rest are counted."""
     if rule is None:
         return np.ones(len(rows), dtype=bool)
-    values = export.column(table, rule.column, f"{key}.where.column").iloc[rows]
+    values = export.at_rows(table, rule.column, f"{key}.where.column", rows)
     inside = values.isin(rule.keep).to_numpy(dtype=bool)
     keep = ~inside if rule.negate else inside
     words = "in" if rule.negate else "not in"
@@ -56,11 +56,7 @@ def _stage_values(
     if rule.stage is not None:
         return pd.Series([rule.stage] * n, dtype=object), np.ones(n, dtype=bool)
     if rule.stage_from is not None:
-        raw = (
-            export.column(table, str(rule.stage_from.column), f"{key}.stage.from")
-            .iloc[rows]
-            .reset_index(drop=True)
-        )
+        raw = export.at_rows(table, str(rule.stage_from.column), f"{key}.stage.from", rows)
         stage = mapped(raw, rule.stage_from, n, strict=True)
         lost = raw.notna().to_numpy() & stage.isna().to_numpy()
         for why, count in value_counts_text(
@@ -69,8 +65,8 @@ def _stage_values(
             report.left_out[why] += count
         return stage, ~lost & raw.notna().to_numpy()
     assert rule.won is not None and rule.closed is not None
-    won, won_ok = _flags(export.column(table, rule.won, f"{key}.won").iloc[rows])
-    closed, closed_ok = _flags(export.column(table, rule.closed, f"{key}.closed").iloc[rows])
+    won, won_ok = _flags(export.at_rows(table, rule.won, f"{key}.won", rows))
+    closed, closed_ok = _flags(export.at_rows(table, rule.closed, f"{key}.closed", rows))
     readable = won_ok & closed_ok
     names = np.array(["closed_won", "closed_lost", None], dtype=object)
     pick = np.where(won, 0, np.where(closed, 1, 2))
@@ -92,7 +88,7 @@ def _stage_rows(
     rows, lead = rows[keep], lead[keep]
     stage, write = _stage_values(export, rule, rows, key)
     stamps, bad = export.times(table, rule.at, f"{key}.at")
-    at = stamps.iloc[rows].reset_index(drop=True)
+    at = take(stamps, rows)
     unreadable = bad[rows]
     if rule.stage is not None:
         # A fixed stage with no date: the lead has not reached it (an empty MQL date).
@@ -111,15 +107,11 @@ def _stage_rows(
     def column(name: str | None, what: str) -> pd.Series:
         if name is None:
             return pd.Series([None] * len(rows), dtype=object)
-        return export.column(table, name, f"{key}.{what}").iloc[rows].reset_index(drop=True)
+        return export.at_rows(table, name, f"{key}.{what}", rows)
 
     reason = pd.Series([None] * len(rows), dtype=object)
     if rule.reason is not None:
-        raw = (
-            export.column(table, str(rule.reason.column), f"{key}.reason")
-            .iloc[rows]
-            .reset_index(drop=True)
-        )
+        raw = export.at_rows(table, str(rule.reason.column), f"{key}.reason", rows)
         reason = mapped(raw, rule.reason, len(rows))
     out = pd.DataFrame(
         {
@@ -272,11 +264,7 @@ def _event_rows(
     rows, lead = export.rows(table)
     keep = _where(export, table, rule.where, rows, key)
     rows, lead = rows[keep], lead[keep]
-    raw_type = (
-        export.column(table, str(rule.type.column), f"{key}.type.from")
-        .iloc[rows]
-        .reset_index(drop=True)
-    )
+    raw_type = export.at_rows(table, str(rule.type.column), f"{key}.type.from", rows)
     kind = mapped(raw_type, rule.type, len(rows), category=True, strict=True)
     typed = kind.notna().to_numpy()
     lost = ~typed & raw_type.notna().to_numpy()
@@ -290,12 +278,10 @@ def _event_rows(
         report.left_out["no type"] += int(no_type.sum())
     rows, lead, kind = rows[typed], lead[typed], kind[typed].reset_index(drop=True)
     stamps, bad = export.times(table, rule.at, f"{key}.at")
-    at = stamps.iloc[rows].reset_index(drop=True)
+    at = take(stamps, rows)
     if rule.channel is not None:
         raw = (
-            export.column(table, rule.channel.column, f"{key}.channel")
-            .iloc[rows]
-            .reset_index(drop=True)
+            export.at_rows(table, rule.channel.column, f"{key}.channel", rows)
             if rule.channel.column
             else None
         )
@@ -303,10 +289,7 @@ def _event_rows(
     else:
         channel = pd.Series(pd.Categorical([None] * len(rows)))
     campaign = (
-        export.column(table, rule.campaign, f"{key}.campaign")
-        .iloc[rows]
-        .reset_index(drop=True)
-        .astype("category")
+        export.at_rows(table, rule.campaign, f"{key}.campaign", rows).astype("category")
         if rule.campaign
         else pd.Series(pd.Categorical([None] * len(rows)))
     )
