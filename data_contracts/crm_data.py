@@ -50,6 +50,9 @@ class CrmData:
     fit_columns: list[str] = field(default_factory=list)
     interest_columns: list[str] = field(default_factory=list)
     excluded_columns: dict[str, str] = field(default_factory=dict)
+    # Inputs the leakage guard may suspect that the mapping keeps, with the reason, by lead
+    # column (a mapping's [keep]).
+    kept_columns: dict[str, str] = field(default_factory=dict)
     source: str = "memory"
     extracted_at: pd.Timestamp | None = None
     # The file each table was read from, by table; a table with no file is absent here.
@@ -57,8 +60,6 @@ class CrmData:
     # Lead contract fields the data does not have: not columns of `leads`, not checked, and
     # no feature is built from them.
     absent_fields: tuple[str, ...] = ()
-    # Columns kept as inputs despite the leakage guard, with the reason (a mapping's [keep]).
-    kept_columns: dict[str, str] = field(default_factory=dict)
     # Human words for extra columns: column -> {"description": label, "phrase": template}.
     extra_words: dict[str, dict[str, str]] = field(default_factory=dict)
     # Cells a mapping could not convert (an unreadable timestamp), as contract-table rows:

@@ -4,8 +4,9 @@ A mapping says which files the export has and how they join (`[tables.<name>]`),
 holds the leads and how each contract field is filled (`[leads]`, `[columns.<field>]`, or
 declared absent), where lifecycle stages and engagement events come from (`[[stages]]`,
 `[[events]]`, or a yes/no `[label]` for exports without dates), which other columns are
-model inputs with their words (`[extras.<name>]`) and which are leakage (`[excluded]`,
-recorded in runs). Every key and what it means: `mapping_keys` (rendered as
+model inputs with their words (`[extras.<name>]`), which are leakage (`[excluded]`,
+recorded in runs) and which inputs the training leakage guard would refuse that a data
+scientist keeps, with the reason (`[keep]`, recorded in the run). Every key and what it means: `mapping_keys` (rendered as
 `docs/MAPPING.md`); version 1 files (one export file, a label) still load. Keys and
 values are checked when the mapping is loaded, so a typo fails early with the key that
 holds it; the data are checked by validation, row by row.
@@ -124,12 +125,23 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
         source=f"mapping:{mapping.name}",
         extracted_at=extracted_at(mapping, Path(data_dir)),
         absent_fields=mapping.absent,
-        kept_columns=dict(mapping.keep),
+        kept_columns=kept_inputs(mapping),
         extra_words=words,
         conversion_failures=failures,
         origin={"leads": lead_origin(export), "events": event_origin, "outcomes": outcome_origin},
         report=export.report,
     )
+
+
+def kept_inputs(mapping: Mapping) -> dict[str, str]:
+    """`[keep]` by lead column, as the leakage guard sees the inputs: an export column
+    stands for every extra read from it; an extra's own name stands for itself."""
+    kept: dict[str, str] = {}
+    for col, reason in mapping.keep.items():
+        fed = [n for n, e in mapping.extras.items() if e.column == col and n != col]
+        for name in fed or [col]:
+            kept[name] = reason
+    return kept
 
 
 def read_crm(data_dir: Path, mapping: Path | None = None) -> CrmData:

@@ -356,8 +356,11 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "keep",
-        "Columns kept as inputs although the leakage guard would refuse them: recorded in "
-        "every run with the reason.",
+        "Inputs kept although the leakage guard would refuse them: recorded in every run "
+        "with the reason and shown to the reviewers. A key is an export column (it stands "
+        "for every extra read from it) or an extra's name; a key that is no input refuses "
+        "training. Not together with `[excluded]` for the same column. Version 1 files "
+        "take it too.",
         any_key='`"<column>" = "why it is known at hand-off"`',
     ),
     Section(
@@ -432,7 +435,18 @@ SECTIONS: tuple[Section, ...] = (
 
 _BY_NAME = {section.name: section for section in SECTIONS}
 V1_TOP: frozenset[str] = frozenset(
-    {"name", "description", "source", "lead_id", "time", "label", "columns", "extras", "excluded"}
+    {
+        "name",
+        "description",
+        "source",
+        "lead_id",
+        "time",
+        "label",
+        "columns",
+        "extras",
+        "excluded",
+        "keep",
+    }
 )
 
 
@@ -504,7 +518,8 @@ def reference_text() -> str:
         "## Version 1 (still read)",
         "",
         "A file without `version` is version 1: one export file (or several stacked), a "
-        "time axis from a number or the row order, outcomes from a label.",
+        "time axis from a number or the row order, outcomes from a label; `[excluded]` and "
+        "`[keep]` as above.",
         "",
     ]
     for s in SECTIONS:

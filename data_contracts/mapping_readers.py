@@ -109,11 +109,12 @@ def check_value(column: str, value: Any, where: str) -> None:
 
 
 def reasons(doc: dict[str, Any], key: str) -> dict[str, str]:
+    """`[excluded]` / `[keep]`: column = "reason", each reason non-empty."""
     table = section(doc, key, required=False)
     for col, reason in table.items():
         if not isinstance(reason, str) or not reason.strip():
             raise MappingError(f"{key}.{col!r}: give the reason as a non-empty string")
-    return {str(k): str(v) for k, v in table.items()}
+    return {str(k): str(v).strip() if key == "keep" else str(v) for k, v in table.items()}
 
 
 def phrase_template(text: str, where: str) -> str:

@@ -114,6 +114,7 @@ def parse_v1(doc: dict[str, Any], name: str, path: Path | None) -> Mapping:
         extras=extras,
         label=label_rule(label),
         excluded=reasons(doc, "excluded"),
+        keep=reasons(doc, "keep"),
         extracted_at=timestamp(time, "extracted_at", "time"),
         fill_unnamed=True,
         path=path,

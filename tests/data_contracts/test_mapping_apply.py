@@ -131,10 +131,21 @@ def test_apply_valid_rows_pass_the_contracts(crm: CrmData) -> None:
     assert result.valid.leads["is_named_account"].dtype == bool
 
 
-def test_apply_keep_is_recorded_with_its_reason(tmp_path: Path) -> None:
+def test_apply_keep_by_export_column_names_the_extra_it_feeds(tmp_path: Path) -> None:
     kept = MAPPING + '\n[keep]\nLanding = "the page is known when the form is sent"\n'
     crm = apply_mapping(load_mapping(write_export(tmp_path, kept)), tmp_path)
-    assert crm.kept_columns == {"Landing": "the page is known when the form is sent"}
+    assert crm.kept_columns == {"landing": "the page is known when the form is sent"}
+
+
+def test_apply_keep_of_a_column_feeding_two_extras_names_both(tmp_path: Path) -> None:
+    kept = MAPPING + (
+        '\n[extras.created_hour]\nderive = "hour"\nfrom = "CreatedDate"\nrole = "fit"\n'
+        'kind = "categorical"\nlabel = "Hour the lead came in"\n'
+        '\n[keep]\nCreatedDate = "known when the lead arrives"\n'
+    )
+    crm = apply_mapping(load_mapping(write_export(tmp_path, kept)), tmp_path)
+    why = "known when the lead arrives"
+    assert crm.kept_columns == {"created_dow": why, "created_hour": why}
 
 
 def test_apply_hour_of_a_joined_timestamp_in_the_local_zone(tmp_path: Path) -> None:
