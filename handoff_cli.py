@@ -95,11 +95,23 @@ def generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the CRM tables to.")],
     leads: Annotated[int, typer.Option("--leads", min=1, help="Number of leads.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    shape: Annotated[
+        str,
+        typer.Option(
+            "--shape",
+            help="native (the contract tables), or the same truth as a salesforce or "
+            "hubspot export, read with data_contracts/mappings/<shape>.toml.",
+        ),
+    ] = "native",
 ) -> None:
     """Write a realistic synthetic CRM folder with known true win probabilities."""
     from data_contracts.synthetic import generate_to_folder
+    from data_contracts.synthetic_shapes import SHAPES
 
-    summary = generate_to_folder(n_leads=leads, seed=seed, out_dir=out)
+    if shape not in SHAPES:
+        typer.echo(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}", err=True)
+        raise typer.Exit(code=2)
+    summary = generate_to_folder(n_leads=leads, seed=seed, out_dir=out, shape=shape)
     for key, value in summary.items():
         typer.echo(f"{key:>24}: {value}")
 
@@ -141,6 +153,7 @@ def _data_errors(*words: str | Path) -> Iterator[None]:
     `words` are the command as typed, without `--mapping`, to show the line to use.
     """
     from data_contracts.crm_data import NotACrmFolder
+    from data_contracts.export_read import ExportFileProblem
     from data_contracts.mapping import MappingError, SourceFileMissing
 
     try:
@@ -148,7 +161,7 @@ def _data_errors(*words: str | Path) -> Iterator[None]:
     except NotACrmFolder as missing:
         typer.echo(_needs_mapping(missing.data_dir, words), err=True)
         raise typer.Exit(code=1) from None
-    except (SourceFileMissing, MappingError) as error:
+    except (SourceFileMissing, MappingError, ExportFileProblem) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
 
@@ -543,6 +556,49 @@ def monitor(
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
         typer.echo(f"summary -> {json_out}")
+
+
+mapping_app = typer.Typer(
+    help="Mappings of CRM exports onto the contracts. Every key and what it means: "
+    "`handoff mapping keys` (also docs/MAPPING.md); shipped mappings: "
+    "data_contracts/mappings/.",
+    no_args_is_help=True,
+)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command(
+    "check",
+    help="What each table of an export contributes through a mapping, before training: "
+    "rows, joined share, timestamps read, censored leads, events per lead, extras and their "
+    "cardinality. Reads and checks only; writes nothing.",
+)
+def mapping_check(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The TOML mapping.")],
+    data_dir: DataDir,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 180,
+) -> None:
+    from training.mapping_check import check_mapping
+
+    with _data_errors("train", data_dir):
+        checked = check_mapping(file, data_dir, horizon_days=horizon_days)
+    typer.echo(checked.text())
+
+
+@mapping_app.command(
+    "keys", help="Every key a mapping may hold and what it means (the text of docs/MAPPING.md)."
+)
+def mapping_keys(
+    out: Annotated[Path | None, typer.Option("--out", help="Write it to this file.")] = None,
+) -> None:
+    from data_contracts.mapping_keys import reference_text
+
+    text = reference_text()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"mapping reference written to {out}")
 
 
 if __name__ == "__main__":

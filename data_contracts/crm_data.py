@@ -5,16 +5,39 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow.parquet as pq
 
-from data_contracts.schemas import REQUIRED_COLUMNS, SCHEMAS
+from data_contracts.schemas import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, SCHEMAS
+
+if TYPE_CHECKING:
+    from data_contracts.export_report import ExportReport
 
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
 MANIFEST = "manifest.json"
 TRUTH = "truth"
+
+
+@dataclass(frozen=True)
+class RowOrigin:
+    """Where each row of a contract table came from, so a failure names the export's own
+    file, row and column rather than the contract table's.
+
+    `sources` holds one (file, {contract column: source column}) pair per way rows were
+    made (a table read by two rules appears twice); `source[i]` indexes it for row i and
+    `row[i]` is the 0-based data row in that file.
+    """
+
+    sources: tuple[tuple[str, dict[str, str]], ...]
+    source: npt.NDArray[np.int64]
+    row: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 @dataclass
@@ -27,12 +50,26 @@ class CrmData:
     fit_columns: list[str] = field(default_factory=list)
     interest_columns: list[str] = field(default_factory=list)
     excluded_columns: dict[str, str] = field(default_factory=dict)
-    # Inputs the leakage guard may suspect that the mapping keeps, with the reason.
+    # Inputs the leakage guard may suspect that the mapping keeps, with the reason, by lead
+    # column (a mapping's [keep]).
     kept_columns: dict[str, str] = field(default_factory=dict)
     source: str = "memory"
     extracted_at: pd.Timestamp | None = None
     # The file each table was read from, by table; a table with no file is absent here.
     files: dict[str, str] = field(default_factory=dict)
+    # Lead contract fields the data does not have: not columns of `leads`, not checked, and
+    # no feature is built from them.
+    absent_fields: tuple[str, ...] = ()
+    # Human words for extra columns: column -> {"description": label, "phrase": template}.
+    extra_words: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Cells a mapping could not convert (an unreadable timestamp), as contract-table rows:
+    # columns table, row, column, check, value. Validation reports and quarantines them.
+    conversion_failures: pd.DataFrame | None = None
+    # Per contract table, where its rows came from in a mapped export (absent: the table's
+    # rows are its file's rows).
+    origin: dict[str, RowOrigin] = field(default_factory=dict)
+    # What each table of a mapped export contributed (`handoff mapping check`).
+    report: ExportReport | None = None
 
     @property
     def data_end(self) -> pd.Timestamp:
@@ -141,14 +178,29 @@ def read_folder(data_dir: Path) -> CrmData:
             frames[name] = pd.DataFrame()
     manifest = read_manifest(data_dir)
     extracted = manifest.get("extracted_at")
+    leads = frames["leads"]
     return CrmData(
-        leads=frames["leads"],
+        leads=leads,
         events=frames["events"],
         outcomes=frames["outcomes"],
         source=f"folder:{data_dir}",
         extracted_at=pd.Timestamp(extracted) if extracted else None,
         files=files,
+        absent_fields=_absent(manifest, leads),
     )
+
+
+def _absent(manifest: dict[str, Any], leads: pd.DataFrame) -> tuple[str, ...]:
+    """Fields the folder's manifest declares absent, and optional columns it leaves out."""
+    declared = tuple(str(f) for f in manifest.get("absent_fields", ()))
+    return (*declared, *(f for f in missing_optional(leads, "leads") if f not in declared))
+
+
+def missing_optional(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
+    """Optional contract columns (`OPTIONAL_COLUMNS`) a table on disk leaves out."""
+    if frame.empty and not len(frame.columns):
+        return ()  # an empty file: validation reports it, not its columns
+    return tuple(c for c in OPTIONAL_COLUMNS[name] if c not in frame.columns)
 
 
 def write_folder(crm: CrmData, out_dir: Path, *, fmt: str = "parquet") -> dict[str, Path]:
@@ -166,5 +218,7 @@ def write_folder(crm: CrmData, out_dir: Path, *, fmt: str = "parquet") -> dict[s
         written[name] = path
     manifest = read_manifest(out_dir)
     manifest["extracted_at"] = crm.data_end.isoformat()
+    if crm.absent_fields:
+        manifest["absent_fields"] = list(crm.absent_fields)
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     return written

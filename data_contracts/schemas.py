@@ -25,7 +25,8 @@ from data_contracts.vocab import (
     TIERS,
 )
 
-CONTRACT_VERSION = "1.0.0"
+# 1.1.0: leads carry the account key `account_id` (nullable; may be left out, see below).
+CONTRACT_VERSION = "1.1.0"
 
 UTC_TS = {"unit": "us", "tz": "UTC"}
 
@@ -37,6 +38,7 @@ class Lead(pa.DataFrameModel):
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_TS)
     email: Series[str] = pa.Field(nullable=True, str_length={"max_value": 320})
     company: Series[str] = pa.Field(nullable=True, str_length={"max_value": 256})
+    account_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
     phone: Series[str] = pa.Field(nullable=True, str_length={"max_value": 64})
     mobile: Series[str] = pa.Field(nullable=True, str_length={"max_value": 64})
     industry: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
@@ -133,6 +135,25 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(schema.columns) for name, schema in SCHEMAS.items()
 }
+
+
+# How a yes/no value may be written in an export (case and spaces aside).
+TRUE_WORDS: frozenset[str] = frozenset({"true", "t", "1", "yes", "y", "1.0"})
+FALSE_WORDS: frozenset[str] = frozenset({"false", "f", "0", "no", "n", "0.0"})
+
+# Columns added after contract 1.0.0: a table written before them may leave them out (they
+# read as absent fields, never as a failure), so folders written for 1.0.0 stay valid.
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "leads": ("account_id",),
+    "events": (),
+    "outcomes": (),
+}
+
+# Lead fields a mapping may declare absent (the export does not have them): every field but
+# the key and the creation time, which features, labels and the split cannot do without.
+ABSENTABLE_FIELDS: tuple[str, ...] = tuple(
+    name for name in SCHEMAS["leads"].columns if name not in ("lead_id", "created_at")
+)
 
 
 _LIMIT_KEYS: dict[tuple[str, str], str] = {

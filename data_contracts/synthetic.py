@@ -47,6 +47,7 @@ from data_contracts.synthetic_events import (
 )
 from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
+from data_contracts.synthetic_shapes import SHAPES, CsvFolder, shape_tables
 from data_contracts.vocab import SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
@@ -109,8 +110,9 @@ def _chunk(
     end_us: int,
     month0: np.datetime64,
     campaigns: list[str],
-) -> tuple[dict[str, pa.Table], dict[str, float]]:
-    """All four tables for one chunk of leads, and its counts for the summary."""
+) -> tuple[dict[str, pa.Table], dict[str, float], np.ndarray]:
+    """All four tables for one chunk of leads, its counts for the summary, and each lead's
+    account (an index into `companies`)."""
     n = len(created)
     tau = (created - start_us) / (end_us - start_us)
     leads = make_leads(ids, created, tau, companies, rng)
@@ -161,7 +163,50 @@ def _chunk(
         "censored": float(((won_at > horizon_end) & ~terminal & (horizon_end > end_us)).sum()),
         "sum_p_win": float(p.sum()),
     }
-    return tables, counts
+    return tables, counts, leads.company
+
+
+class _NativeFolder:
+    """The contract-shaped folder: one Parquet file per table, appended chunk by chunk."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.schemas = {name: _schema(name) for name in (*TABLES, TRUTH)}
+        self.writers = {
+            name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
+            for name, schema in self.schemas.items()
+        }
+
+    def write(self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray) -> None:
+        for name, table in tables.items():
+            self.writers[name].write_table(table.cast(self.schemas[name]))
+
+    def close(self) -> dict[str, str]:
+        for writer in self.writers.values():
+            writer.close()
+        return {name: f"{name}.parquet" for name in self.writers}
+
+
+class _ExportFolder:
+    """An export in a CRM's shape (`synthetic_shapes`): its CSV files, and the truth with
+    the export's lead ids (so a run through the shipped mapping still has its oracle)."""
+
+    def __init__(self, out_dir: Path, shape: str, companies: Companies) -> None:
+        self.shape = shape_tables(shape)
+        self.csv = CsvFolder(out_dir)
+        self.truth = pq.ParquetWriter(out_dir / f"{TRUTH}.parquet", _schema(TRUTH))
+        for name, table in self.shape.accounts(companies).items():
+            self.csv.write(name, table)
+
+    def write(self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray) -> None:
+        for name, table in self.shape.chunk(tables, company, numbers).items():
+            self.csv.write(name, table)
+        truth = tables[TRUTH].set_column(0, "lead_id", self.shape.lead_ids(numbers))
+        self.truth.write_table(truth.cast(_schema(TRUTH)))
+
+    def close(self) -> dict[str, str]:
+        self.csv.close()
+        self.truth.close()
+        return {name: name for name in self.csv.rows} | {TRUTH: f"{TRUTH}.parquet"}
 
 
 def generate_to_folder(
@@ -171,10 +216,17 @@ def generate_to_folder(
     *,
     extracted_at: pd.Timestamp = EXTRACTED_AT,
     chunk_size: int = CHUNK_SIZE,
+    shape: str = "native",
 ) -> dict[str, object]:
-    """Write a synthetic CRM folder of `n_leads` leads; return counts for the CLI to print."""
+    """Write a synthetic CRM folder of `n_leads` leads; return counts for the CLI to print.
+
+    `shape` "native" writes the contract tables; "salesforce" and "hubspot" write the same
+    truth (the same draws) as that CRM's export files (`synthetic_shapes`).
+    """
     if n_leads < 1:
         raise ValueError("n_leads must be at least 1")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
     started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,14 +244,13 @@ def generate_to_folder(
     width = max(7, len(str(n_leads)))
 
     names = (*TABLES, TRUTH)
-    schemas = {name: _schema(name) for name in names}
-    writers = {name: pq.ParquetWriter(out_dir / f"{name}.parquet", schemas[name]) for name in names}
+    sink = _NativeFolder(out_dir) if shape == "native" else _ExportFolder(out_dir, shape, companies)
     totals: dict[str, float] = {}
     rows = dict.fromkeys(names, 0)
     try:
         for k in range(n_chunks):
             lo, hi = k * chunk_size, min((k + 1) * chunk_size, n_leads)
-            tables, counts = _chunk(
+            tables, counts, company = _chunk(
                 np.random.default_rng(seeds[k + 1]),
                 _lead_ids(lo + 1, hi - lo, width),
                 created[lo:hi],
@@ -209,14 +260,13 @@ def generate_to_folder(
                 month0,
                 campaigns,
             )
+            sink.write(tables, company, np.arange(lo + 1, hi + 1, dtype=np.int64))
             for name, table in tables.items():
-                writers[name].write_table(table.cast(schemas[name]))
                 rows[name] += table.num_rows
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0.0) + value
     finally:
-        for writer in writers.values():
-            writer.close()
+        files = sink.close()
 
     params: dict[str, object] = {
         "name": "data_contracts.synthetic",
@@ -233,11 +283,17 @@ def generate_to_folder(
         "campaign_families": list(FAMILIES),
         "campaign_themes": list(THEMES),
     }
+    if shape != "native":
+        params["shape"] = shape
     manifest = {"extracted_at": end.isoformat(), "generator": params}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     closed = totals["won"] + totals["lost"]
+    shaped = (
+        {} if shape == "native" else {"shape": shape, "files": ", ".join(sorted(files.values()))}
+    )
     return {
         "out_dir": str(out_dir),
+        **shaped,
         "leads": n_leads,
         "events": rows["events"],
         "events_per_lead": round(rows["events"] / n_leads, 2),

@@ -281,6 +281,7 @@ class LeadDraw:
     fit: np.ndarray  # latent fit, standardised
     source: np.ndarray  # index into SOURCES
     employees: np.ndarray  # true headcount (deal sizes scale with it)
+    company: np.ndarray  # index into the Companies: the lead's account
 
 
 FIT_CENTER, FIT_SCALE = 0.40, 0.85  # set from a large sample so latent_fit is ~N(0, 1)
@@ -398,4 +399,4 @@ def make_leads(
             "is_named_account": pa.array(named),
         }
     )
-    return LeadDraw(table=table, fit=fit, source=source, employees=employees)
+    return LeadDraw(table=table, fit=fit, source=source, employees=employees, company=company)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from data_contracts.crm_data import TABLES, CrmData
+from data_contracts.crm_data import TABLES, CrmData, RowOrigin, missing_optional
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
     cross_table_failures,
@@ -32,7 +32,7 @@ from data_contracts.cross_table import (
     isin,
 )
 from data_contracts.mapping import read_crm
-from data_contracts.schemas import SCHEMAS
+from data_contracts.schemas import FALSE_WORDS, SCHEMAS, TRUE_WORDS
 
 MISSING_COLUMN = "missing required column"
 EMPTY_FILE = "empty file"
@@ -44,9 +44,6 @@ REPORT_LIMIT = 50
 # same pandera schema) instead of pandera itself, whose per-check null filtering copies
 # every column: ~15 s of 20 s on a 20M-event table.
 PANDERA_MAX_ROWS = 1_000_000
-
-_TRUE = frozenset({"true", "t", "1", "yes", "y", "1.0"})
-_FALSE = frozenset({"false", "f", "0", "no", "n", "0.0"})
 
 
 @dataclass
@@ -82,6 +79,9 @@ class ValidationResult:
                 lines.append(f"  {rec['file']} {where}: {rec['column']}: {rec['check']}{value}")
         for table, path in self.quarantined.items():
             lines.append(f"Quarantined {table} rows written to {path}")
+        if self.valid.report is not None and self.valid.report.notes():
+            lines.append("Export rows the mapping did not use (counted, not failures):")
+            lines += [f"  {note}" for note in self.valid.report.notes()]
         return "\n".join(lines)
 
 
@@ -138,8 +138,8 @@ def _coerce(column: pd.Series, kind: str) -> pd.Series:
             return column.astype("boolean")
         lowered = column.astype(object).map(lambda v: str(v).strip().lower(), na_action="ignore")
         out = pd.Series(pd.NA, index=column.index, dtype="boolean")
-        out[lowered.isin(_TRUE).to_numpy(dtype=bool)] = True
-        out[lowered.isin(_FALSE).to_numpy(dtype=bool)] = False
+        out[lowered.isin(TRUE_WORDS).to_numpy(dtype=bool)] = True
+        out[lowered.isin(FALSE_WORDS).to_numpy(dtype=bool)] = False
         return out
     if isinstance(column.dtype, pd.CategoricalDtype):
         # Vocabulary columns read as dictionaries stay categorical: checks run per category.
@@ -257,8 +257,20 @@ def _vectorised_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
-def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) -> _Checked:
-    """Single-table rules: empty file, missing columns, types, then the pandera model."""
+def _check_table(
+    name: str,
+    raw: pd.DataFrame,
+    file: str,
+    require_rows: bool,
+    absent: frozenset[str] = frozenset(),
+    premarked: pd.DataFrame | None = None,
+) -> _Checked:
+    """Single-table rules: empty file, missing columns, types, then the pandera model.
+
+    `absent` columns are declared missing (not checked, not added); `premarked` cells
+    (row, column, check, value) are failures found before the table was built, such as a
+    timestamp a mapping could not read: they are reported instead of what they became.
+    """
     schema = SCHEMAS[name]
     raw = raw.reset_index(drop=True)
     n = len(raw)
@@ -270,9 +282,14 @@ def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) ->
     for col in raw.columns:
         typed[col] = raw[col]
     row_parts: list[pd.DataFrame] = []
+    if premarked is not None and not premarked.empty:
+        row_parts.append(premarked[["row", "column", "check", "value"]])
     missing: list[str] = []
     for col_name, col in schema.columns.items():
         kind = _kind(col.dtype)
+        if col_name not in raw.columns and col_name in absent:
+            missing.append(col_name)
+            continue
         if col_name not in raw.columns:
             missing.append(col_name)
             if n or len(raw.columns):  # a file with no header at all is just "empty file"
@@ -360,8 +377,22 @@ def _run(
     crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
 ) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
     """Validate all tables; return the result and the quarantine frames per table."""
+    # Optional columns a table leaves out are absent, however the data was put together.
+    absent_fields = (
+        *crm.absent_fields,
+        *(f for f in missing_optional(crm.leads, "leads") if f not in crm.absent_fields),
+    )
+    absent = frozenset(absent_fields)
+    converted = crm.conversion_failures
     checked = {
-        name: _check_table(name, crm.table(name), files[name], name in require_rows)
+        name: _check_table(
+            name,
+            crm.table(name),
+            files[name],
+            name in require_rows,
+            absent=absent if name == "leads" else frozenset(),
+            premarked=None if converted is None else converted.loc[converted["table"] == name],
+        )
         for name in TABLES
     }
     leads, outcomes = checked["leads"], checked["outcomes"]
@@ -408,6 +439,8 @@ def _run(
     for name, c in checked.items():
         valid_frames[name] = _final_dtypes(_keep(c.typed, ~c.bad), SCHEMAS[name])
         quarantine[name] = _quarantine_frame(c, failures.loc[failures["file"] == files[name]])
+        if name in crm.origin:
+            quarantine[name] = _with_origin(quarantine[name], crm.origin[name])
         counts[name] = {
             "rows": len(c.raw),
             "valid": len(valid_frames[name]),
@@ -424,9 +457,52 @@ def _run(
         leads=valid_frames["leads"],
         events=valid_frames["events"],
         outcomes=valid_frames["outcomes"],
+        absent_fields=absent_fields,
+        conversion_failures=None,
+        origin={},
     )
+    failures = _at_source(failures, crm.origin, files)
     result = ValidationResult(ok=failures.empty, valid=valid, failures=failures, counts=counts)
     return result, quarantine
+
+
+def _at_source(
+    failures: pd.DataFrame, origin: dict[str, RowOrigin], files: dict[str, str]
+) -> pd.DataFrame:
+    """Failures on mapped tables, renamed to the export's file, row and column."""
+    if failures.empty or not origin:
+        return failures
+    out = failures.copy()
+    file_col = out["file"].to_numpy(dtype=object).copy()
+    row_col = out["row"].to_numpy(dtype=object).copy()
+    column_col = out["column"].to_numpy(dtype=object).copy()
+    for name, where in origin.items():
+        idx = np.flatnonzero((file_col == files[name]) & pd.notna(row_col))
+        if not len(idx):
+            continue
+        rows = row_col[idx].astype(np.int64)
+        source = where.source[rows]
+        file_col[idx] = np.array([file for file, _ in where.sources], dtype=object)[source]
+        row_col[idx] = [int(r) for r in where.row[rows]]
+        column_col[idx] = [
+            where.sources[s][1].get(str(c), c) if c is not None else c
+            for s, c in zip(source.tolist(), column_col[idx], strict=True)
+        ]
+    out["file"], out["row"], out["column"] = file_col, row_col, column_col
+    # One export cell read by two rules (a time and a weekday derived from it) is one failure.
+    cell = out["row"].notna()
+    repeated = out.duplicated(["file", "row", "column", "check"]) & cell
+    return out.loc[~repeated].reset_index(drop=True)
+
+
+def _with_origin(frame: pd.DataFrame, where: RowOrigin) -> pd.DataFrame:
+    """A quarantine frame with the export file and row each held-back row came from."""
+    rows = frame["_row"].to_numpy(dtype=np.int64)
+    files = np.array([file for file, _ in where.sources], dtype=object)
+    out = frame.copy()
+    out.insert(1, "_source_file", files[where.source[rows]] if len(rows) else [])
+    out.insert(2, "_source_row", where.row[rows] if len(rows) else [])
+    return out
 
 
 def _tidy(failures: pd.DataFrame) -> pd.DataFrame:

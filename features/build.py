@@ -16,7 +16,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from features._table import Table, lead_index, make_frame, resolve_extras
-from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FIT_V1, INTEREST_V1, FeatureSet
+from features.feature_sets import (
+    DEFAULT_HALF_LIFE_DAYS,
+    FIT_READS,
+    FIT_V1,
+    INTEREST_V1,
+    FeatureSet,
+)
 from features.fit import extra_columns_arrays, fit_arrays
 from features.interest import as_of_array, interest_arrays, weights
 
@@ -56,11 +62,14 @@ def feature_sets(
     *,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
+    absent_fields: Sequence[str] = (),
+    words: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[FeatureSet, FeatureSet]:
-    """The fit and interest sets for these extra columns and interest parameters."""
-    fit_set = FIT_V1.with_extras(fit_kinds)
+    """The fit and interest sets for these extra columns (and their `words`), interest
+    parameters and absent lead fields (their features left out)."""
+    fit_set = FIT_V1.without_fields(absent_fields, FIT_READS).with_extras(fit_kinds, words=words)
     interest_set = replace(
-        INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns),
+        INTEREST_V1.with_extras(interest_kinds, taken=fit_set.columns, words=words),
         params={"half_life_days": float(half_life_days), "type_weights": weights(type_weights)},
     )
     return fit_set, interest_set
@@ -80,7 +89,8 @@ def feature_columns(
     columns with it, and pays for no frame it would only read back.
     """
     params = interest_set.params
-    cols = fit_arrays(leads)
+    built = fit_arrays(leads)
+    cols = {name: built[name] for name in fit_set.columns if name in built}
     cols.update(extra_columns_arrays(leads, fit_set.features))
     cols.update(
         interest_arrays(
@@ -104,13 +114,16 @@ def build_features(
     interest_extras: Extras = (),
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
+    absent_fields: Sequence[str] = (),
+    extra_words: Mapping[str, Mapping[str, str]] | None = None,
 ) -> FeatureFrame:
     """Fit + interest features for every lead in `leads` (same order), as of `as_of`.
 
     `as_of`: Series of UTC timestamps indexed by lead_id, a single Timestamp, or None (now).
     Only events with `occurred_at < as_of` of their lead are seen. `fit_extras` /
     `interest_extras`: mapped lead columns, `{name: "numeric"|"categorical"}` or names whose
-    kind is inferred from the dtype (pass kinds when scoring: `FeatureSet.extras`).
+    kind is inferred from the dtype (pass kinds when scoring: `FeatureSet.extras`), said in
+    `extra_words`. Features of `absent_fields` (lead fields the data lacks) are left out.
     """
     ids = lead_index(leads)
     fit_set, interest_set = feature_sets(
@@ -118,6 +131,8 @@ def build_features(
         resolve_extras(leads, interest_extras),
         half_life_days=half_life_days,
         type_weights=type_weights,
+        absent_fields=absent_fields,
+        words=extra_words,
     )
     cols = feature_columns(leads, events, ids, as_of_array(as_of, ids), fit_set, interest_set)
     frame = make_frame(cols, ids)

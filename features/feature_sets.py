@@ -155,27 +155,56 @@ class FeatureSet:
         columns: Mapping[str, str],
         prefix: str = EXTRA_PREFIX,
         taken: Sequence[str] = (),
+        words: Mapping[str, Mapping[str, str]] | None = None,
     ) -> FeatureSet:
         """This set plus mapped extra lead columns (`{column: "numeric"|"categorical"}`).
 
         Each becomes `<prefix><snake_case column>`, renamed further if it would collide with
-        this set's columns or `taken` (another set's columns).
+        this set's columns or `taken` (another set's columns). `words[column]` may give its
+        `description` (a label) and `phrase` (a reason template, see the module doc); the
+        column name stands in for both where a mapping gave none.
         """
         if not columns:
             return self
         names = extra_names(list(columns), prefix, taken=[*self.columns, *taken])
+        said = words or {}
         added = tuple(
             FeatureSpec(
                 name=names[col],
                 kind=_kind(kind, col),
                 dtype="category" if kind == "categorical" else "float64",
-                description=f"Mapped CRM column '{col}'",
-                phrase=_escape(col) + ": {value}",
+                description=said.get(col, {}).get("description") or f"Mapped CRM column '{col}'",
+                phrase=said.get(col, {}).get("phrase") or _escape(col) + ": {value}",
                 source=col,
             )
             for col, kind in columns.items()
         )
         return replace(self, features=self.features + added)
+
+    def without_fields(
+        self, absent: Sequence[str], reads: Mapping[str, Sequence[str]]
+    ) -> FeatureSet:
+        """This set without the features built from lead fields the data does not have.
+
+        `reads` maps a feature to the contract fields it is computed from (`FIT_READS`). The
+        absent fields that took a feature out are recorded in `params["absent_fields"]`, so
+        the digest (and the label) changes with them and scoring rebuilds the same set.
+        """
+        gone = set(absent)
+        dropped = {f for f in self.columns if gone & set(reads.get(f, ()))}
+        if not dropped:
+            return self
+        used = sorted({field for f in dropped for field in reads[f]} & gone)
+        return replace(
+            self,
+            features=tuple(f for f in self.features if f.name not in dropped),
+            params={**self.params, "absent_fields": used},
+        )
+
+    @property
+    def absent_fields(self) -> tuple[str, ...]:
+        """Lead fields this set was built without (see `without_fields`)."""
+        return tuple(self.params.get("absent_fields", ()))
 
 
 def _kind(kind: str, col: str) -> Kind:
@@ -289,6 +318,29 @@ FIT_V1 = FeatureSet(
         ),
     ),
 )
+
+# The lead contract fields each fit feature is computed from (`features.fit.fit_arrays`): a
+# field the data does not have (`CrmData.absent_fields`) takes its features out of the set,
+# so a model never learns, and a reason never states, a value that was never there.
+FIT_READS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry",),
+    "country": ("country",),
+    "seniority": ("seniority",),
+    "function": ("function",),
+    "source": ("source",),
+    "log_employees": ("employees",),
+    "log_revenue": ("annual_revenue",),
+    "employees_missing": ("employees",),
+    "revenue_missing": ("annual_revenue",),
+    "is_named_account": ("is_named_account",),
+    "email_present": ("email",),
+    "email_corporate": ("email",),
+    "phone_present": ("phone",),
+    "mobile_present": ("mobile",),
+    "title_present": ("title",),
+    "title_head_of": ("title",),
+    "title_chief": ("title",),
+}
 
 # Event types that count as engagement (unsubscribe is a touch, but not interest).
 ENGAGEMENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "unsubscribe")

@@ -149,8 +149,8 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
     def training_feature_sets(self) -> tuple[Any, Any]:
         """The fit and interest sets as training built them: its mapped extras (with their
-        kinds) and its interest parameters (half-life, type weights), rebuilt by the
-        installed `features` code.
+        kinds), the lead fields it had no data for, and its interest parameters (half-life,
+        type weights), rebuilt by the installed `features` code.
 
         Raises `IncompatibleModel` when that code no longer produces the columns the scorer
         was trained on (a feature-set version changed under it), rather than scoring with
@@ -162,12 +162,14 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
 
         scorer, _ = self._ready()
         fit_kinds, interest_kinds = self.extras()
-        params = by_role(self.feature_sets)["interest"].params
+        sets = by_role(self.feature_sets)
+        params = sets["interest"].params
         fit_set, interest_set = feature_sets(
             fit_kinds,
             interest_kinds,
             half_life_days=float(params["half_life_days"]),
             type_weights=params.get("type_weights"),
+            absent_fields=sets["fit"].absent_fields,
         )
         built = {*fit_set.columns, *interest_set.columns}
         lost = [c for c in scorer.columns_ if c not in built]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -172,14 +173,14 @@ def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, i
     empty_outcomes = pd.DataFrame(
         {c: pd.Series(dtype=object) for c in REQUIRED_COLUMNS["outcomes"]}
     )
-    checked = CrmData(
-        leads=crm.leads,
-        events=crm.events,
+    converted = crm.conversion_failures
+    checked = replace(
+        crm,
         outcomes=empty_outcomes,
-        fit_columns=crm.fit_columns,
-        interest_columns=crm.interest_columns,
-        extracted_at=crm.extracted_at,
-        source=crm.source,
+        conversion_failures=None
+        if converted is None
+        else converted[converted["table"] != "outcomes"],
+        origin={k: v for k, v in crm.origin.items() if k != "outcomes"},
     )
     valid = validate_crm(checked).valid
     return (

@@ -130,6 +130,7 @@ if TYPE_CHECKING:
     LeadId = str
     Email = str
     Company = str
+    AccountId = str
     Phone = str
     Mobile = str
     Industry = str
@@ -140,6 +141,7 @@ else:
     LeadId = _lead_text("lead_id")
     Email = _lead_text("email")
     Company = _lead_text("company")
+    AccountId = _lead_text("account_id")
     Phone = _lead_text("phone")
     Mobile = _lead_text("mobile")
     Industry = _lead_text("industry")
@@ -195,6 +197,7 @@ class LeadIn(BaseModel):
     is_named_account: StrictBool
     email: Email | None = None
     company: Company | None = None
+    account_id: AccountId | None = None
     phone: Phone | None = None
     mobile: Mobile | None = None
     industry: Industry | None = None

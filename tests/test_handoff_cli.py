@@ -300,3 +300,38 @@ def test_bad_settings_exit_naming_each_variable_never_its_value(
         f"handoff: {name}" for name in named
     ]
     assert not (tmp_path / "mlflow.db").exists()  # refused before touching the store
+
+
+def test_cli_generate_shape_then_mapping_check_reports_each_table(tmp_path: Path) -> None:
+    folder = tmp_path / "sf"
+    made = run("generate", "--out", folder, "--leads", 400, "--shape", "salesforce", home=tmp_path)
+    assert made.exit_code == 0, made.output
+    assert "shape: salesforce" in made.output and (folder / "Task.csv").is_file()
+    mapping = shipped_mapping("salesforce")
+    checked = run("mapping", "check", mapping, folder, home=tmp_path)
+    assert checked.exit_code == 0, checked.output
+    said = checked.output
+    assert "Account (Account.csv): " in said and "100.0% of leads joined" in said
+    assert "time CompletedDateTime: " in said and "unreadable" in said
+    assert re.search(r"censored at a 180-day horizon: [\d,]+ \([\d,]+ of them still open\)", said)
+    assert re.search(r"events per lead: \d+\.\d\d", said)
+    assert not (folder / "quarantine").exists()  # a check writes nothing
+
+
+def test_cli_generate_unknown_shape_is_refused(tmp_path: Path) -> None:
+    result = run("generate", "--out", tmp_path / "x", "--shape", "pipedrive", home=tmp_path)
+    assert result.exit_code == 2 and "native, salesforce, hubspot" in result.output
+
+
+def test_cli_mapping_keys_prints_the_reference(tmp_path: Path) -> None:
+    from data_contracts.mapping_keys import reference_text
+
+    result = run("mapping", "keys", home=tmp_path)
+    assert result.exit_code == 0 and result.output == reference_text()
+
+
+def test_cli_mapping_check_bad_mapping_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 2\n[tables.L]\nfile = "L.csv"\n[leads]\ntable = "L"\n')
+    said = refused_cleanly(run("mapping", "check", bad, tmp_path, home=tmp_path))
+    assert "leads.created_at: missing" in said

@@ -94,6 +94,8 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "skip_invalid_rows": data.skip_invalid_rows,
         "quarantined": quarantine_record(data.validation),
         "excluded_columns": crm.excluded_columns,
+        "absent_fields": list(crm.absent_fields),
+        "export": crm.report.to_dict() if crm.report is not None else None,
         "leakage": data.leakage.to_dict(),
         "unseen_categories": candidate.unseen,
         "fit_columns": features.fit_columns,

@@ -129,6 +129,8 @@ def labelled_features(
         fit_extras=crm.fit_columns,
         interest_extras=crm.interest_columns,
         half_life_days=half_life_days,
+        absent_fields=crm.absent_fields,
+        extra_words=crm.extra_words,
     )
     return features, labels
 

@@ -43,7 +43,8 @@ def leaky_mapping(name: str, folder: Path) -> Path:
     """The shipped mapping without its exclusion list, the leakage columns as inputs."""
     text = shipped_mapping(name).read_text().split("[excluded]")[0]
     for extra, (source, kind) in LEAKY[name].items():
-        text += f'[extras.{extra}]\nfrom = "{source}"\nrole = "fit"\ndtype = "{kind}"\n'
+        text += f'[extras.{extra}]\nfrom = "{source}"\nrole = "fit"\nkind = "{kind}"\n'
+        text += f'label = "{source}"\n'  # the shipped mappings are version 2
     path = folder / f"{name}_leaky.toml"
     path.write_text(text)
     return path

@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_contracts.crm_data import NotACrmFolder, read_folder
+from data_contracts.crm_data import NotACrmFolder, read_folder, write_folder
 from data_contracts.mapping import read_crm
 from data_contracts.synthetic import generate_to_folder
+from data_contracts.validate import validate_folder
 from tests.conftest import tiny_mapping
 
 MAPPING = tiny_mapping(id_from="id")
@@ -69,3 +70,19 @@ def test_read_crm_with_mapping_reads_the_export(tmp_path: Path) -> None:
     assert crm.files == {}
     assert crm.leads["lead_id"].tolist() == ["a", "b", "c"]
     assert (crm.outcomes["stage"] == "closed_won").sum() == 1
+
+
+def test_read_folder_written_before_account_id_reads_it_as_absent(generated: Path) -> None:
+    crm = read_folder(generated)
+    assert "account_id" not in crm.leads.columns
+    assert crm.absent_fields == ("account_id",)
+
+
+def test_write_folder_absent_fields_survive_a_round_trip(tmp_path: Path, generated: Path) -> None:
+    crm = read_folder(generated)
+    crm.leads = crm.leads.drop(columns=["seniority"]).assign(account_id="A1")
+    crm.absent_fields = ("seniority",)
+    write_folder(crm, tmp_path / "out")
+    again = read_folder(tmp_path / "out")
+    assert again.absent_fields == ("seniority",)
+    assert validate_folder(tmp_path / "out").ok

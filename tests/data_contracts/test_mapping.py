@@ -94,7 +94,7 @@ GOOD = tiny_mapping(file="x.csv", label="y")
 
 
 def test_load_mapping_minimal_ok(tmp_path: Path) -> None:
-    assert load_mapping(_write(tmp_path, GOOD)).label_column == "y"
+    assert load_mapping(_write(tmp_path, GOOD)).label.column == "y"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_shipped_mapping_unknown_name_lists_known() -> None:
 
 def test_shipped_mappings_are_the_packaged_toml_files() -> None:
     known = shipped_mappings()
-    assert set(known) == {"leads_x_education", "uci_bank_marketing"}
+    assert set(known) == {"hubspot", "leads_x_education", "salesforce", "uci_bank_marketing"}
     assert all(path.suffix == ".toml" and path.is_file() for path in known.values())
 
 

@@ -241,3 +241,19 @@ def test_validate_empty_file_reported_once(tmp_path: Path, crm: CrmData) -> None
     leads = result.failures.query("file == 'leads.csv'")
     assert leads["check"].tolist() == ["empty file"]
     assert not result.ok
+
+
+def test_validate_account_id_is_checked_when_present(crm: CrmData) -> None:
+    crm.leads["account_id"] = ["A1", None, "x" * 129]
+    result = validate_crm(crm)
+    assert _checks(result, "leads") == {(2, "account_id", "str_length(None, 128)")}
+    assert result.valid.absent_fields == ()
+
+
+def test_validate_declared_absent_field_is_not_required(crm: CrmData) -> None:
+    crm.leads = crm.leads.drop(columns=["seniority", "is_named_account"])
+    crm.absent_fields = ("seniority", "is_named_account")
+    result = validate_crm(crm)
+    assert result.ok, result.report_text()
+    assert "seniority" not in result.valid.leads.columns
+    assert set(result.valid.absent_fields) == {"seniority", "is_named_account", "account_id"}

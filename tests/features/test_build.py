@@ -104,3 +104,18 @@ def test_as_of_series_missing_lead_raises(leads: pd.DataFrame, events: pd.DataFr
         assert "no snapshot" in str(err)
     else:
         raise AssertionError("expected a ValueError")
+
+
+def test_absent_fields_are_missing_from_the_frame(
+    leads: pd.DataFrame, events: pd.DataFrame
+) -> None:
+    ff = build_features(
+        leads.drop(columns=["seniority", "is_named_account"]),
+        events,
+        T0,
+        absent_fields=("seniority", "is_named_account"),
+    )
+    assert not {"seniority", "is_named_account"} & set(ff.frame.columns)
+    assert ff.fit_columns == ff.feature_sets[0].columns
+    assert list(ff.frame.columns) == ff.fit_columns + ff.interest_columns
+    assert ff.feature_sets[0].absent_fields == ("is_named_account", "seniority")

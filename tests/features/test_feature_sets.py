@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from features.feature_sets import FIT_V1, INTEREST_V1, FeatureSet, FeatureSpec
+from features.feature_sets import FIT_READS, FIT_V1, INTEREST_V1, FeatureSet, FeatureSpec
 
 
 def test_every_feature_described_and_phrased_default() -> None:
@@ -70,3 +70,29 @@ def test_from_dict_refuses_a_digest_that_does_not_match() -> None:
     data["features"] = data["features"][:-1]
     with pytest.raises(ValueError, match="digest"):
         FeatureSet.from_dict(data)
+
+
+def test_fit_reads_names_a_contract_field_for_every_fit_feature() -> None:
+    from data_contracts.schemas import ABSENTABLE_FIELDS
+
+    assert set(FIT_READS) == set(FIT_V1.columns)
+    assert {f for fields in FIT_READS.values() for f in fields} <= set(ABSENTABLE_FIELDS)
+
+
+def test_without_fields_drops_their_features_and_changes_the_label() -> None:
+    fs = FIT_V1.without_fields(["seniority", "employees", "account_id"], FIT_READS)
+    assert not {"seniority", "log_employees", "employees_missing"} & set(fs.columns)
+    assert "function" in fs.columns and "log_revenue" in fs.columns
+    assert fs.absent_fields == ("employees", "seniority")  # account_id builds no feature
+    assert fs.label != FIT_V1.label
+    assert FIT_V1.without_fields(["account_id"], FIT_READS) is FIT_V1
+    assert FeatureSet.from_dict(json.loads(json.dumps(fs.to_dict()))) == fs
+
+
+def test_with_extras_takes_a_mappings_words() -> None:
+    words = {"Landing Page": {"description": "Landing page", "phrase": "Landed on {value}"}}
+    fs = FIT_V1.with_extras({"Landing Page": "categorical", "Other": "numeric"}, words=words)
+    assert fs.spec("x_landing_page").description == "Landing page"
+    assert fs.spec("x_landing_page").phrase == "Landed on {value}"
+    assert fs.spec("x_other").phrase == "Other: {value}"
+    assert fs.label == FIT_V1.with_extras({"Landing Page": "categorical", "Other": "numeric"}).label

@@ -121,11 +121,17 @@ def fitted_scorer(synthetic_folds: dict[str, Synthetic]):
 
 
 def train_on_generated(
-    folder: Path, *, n_leads: int, seed: int, train_share: float = 0.5, **scorer_params: Any
+    folder: Path,
+    *,
+    n_leads: int,
+    seed: int,
+    train_share: float = 0.5,
+    absent_fields: tuple[str, ...] = (),
+    **scorer_params: Any,
 ) -> tuple[Any, Any, pd.DataFrame, pd.DataFrame]:
     """A HandoffModel trained on generated leads' real features (first `train_share` of the
     labelled leads train, the rest calibrate), with the raw data it came from:
-    (model, crm, labels, X)."""
+    (model, crm, labels, X). `absent_fields` are dropped, as an export without them."""
     from data_contracts.crm_data import read_folder
     from data_contracts.synthetic import generate_to_folder
     from features.build import build_features
@@ -136,8 +142,11 @@ def train_on_generated(
 
     generate_to_folder(n_leads=n_leads, seed=seed, out_dir=folder)
     crm = read_folder(folder)
+    crm.leads = crm.leads.drop(columns=list(absent_fields))
     labels = make_labels(crm.leads, crm.outcomes, horizon_days=180, data_end=crm.data_end)
-    frame = build_features(crm.leads, crm.events, labels["snapshot_at"])
+    frame = build_features(
+        crm.leads, crm.events, labels["snapshot_at"], absent_fields=absent_fields
+    )
     known = ~labels["censored"].to_numpy()
     X = frame.frame.loc[known]
     y = labels["label"].to_numpy()[known].astype(int)

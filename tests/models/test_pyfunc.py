@@ -182,3 +182,30 @@ def test_scoring_uses_the_interest_parameters_training_used(raw_model) -> None:
     short = HandoffModel(model.scorer, model.policy, sets)
     assert short.training_feature_sets()[1].params["half_life_days"] == 3.0
     assert model.training_feature_sets()[1].params["half_life_days"] == 14.0
+
+
+def test_model_trained_without_absent_fields_scores_without_them(tmp_path) -> None:
+    """Fields an export lacks are in no feature and no reason, and the model scores leads
+    that do not carry them (as a mapped export's leads do not) with the set it was trained on."""
+    from tests.models.conftest import train_on_generated
+
+    absent = ("seniority", "is_named_account", "employees")
+    model, crm, labels, X = train_on_generated(
+        tmp_path / "crm", n_leads=2_000, seed=4, absent_fields=absent, n_estimators=40
+    )
+    fit_set = model.training_feature_sets()[0]
+    assert fit_set.absent_fields == ("employees", "is_named_account", "seniority")
+    assert not {"seniority", "is_named_account", "log_employees"} & set(model.scorer.columns_)
+    assert fit_set.label == next(fs.label for fs in model.feature_sets if fs.role == "fit")
+    ids = X.index[:60]
+    leads = crm.leads.set_index("lead_id").loc[ids].reset_index()
+    assert not set(absent) & set(leads.columns)
+    events = crm.events[crm.events["lead_id"].isin(ids)]
+    scored = model.score_raw(leads, events, as_of=labels["snapshot_at"].loc[ids])
+    named = {r["feature"] for rs in scored["fit_reasons"] for r in rs}
+    assert named and not named & {
+        "seniority",
+        "is_named_account",
+        "log_employees",
+        "employees_missing",
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -73,7 +74,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "leads
 def test_score_folder_through_a_mapping_builds_the_mapped_features(tmp_path: Path) -> None:
     """A model trained on a mapped export scores that export: its extra columns are rebuilt
     from their source columns, as training built them (not looked up by feature name)."""
-    from data_contracts.mapping import shipped_mapping
+    from data_contracts.mapping import load_mapping, shipped_mapping
     from training.promote import promote_version
     from training.signoff import record_signoff
     from training.train import run_training
@@ -91,5 +92,62 @@ def test_score_folder_through_a_mapping_builds_the_mapped_features(tmp_path: Pat
     frame = pd.read_parquet(out)
     assert len(frame) == 9_240 and frame["lead_id"].is_unique
     texts = " ".join(frame["fit_reasons"].head(500))
-    mapped = ("lead_origin", "lead_source_raw", "course_motive", "specialization", "occupation")
-    assert any(f"{name}:" in texts for name in mapped), texts[:300]
+    # The mapping's words for its extras (mappings/leads_x_education.toml), not column names.
+    mapped = (
+        "Came in through ",
+        "Source: ",
+        "Chooses a course for: ",
+        "Specialises in ",
+        "Occupation: ",
+    )
+    assert any(words in texts for words in mapped), texts[:300]
+    # Fields Leads X does not have are declared absent: no reason ever says their features.
+    from features.feature_sets import FIT_READS, FIT_V1
+
+    lacking = set(load_mapping(mapping).absent)
+    for spec in FIT_V1.features:
+        if lacking & set(FIT_READS[spec.name]):
+            said = [spec.phrase_true, spec.phrase_false, re.sub(r"\{[^}]*\}", "", spec.phrase)]
+            for words in filter(None, (w.strip() for w in said if w)):
+                assert words not in texts, (spec.name, words)
+
+
+def test_score_folder_reads_an_export_through_its_mapping(api: Api, tmp_path: Path) -> None:
+    from data_contracts.mapping import shipped_mapping
+    from data_contracts.synthetic import generate_to_folder
+
+    reg = api.registry
+    generate_to_folder(300, 9, tmp_path / "hs", shape="hubspot")
+    out = tmp_path / "scores.parquet"
+    score_folder(
+        tmp_path / "hs", out=out, mapping=shipped_mapping("hubspot"), settings=reg.settings
+    )
+    frame = pd.read_parquet(out)
+    assert len(frame) == 300 and frame["lead_id"].str.startswith("1000").all()
+    ScoredLead.validate(frame)
+
+
+def test_valid_leads_keep_a_mappings_absent_fields_absent() -> None:
+    from data_contracts.crm_data import CrmData
+    from serving.batch_score import _valid_leads_and_events
+
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["a", "b"],
+            "created_at": pd.to_datetime(["2025-01-01", "2025-01-02"], utc=True),
+            "email": [None, "x@y.io"],
+            "source": ["webinar", "paid"],
+            "function": ["it", "sales"],
+        }
+    )
+    absent = ("company", "phone", "mobile", "industry", "employees", "annual_revenue")
+    absent += ("country", "title", "seniority", "is_named_account", "account_id")
+    crm = CrmData(leads=leads, events=pd.DataFrame(), outcomes=pd.DataFrame(), absent_fields=absent)
+    crm.events = pd.DataFrame(
+        {
+            c: pd.Series(dtype=object)
+            for c in ("lead_id", "occurred_at", "type", "channel", "campaign")
+        }
+    )
+    valid, _, dropped, _ = _valid_leads_and_events(crm)
+    assert dropped == 0 and list(valid["lead_id"]) == ["a", "b"]

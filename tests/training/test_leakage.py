@@ -205,7 +205,8 @@ def test_guard_flags_leads_x_sales_entered_columns(shared_data: Path, tmp_path: 
     text = shipped_mapping("leads_x_education").read_text().split("[excluded]")[0]
     for name, source in LEADS_X_SALES_COLUMNS.items():
         kind = "numeric" if "Score" in source else "categorical"
-        text += f'[extras.{name}]\nfrom = "{source}"\nrole = "fit"\ndtype = "{kind}"\n'
+        text += f'[extras.{name}]\nfrom = "{source}"\nrole = "fit"\nkind = "{kind}"\n'
+        text += f'label = "{source}"\n'
     leaky = tmp_path / "leads_x_leaky.toml"
     leaky.write_text(text)
     data = prepare_training_data(shared_data / "leads_x_education", mapping=leaky)
