@@ -491,10 +491,29 @@ def _write_quarantine(quarantine: dict[str, pd.DataFrame], out_dir: Path) -> dic
     return written
 
 
+def check_crm(crm: CrmData) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
+    """`validate_crm` without writing: the result and, per table, the quarantine frame (the
+    failing rows as given, with `_row` and `_failures`), for callers that store it
+    themselves (Spark validates each partition of the leads with this)."""
+    return _run(crm, {name: name for name in TABLES}, require_rows=frozenset())
+
+
+def table_failures(
+    crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
+) -> pd.DataFrame:
+    """The table-level failures (an empty file, a missing column) of `crm`'s tables.
+
+    They depend only on each table's columns and on whether it has rows, so an engine that
+    validates partitions asks once, with at most a row of each table, not per partition.
+    """
+    result, _ = _run(crm, files, require_rows)
+    failures = result.failures
+    return failures.loc[failures["row"].isna()].reset_index(drop=True)
+
+
 def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> ValidationResult:
     """Validate in-memory CRM tables; write failing rows to `quarantine_dir` if given."""
-    files = {name: name for name in TABLES}
-    result, quarantine = _run(crm, files, require_rows=frozenset())
+    result, quarantine = check_crm(crm)
     if quarantine_dir is not None:
         result.quarantined = _write_quarantine(quarantine, Path(quarantine_dir))
     return result
