@@ -62,7 +62,9 @@ def validate_partition(tables: Mapping[str, pd.DataFrame], template: CrmData) ->
             continue
         plain[name] = frame.drop(columns=list(SOURCE_COLUMNS))
         sources[name] = frame[list(SOURCE_COLUMNS)]
-    crm = replace(template, leads=plain["leads"], events=plain["events"], outcomes=plain["outcomes"])
+    crm = replace(
+        template, leads=plain["leads"], events=plain["events"], outcomes=plain["outcomes"]
+    )
     result, quarantine = check_crm(crm)
 
     failures = result.failures.loc[result.failures["row"].notna()]
