@@ -126,6 +126,8 @@ def spark_session(
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.executorEnv.PYTHONWARNINGS": ",".join(QUIET_WARNINGS),
+        # Times are written as Parquet microseconds (UTC), as pandas writes them, not INT96.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     }
     if master is not None:
         builder = builder.master(master)
@@ -394,6 +396,33 @@ def in_utc(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_dtype(frame[col].dtype):
             frame[col] = frame[col].dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     return frame
+
+
+def spark_type(dtype: Any) -> str:
+    """The Spark SQL type of a pandas/pandera column type."""
+    text = str(dtype).lower()
+    if "datetime" in text:
+        return "timestamp"
+    if text.startswith(("int", "uint")):
+        return "bigint"
+    if text.startswith("float"):
+        return "double"
+    if text in ("bool", "boolean"):
+        return "boolean"
+    return "string"
+
+
+def contract_ddl(schema: Any) -> str:
+    """A pandera schema's columns as a Spark DDL schema, in contract order."""
+    return ", ".join(f"`{name}` {spark_type(col.dtype)}" for name, col in schema.columns.items())
+
+
+def tagged(payload: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """A partition's answer: its payload rows (`KIND` "payload") and its contract records,
+    in one frame (integers nullable, so record rows can leave them empty)."""
+    ints = [c for c in payload.columns if pd.api.types.is_integer_dtype(payload[c].dtype)]
+    rows = payload.astype(dict.fromkeys(ints, "Int64")).assign(**{KIND: PAYLOAD})
+    return for_spark(pd.concat([rows, found], ignore_index=True))
 
 
 def for_spark(frame: pd.DataFrame) -> pd.DataFrame:
