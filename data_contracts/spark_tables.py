@@ -165,6 +165,7 @@ class SparkCrm:
     template: CrmData
     single_file: dict[str, bool] = field(default_factory=dict)
     staging: tempfile.TemporaryDirectory[str] | None = None
+    mapped: CrmData | None = None  # a mapped export, as mapped on the driver
 
     def table(self, name: str) -> pyspark.sql.DataFrame | None:
         return {"leads": self.leads, "events": self.events, "outcomes": self.outcomes}[name]
@@ -250,6 +251,7 @@ def read_spark_crm(
             template=template,
             single_file={name: True for name in TABLES},
             staging=staging,
+            mapped=crm,
         )
     frames = {}
     files: dict[str, str] = {}

@@ -1,0 +1,253 @@
+"""`handoff train --engine spark`: the labelled feature table built on Spark, then the
+usual training on it.
+
+Events -> features is the heavy part, so that is what Spark does: each bucket of leads,
+with its events and outcomes, passes the same contracts (`data_contracts.spark_tables`),
+then `training.prepare.labelled_features` -- the single-machine labels and features --
+inside one pandas UDF. The driver gathers the labelled rows (all of them, or a stratified
+sample when there are more than `max_rows`, said in the run's summary) in source order, and
+from there it is `handoff train`: the same time split, `fit_and_evaluate` and
+`log_and_register`, so the MLflow version is the same kind as a single-machine run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.crm_data import CrmData
+from data_contracts.partition import SOURCE_COLUMNS, SOURCE_FILE, SOURCE_ROW
+from data_contracts.spark_tables import (
+    KIND,
+    PAYLOAD,
+    RECORD_SCHEMA,
+    SparkCrm,
+    arrow_to_pandas,
+    cogrouped,
+    gather_findings,
+    n_buckets,
+    read_spark_crm,
+    records,
+    tagged,
+    validate_bucket,
+    validation_result,
+    with_data_end,
+    write_quarantine,
+)
+from features._table import resolve_extras
+from features.build import FeatureFrame, feature_sets
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet
+from features.spark_features import as_rows, feature_ddl, restore_features
+from models.policy import QuadrantPolicy
+from models.settings import Settings
+from training.fit_evaluate import fit_and_evaluate
+from training.log_run import log_and_register
+from training.phases import PhaseClock
+from training.prepare import (
+    FOLDS,
+    TrainingData,
+    TrainingRefused,
+    _oracle,
+    accepted,
+    data_fingerprint,
+    labelled_features,
+)
+from training.split import time_ordered_split
+from training.summary import TrainResult
+
+if TYPE_CHECKING:
+    import pyspark.sql
+
+# More labelled leads than this are trained on a stratified sample (the feature rows of
+# one lead take ~0.5 KB on the driver, and LightGBM copies them once more).
+MAX_TRAIN_ROWS = 5_000_000
+SAMPLE_SEED = 0
+LABEL_COLUMNS: tuple[str, ...] = ("snapshot_at", "label", "censored", "open")
+_LABEL_DDL = "snapshot_at timestamp, label bigint, censored boolean, open boolean"
+
+
+def _extras(crm: SparkCrm) -> tuple[dict[str, str], dict[str, str]]:
+    """The mapped fit and interest columns with their kinds, judged on all mapped leads
+    (a partition's few leads could read a text column as numbers)."""
+    leads = crm.mapped.leads if crm.mapped is not None else crm.template.leads
+    return (
+        resolve_extras(leads, crm.template.fit_columns),
+        resolve_extras(leads, crm.template.interest_columns),
+    )
+
+
+def _features_udf(
+    template: CrmData,
+    horizon_days: int,
+    half_life_days: float,
+    extras: tuple[dict[str, str], dict[str, str]],
+    columns: list[str],
+) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    def build(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+        checked = validate_bucket(left, right, template)
+        valid = checked.valid
+        if len(valid.leads):
+            built, labels = labelled_features(valid, horizon_days, half_life_days, extras=extras)
+            rows = as_rows(built.frame, built.categorical_columns).reset_index(names="lead_id")
+            rows[SOURCE_FILE] = checked.lead_sources[SOURCE_FILE].to_numpy(dtype=object)
+            rows[SOURCE_ROW] = checked.lead_sources[SOURCE_ROW].to_numpy(dtype=np.int64)
+            for col in LABEL_COLUMNS:
+                rows[col] = labels[col].to_numpy()
+            rows["label"] = labels["label"].astype("Int64").to_numpy()
+            payload = rows[columns]
+        else:
+            payload = pd.DataFrame(columns=columns)
+        return tagged(payload, records(checked))
+
+    return build
+
+
+def _gathered(frame: pyspark.sql.DataFrame) -> pd.DataFrame:
+    """Rows from Spark in the leads' source order (the order one machine reads them in)."""
+    rows = arrow_to_pandas(frame.toArrow())
+    return rows.sort_values(list(SOURCE_COLUMNS), kind="stable").reset_index(drop=True)
+
+
+def _sampled(
+    payload: pyspark.sql.DataFrame, n_labelled: int, max_rows: int
+) -> tuple[pyspark.sql.DataFrame, dict[str, Any]]:
+    """All labelled rows, or the same fraction of wins and of losses when there are too many."""
+    from pyspark.sql import functions as F
+
+    labelled = payload.filter(~F.col("censored"))
+    if n_labelled <= max_rows:
+        return labelled, {"trained_on": f"all {n_labelled} labelled leads"}
+    fraction = max_rows / n_labelled
+    sample = labelled.sampleBy("label", {0: fraction, 1: fraction}, seed=SAMPLE_SEED)
+    return sample, {
+        "trained_on": (
+            f"a stratified sample of the {n_labelled} labelled leads: {fraction:.4f} of the "
+            f"wins and of the losses (seed {SAMPLE_SEED}), more than the {max_rows} one "
+            "machine trains on"
+        ),
+        "sample_fraction": fraction,
+    }
+
+
+def prepare_on_spark(
+    spark: pyspark.sql.SparkSession,
+    data_dir: Path,
+    *,
+    mapping: Path | None = None,
+    horizon_days: int = 180,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    skip_invalid_rows: bool = False,
+    max_rows: int = MAX_TRAIN_ROWS,
+    clock: PhaseClock | None = None,
+) -> TrainingData:
+    """`prepare.prepare_training_data` with contracts, labels and features on Spark."""
+    from pyspark.sql import functions as F
+
+    clock = clock or PhaseClock()
+    data_dir = Path(data_dir)
+    with clock.phase("fingerprint"):
+        fingerprint = data_fingerprint(data_dir, mapping)
+    crm = with_data_end(read_spark_crm(spark, data_dir, mapping))
+    try:
+        extras = _extras(crm)
+        sets: list[FeatureSet] = list(
+            feature_sets(extras[0], extras[1], half_life_days=half_life_days)
+        )
+        names = [spec.name for fs in sets for spec in fs.features]
+        columns = ["lead_id", *SOURCE_COLUMNS, *names, *LABEL_COLUMNS]
+        schema = (
+            f"lead_id string, {SOURCE_FILE} string, {SOURCE_ROW} bigint, "
+            f"{feature_ddl(sets)}, {_LABEL_DDL}, {RECORD_SCHEMA}"
+        )
+        with clock.phase("spark: contracts+labels+features"):
+            buckets = n_buckets(spark, crm.leads.count())
+            udf = _features_udf(crm.template, horizon_days, half_life_days, extras, columns)
+            result = cogrouped(crm, buckets, udf, schema).persist()
+            findings = gather_findings(crm, result)
+            quarantined = write_quarantine(crm, findings, data_dir / "quarantine")
+        validation = accepted(validation_result(crm, findings, quarantined), skip_invalid_rows)
+        with clock.phase("gather"):
+            payload = result.filter(F.col(KIND) == PAYLOAD)
+            labels = _gathered(payload.select("lead_id", *SOURCE_COLUMNS, *LABEL_COLUMNS))
+            n_labelled = int((~labels["censored"].astype(bool)).sum())
+            chosen, note = _sampled(payload, n_labelled, max_rows)
+            rows = _gathered(chosen.select("lead_id", *SOURCE_COLUMNS, *names))
+        result.unpersist()
+    finally:
+        crm.close()
+
+    labels = labels.set_index("lead_id")[list(LABEL_COLUMNS)]
+    labels["label"] = labels["label"].astype("Int8")
+    X = restore_features(rows.set_index("lead_id"), sets)
+    X.index.name = "lead_id"
+    fit_set, interest_set = sets
+    features = FeatureFrame(
+        frame=X,
+        fit_columns=fit_set.columns,
+        interest_columns=interest_set.columns,
+        categorical_columns=fit_set.categorical_columns + interest_set.categorical_columns,
+        feature_sets=sets,
+    )
+    y = labels["label"].loc[X.index].to_numpy().astype(int)
+    snapshot = labels["snapshot_at"].loc[X.index]
+    split = time_ordered_split(snapshot)
+    for name, label in zip(FOLDS, ("train", "validation", "test"), strict=True):
+        if len(np.unique(y[getattr(split, name)])) < 2:
+            raise TrainingRefused(
+                f"the {label} window has only one outcome class: need wins and losses"
+            )
+    master = spark.sparkContext.master
+    return TrainingData(
+        data_dir=data_dir,
+        mapping=mapping,
+        fingerprint=fingerprint,
+        validation=validation,
+        features=features,
+        labels=labels,
+        X=X,
+        y=y,
+        snapshot=snapshot,
+        split=split,
+        horizon_days=horizon_days,
+        half_life_days=half_life_days,
+        skip_invalid_rows=skip_invalid_rows,
+        oracle=_oracle(data_dir, X.index[split.test]),
+        engine={"name": "spark", "master": master, "buckets": buckets, **note},
+    )
+
+
+def train_on_spark(
+    spark: pyspark.sql.SparkSession,
+    data_dir: Path,
+    *,
+    mapping: Path | None = None,
+    horizon_days: int = 180,
+    policy_path: Path | None = None,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    settings: Settings | None = None,
+    skip_invalid_rows: bool = False,
+    max_rows: int = MAX_TRAIN_ROWS,
+) -> TrainResult:
+    """`train.run_training` with the labelled feature table built on Spark."""
+    settings = settings or Settings()
+    clock = PhaseClock()
+    data = prepare_on_spark(
+        spark,
+        Path(data_dir),
+        mapping=mapping,
+        horizon_days=horizon_days,
+        half_life_days=half_life_days,
+        skip_invalid_rows=skip_invalid_rows,
+        max_rows=max_rows,
+        clock=clock,
+    )
+    policy = QuadrantPolicy.load(policy_path) if policy_path is not None else None
+    candidate = fit_and_evaluate(data, policy=policy, clock=clock)
+    with clock.phase("log"):
+        result = log_and_register(data, candidate, settings=settings, clock=clock)
+    result.phases = clock.records
+    return result
