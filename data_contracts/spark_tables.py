@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -213,9 +213,10 @@ def _staged(
         if frame.empty and not len(frame.columns):
             continue
         path = folder / f"{name}.parquet"
-        frame.assign(
-            **{SOURCE_FILE: crm.files.get(name, name), SOURCE_ROW: np.arange(len(frame))}
-        ).to_parquet(path, index=False)
+        numbered = frame.copy(deep=False)
+        numbered[SOURCE_FILE] = crm.files.get(name, name)
+        numbered[SOURCE_ROW] = np.arange(len(frame), dtype=np.int64)
+        numbered.to_parquet(path, index=False)
         frames[name] = spark.read.parquet(str(path))
     return frames
 
@@ -523,13 +524,13 @@ def gather_findings(crm: SparkCrm, result: pyspark.sql.DataFrame) -> SparkFindin
     found = result.filter(F.col(KIND).isin("failure", "count")).select(*RECORD_COLUMNS)
     rows = arrow_to_pandas(found.toArrow())
     counted = rows.loc[rows[KIND] == "count"].groupby("table")[["rows", "valid"]].sum()
+    totals: dict[str, tuple[int, int]] = {
+        str(name): (int(n), int(v))
+        for name, n, v in zip(counted.index, counted["rows"], counted["valid"], strict=True)
+    }
     counts = {}
     for name in TABLES:
-        n, valid = (
-            (int(counted.loc[name, "rows"]), int(counted.loc[name, "valid"]))
-            if name in counted.index
-            else (0, 0)
-        )
+        n, valid = totals.get(name, (0, 0))
         counts[name] = {"rows": n, "valid": valid, "quarantined": n - valid}
     order = {crm.template.files.get(n, n): i for i, n in enumerate(TABLES)}
     row_level = rows.loc[rows[KIND] == "failure", list(FAILURE_COLUMNS)]

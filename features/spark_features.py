@@ -10,6 +10,7 @@ takes the sorted values observed over all buckets -- what one machine would have
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ def as_rows(frame: pd.DataFrame, categorical_columns: Sequence[str]) -> pd.DataF
 def restore_features(frame: pd.DataFrame, feature_sets: Sequence[FeatureSet]) -> pd.DataFrame:
     """`as_rows` undone over the gathered rows of every bucket: each column in the sets'
     order with its declared dtype, categoricals coded again."""
-    out = {}
+    out: dict[str, Any] = {}
     for spec in (spec for fs in feature_sets for spec in fs.features):
         s = frame[spec.name]
         if spec.kind == "categorical":
