@@ -1,0 +1,62 @@
+"""The labelled feature table built on Spark is the one a single machine builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.synthetic import generate_to_folder
+from training.prepare import prepare_training_data
+
+pytestmark = pytest.mark.spark
+
+
+def with_event_at(crm_dir: Path, lead: str, at: pd.Timestamp) -> None:
+    """Give `lead` a demo request at exactly `at` (its snapshot: not yet seen then)."""
+    events = pd.read_parquet(crm_dir / "events.parquet")
+    extra = events.iloc[:1].assign(
+        lead_id=lead,
+        occurred_at=pd.Series([at], dtype="datetime64[us, UTC]").to_numpy(),
+        type="demo_request",
+    )
+    pd.concat([events, extra], ignore_index=True).to_parquet(crm_dir / "events.parquet")
+
+
+def assert_same_features(single: pd.DataFrame, on_spark: pd.DataFrame) -> None:
+    assert list(on_spark.columns) == list(single.columns)
+    assert on_spark.index.equals(single.index)
+    assert on_spark.dtypes.equals(single.dtypes)
+    for col in single.columns:
+        a, b = single[col], on_spark[col]
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            assert b.cat.categories.equals(a.cat.categories), col
+            assert np.array_equal(b.cat.codes.to_numpy(), a.cat.codes.to_numpy()), col
+        else:
+            np.testing.assert_allclose(
+                b.to_numpy(float), a.to_numpy(float), rtol=1e-12, err_msg=col
+            )
+
+
+def test_spark_builds_the_same_labelled_features_and_split(spark, tmp_path: Path) -> None:
+    from training.spark_train import prepare_on_spark
+
+    generate_to_folder(n_leads=1_500, seed=5, out_dir=tmp_path / "crm")
+    before = prepare_training_data(tmp_path / "crm")
+    lead = str(before.X.index[0])
+    with_event_at(tmp_path / "crm", lead, before.snapshot.iloc[0])
+    single = prepare_training_data(tmp_path / "crm")
+    on_spark = prepare_on_spark(spark, tmp_path / "crm")
+
+    assert_same_features(single.X, on_spark.X)
+    np.testing.assert_array_equal(on_spark.y, single.y)
+    for fold in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(on_spark.split, fold), getattr(single.split, fold))
+    pd.testing.assert_frame_equal(on_spark.labels, single.labels[list(on_spark.labels.columns)])
+    assert on_spark.validation.counts == single.validation.counts
+    assert on_spark.engine["name"] == "spark"
+    assert on_spark.engine["trained_on"] == f"all {len(single.X)} labelled leads"
+    # the event at the snapshot instant is seen by neither engine
+    assert_same_features(before.X.loc[[lead]], on_spark.X.loc[[lead]])
