@@ -8,10 +8,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
-import click
 import typer
 
 from models.mlflow_setup import disable_telemetry
@@ -39,12 +39,18 @@ MappingOpt = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    """Where a command runs: this machine, or Apache Spark (`handoff[spark]`)."""
+
+    single = "single"
+    spark = "spark"
+
+
 EngineOpt = Annotated[
-    str,
+    Engine,
     typer.Option(
         "--engine",
-        click_type=click.Choice(["single", "spark"]),
-        help="single: this machine (default); spark: Apache Spark (needs handoff[spark]).",
+        help="single: this machine (default); spark: Apache Spark (needs the spark extra).",
     ),
 ]
 MasterOpt = Annotated[
@@ -216,14 +222,14 @@ def validate(
     quarantine: Annotated[
         Path | None, typer.Option("--quarantine", help="Where failing rows go.")
     ] = None,
-    engine: EngineOpt = "single",
+    engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
 ) -> None:
     """Check a CRM folder against the contracts; exit 1 with a row-level report on failure."""
     from data_contracts.validate import validate_folder
 
     with _data_errors("validate", data_dir):
-        if engine == "spark":
+        if engine is Engine.spark:
             from data_contracts.spark_tables import validate_on_spark
 
             with _spark(master) as spark:
@@ -252,7 +258,7 @@ def train(
             "counted in the run.",
         ),
     ] = False,
-    engine: EngineOpt = "single",
+    engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
@@ -262,7 +268,7 @@ def train(
     settings = _settings()
     try:
         with _data_errors("train", data_dir):
-            if engine == "spark":
+            if engine is Engine.spark:
                 from training.spark_train import train_on_spark
 
                 with _spark(master) as spark:
@@ -285,7 +291,7 @@ def train(
                     skip_invalid_rows=skip_invalid_rows,
                 )
     except TrainingRefused as refused:
-        engine_words = ("--engine", "spark") if engine == "spark" else ()
+        engine_words = ("--engine", "spark") if engine is Engine.spark else ()
         retry = _command("train", data_dir, *given, *engine_words, "--skip-invalid-rows")
         _refused(refused, "training", retry if not skip_invalid_rows else None)
     typer.echo(result.summary_text())
@@ -457,7 +463,7 @@ def score(
         ),
     ],
     mapping: MappingOpt = None,
-    engine: EngineOpt = "single",
+    engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
     quarantine: Annotated[
         Path | None,
@@ -471,7 +477,7 @@ def score(
     settings = _loaded(ServingSettings)
     try:
         with _data_errors("score", data_dir, "--out", out):
-            if engine == "spark":
+            if engine is Engine.spark:
                 from serving.spark_score import check_spark_output, score_on_spark
 
                 check_spark_output(out)
