@@ -46,10 +46,15 @@ def _in_source_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(SOURCE_COLUMNS), kind="stable").reset_index(drop=True)
 
 
-def validate_partition(tables: Mapping[str, pd.DataFrame], template: CrmData) -> PartitionResult:
+def validate_partition(
+    tables: Mapping[str, pd.DataFrame],
+    template: CrmData,
+    table_rows: Mapping[str, int] | None = None,
+) -> PartitionResult:
     """`check_crm` on one partition; `tables` carry `SOURCE_COLUMNS`, a missing table is
-    empty, and `template` gives what the partition cannot know (extraction time, mapped
-    columns, source)."""
+    empty, `template` gives what the partition cannot know (extraction time, mapped
+    columns, source) and `table_rows` each whole table's length (so the rules run on the
+    path one machine would take for the whole table)."""
     sorted_tables = {
         name: _in_source_order(tables[name]) if name in tables else None for name in TABLES
     }
@@ -65,7 +70,7 @@ def validate_partition(tables: Mapping[str, pd.DataFrame], template: CrmData) ->
     crm = replace(
         template, leads=plain["leads"], events=plain["events"], outcomes=plain["outcomes"]
     )
-    result, quarantine = check_crm(crm)
+    result, quarantine = check_crm(crm, table_rows)
 
     failures = result.failures.loc[result.failures["row"].notna()]
     parts = []

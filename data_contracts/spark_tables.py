@@ -166,9 +166,19 @@ class SparkCrm:
     single_file: dict[str, bool] = field(default_factory=dict)
     staging: tempfile.TemporaryDirectory[str] | None = None
     mapped: CrmData | None = None  # a mapped export, as mapped on the driver
+    _sizes: dict[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pyspark.sql.DataFrame | None:
         return {"leads": self.leads, "events": self.events, "outcomes": self.outcomes}[name]
+
+    def sizes(self) -> dict[str, int]:
+        """Rows per table (counted once: Parquet answers from its footers)."""
+        if not self._sizes:
+            self._sizes = {
+                name: 0 if (frame := self.table(name)) is None else int(frame.count())
+                for name in TABLES
+            }
+        return self._sizes
 
     def close(self) -> None:
         if self.staging is not None:
@@ -463,9 +473,11 @@ def partition_tables(left: pd.DataFrame, right: pd.DataFrame) -> dict[str, pd.Da
     return {name: in_utc(frame) for name, frame in tables.items()}
 
 
-def validate_bucket(left: pd.DataFrame, right: pd.DataFrame, template: CrmData) -> PartitionResult:
+def validate_bucket(
+    left: pd.DataFrame, right: pd.DataFrame, template: CrmData, table_rows: Mapping[str, int]
+) -> PartitionResult:
     """The contracts on one bucket (the cogrouped lead side and event side)."""
-    return validate_partition(partition_tables(left, right), template)
+    return validate_partition(partition_tables(left, right), template, table_rows)
 
 
 def cogrouped(
@@ -590,9 +602,11 @@ def validation_result(
     )
 
 
-def _validation_udf(template: CrmData) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+def _validation_udf(
+    template: CrmData, table_rows: Mapping[str, int]
+) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
     def validate(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-        return for_spark(records(validate_bucket(left, right, template)))
+        return for_spark(records(validate_bucket(left, right, template, table_rows)))
 
     return validate
 
@@ -607,8 +621,10 @@ def validate_on_spark(
     (as Parquet folders under `quarantine_dir`, default `DATA_DIR/quarantine`)."""
     crm = with_data_end(read_spark_crm(spark, data_dir, mapping))
     try:
-        buckets = n_buckets(spark, crm.leads.count())
-        result = cogrouped(crm, buckets, _validation_udf(crm.template), RECORD_SCHEMA).persist()
+        sizes = crm.sizes()
+        buckets = n_buckets(spark, sizes["leads"])
+        udf = _validation_udf(crm.template, sizes)
+        result = cogrouped(crm, buckets, udf, RECORD_SCHEMA).persist()
         findings = gather_findings(crm, result)
         out_dir = (
             Path(quarantine_dir) if quarantine_dir is not None else Path(data_dir) / "quarantine"
@@ -634,5 +650,7 @@ __all__ = [
     "gather_findings",
     "read_spark_crm",
     "spark_session",
+    "validate_bucket",
     "validate_on_spark",
+    "with_data_end",
 ]

@@ -16,6 +16,7 @@ which takes well under a second per million rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -257,8 +258,14 @@ def _vectorised_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
-def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) -> _Checked:
-    """Single-table rules: empty file, missing columns, types, then the pandera model."""
+def _check_table(
+    name: str, raw: pd.DataFrame, file: str, require_rows: bool, table_rows: int | None = None
+) -> _Checked:
+    """Single-table rules: empty file, missing columns, types, then the pandera model.
+
+    `table_rows`: the whole table's length when `raw` is one partition of it, so the
+    partition is checked the way one machine checks the whole table.
+    """
     schema = SCHEMAS[name]
     raw = raw.reset_index(drop=True)
     n = len(raw)
@@ -299,7 +306,7 @@ def _check_table(name: str, raw: pd.DataFrame, file: str, require_rows: bool) ->
         typed[col_name] = coerced
     if n:
         checked_schema = schema.remove_columns(missing) if missing else schema
-        if n > PANDERA_MAX_ROWS:
+        if (n if table_rows is None else table_rows) > PANDERA_MAX_ROWS:
             found = _vectorised_failures(checked_schema, typed)
         else:
             found = _pandera_failures(checked_schema, typed)
@@ -357,11 +364,17 @@ def _row_failures(
 
 
 def _run(
-    crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
+    crm: CrmData,
+    files: dict[str, str],
+    require_rows: frozenset[str],
+    table_rows: Mapping[str, int] | None = None,
 ) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
     """Validate all tables; return the result and the quarantine frames per table."""
+    sizes = table_rows or {}
     checked = {
-        name: _check_table(name, crm.table(name), files[name], name in require_rows)
+        name: _check_table(
+            name, crm.table(name), files[name], name in require_rows, sizes.get(name)
+        )
         for name in TABLES
     }
     leads, outcomes = checked["leads"], checked["outcomes"]
@@ -491,11 +504,14 @@ def _write_quarantine(quarantine: dict[str, pd.DataFrame], out_dir: Path) -> dic
     return written
 
 
-def check_crm(crm: CrmData) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
+def check_crm(
+    crm: CrmData, table_rows: Mapping[str, int] | None = None
+) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
     """`validate_crm` without writing: the result and, per table, the quarantine frame (the
     failing rows as given, with `_row` and `_failures`), for callers that store it
-    themselves (Spark validates each partition of the leads with this)."""
-    return _run(crm, {name: name for name in TABLES}, require_rows=frozenset())
+    themselves (Spark validates each partition of the leads with this, passing each whole
+    table's length as `table_rows`)."""
+    return _run(crm, {name: name for name in TABLES}, frozenset(), table_rows)
 
 
 def table_failures(

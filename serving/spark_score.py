@@ -68,12 +68,13 @@ def check_spark_output(out: Path) -> Path:
 def _scoring_udf(
     champion: pyspark.Broadcast[Champion],
     template: CrmData,
+    table_rows: dict[str, int],
     when: pd.Timestamp,
     run_id: str,
     reasons: bool,
 ) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
     def score(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-        checked = validate_bucket(left, right, template)
+        checked = validate_bucket(left, right, template, table_rows)
         valid = checked.valid
         if len(valid.leads):
             model = champion.value
@@ -110,8 +111,9 @@ def score_on_spark(
         when = scoring_time(as_of, crm.template.data_end)
         run_id = f"batch-{uuid.uuid4().hex}"
         shared = spark.sparkContext.broadcast(champion)
-        udf = _scoring_udf(shared, crm.template, when, run_id, reasons)
-        buckets = n_buckets(spark, crm.leads.count())
+        sizes = crm.sizes()
+        udf = _scoring_udf(shared, crm.template, sizes, when, run_id, reasons)
+        buckets = n_buckets(spark, sizes["leads"])
         result = cogrouped(crm, buckets, udf, OUTPUT_SCHEMA, lead_side=("leads",)).persist()
         findings = gather_findings(crm, result)
         held = Path(quarantine_dir) if quarantine_dir is not None else Path(data_dir) / "quarantine"

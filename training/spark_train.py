@@ -82,13 +82,14 @@ def _extras(crm: SparkCrm) -> tuple[dict[str, str], dict[str, str]]:
 
 def _features_udf(
     template: CrmData,
+    table_rows: dict[str, int],
     horizon_days: int,
     half_life_days: float,
     extras: tuple[dict[str, str], dict[str, str]],
     columns: list[str],
 ) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
     def build(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-        checked = validate_bucket(left, right, template)
+        checked = validate_bucket(left, right, template, table_rows)
         valid = checked.valid
         if len(valid.leads):
             built, labels = labelled_features(valid, horizon_days, half_life_days, extras=extras)
@@ -164,8 +165,9 @@ def prepare_on_spark(
             f"{feature_ddl(sets)}, {_LABEL_DDL}, {RECORD_SCHEMA}"
         )
         with clock.phase("spark: contracts+labels+features"):
-            buckets = n_buckets(spark, crm.leads.count())
-            udf = _features_udf(crm.template, horizon_days, half_life_days, extras, columns)
+            sizes = crm.sizes()
+            buckets = n_buckets(spark, sizes["leads"])
+            udf = _features_udf(crm.template, sizes, horizon_days, half_life_days, extras, columns)
             result = cogrouped(crm, buckets, udf, schema).persist()
             findings = gather_findings(crm, result)
             quarantined = write_quarantine(crm, findings, data_dir / "quarantine")

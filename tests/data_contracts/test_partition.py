@@ -11,7 +11,7 @@ import pytest
 from data_contracts.crm_data import TABLES, CrmData, read_folder, write_folder
 from data_contracts.partition import validate_partition
 from data_contracts.synthetic import generate_to_folder
-from data_contracts.validate import validate_crm
+from data_contracts.validate import PANDERA_MAX_ROWS, validate_crm
 
 BUCKETS = 4
 
@@ -47,8 +47,14 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> CrmData:
     return broken_crm(tmp_path_factory.mktemp("partition"))
 
 
-def test_partitions_by_lead_report_the_whole_folders_failures(broken: CrmData) -> None:
+@pytest.mark.parametrize("whole_table", [None, PANDERA_MAX_ROWS + 1], ids=["pandera", "vectorised"])
+def test_partitions_by_lead_report_the_whole_folders_failures(
+    broken: CrmData, whole_table: int | None
+) -> None:
+    """Checked as parts of a small table (pandera) or of a big one (the vectorised rules
+    one machine uses above `PANDERA_MAX_ROWS`), partitions find what the whole finds."""
     whole = validate_crm(broken)
+    sizes = None if whole_table is None else dict.fromkeys(TABLES, whole_table)
     tables = {
         n: broken.table(n).assign(_file=n, _row=np.arange(len(broken.table(n)))) for n in TABLES
     }
@@ -63,7 +69,7 @@ def test_partitions_by_lead_report_the_whole_folders_failures(broken: CrmData) -
         extracted_at=broken.data_end,
     )
     parts = [
-        validate_partition({n: t[bucket[n] == b] for n, t in tables.items()}, template)
+        validate_partition({n: t[bucket[n] == b] for n, t in tables.items()}, template, sizes)
         for b in range(BUCKETS)
     ]
     found = pd.concat([p.failures for p in parts])
