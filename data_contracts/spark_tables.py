@@ -581,9 +581,9 @@ def write_quarantine(crm: SparkCrm, findings: SparkFindings, out_dir: Path) -> d
         columns = [c for c in frame.columns if c not in SOURCE_COLUMNS]
         keep = [SOURCE_ROW] if crm.single_file.get(name, True) else [SOURCE_FILE, SOURCE_ROW]
         path = Path(out_dir) / f"{name}.parquet"
-        rows.select(*keep, *[f"`{c}`" for c in columns], "_failures").orderBy(*keep).write.mode(
-            "overwrite"
-        ).parquet(str(path))
+        # One file in source order: held rows are few, and are read by a person.
+        held_rows = rows.select(*keep, *[f"`{c}`" for c in columns], "_failures")
+        held_rows.coalesce(1).sortWithinPartitions(*keep).write.mode("overwrite").parquet(str(path))
         written[name] = path
     return written
 
