@@ -67,7 +67,7 @@ SettingsT = TypeVar("SettingsT", bound="Settings")
 @contextmanager
 def _spark(master: str | None) -> Iterator[SparkSession]:
     """A Spark session for one command; one line and exit 1 where Spark cannot run."""
-    from data_contracts.spark_tables import DEFAULT_MASTER, SparkUnavailable, spark_session
+    from data_contracts.spark_session import DEFAULT_MASTER, SparkUnavailable, spark_session
 
     if master is None and not _under_spark_submit():
         master = DEFAULT_MASTER
@@ -230,7 +230,7 @@ def validate(
 
     with _data_errors("validate", data_dir):
         if engine is Engine.spark:
-            from data_contracts.spark_tables import validate_on_spark
+            from data_contracts.spark_validate import validate_on_spark
 
             with _spark(master) as spark:
                 result = validate_on_spark(spark, data_dir, mapping, quarantine)

@@ -3,7 +3,7 @@
 The single-machine path, partitioned: the champion is loaded on the driver exactly as
 `handoff score` loads it (`batch_score.load_champion`, which refuses a version failing
 `models.mlflow_layout.version_problems`) and broadcast; each bucket of leads, with its
-events, is checked by the same contracts (`data_contracts.spark_tables`), scored by the
+events, is checked by the same contracts (`data_contracts.spark_validate`), scored by the
 same `score_frame` / `flatten` / `checked_output` and so comes out in `ScoredLead`'s
 columns. Rows failing the contracts are reported and quarantined, never dropped unseen.
 """
@@ -23,16 +23,18 @@ from data_contracts.schemas import ScoredLead
 from data_contracts.spark_tables import (
     KIND,
     PAYLOAD,
-    RECORD_SCHEMA,
     cogrouped,
     contract_ddl,
-    gather_findings,
     n_buckets,
     read_spark_crm,
-    records,
     tagged,
-    validate_bucket,
     with_data_end,
+)
+from data_contracts.spark_validate import (
+    RECORD_SCHEMA,
+    gather_findings,
+    records,
+    validate_bucket,
     write_quarantine,
 )
 from serving.batch_score import (

@@ -173,7 +173,7 @@ value = false
 @pytest.fixture(scope="session")
 def spark():
     """A `local[2]` session; tests that need it skip, saying why, where Spark cannot run."""
-    from data_contracts.spark_tables import SparkUnavailable, java_available, spark_session
+    from data_contracts.spark_session import SparkUnavailable, java_available, spark_session
 
     if not java_available():
         pytest.skip("Spark tests need Java 17 (no java on PATH or JAVA_HOME)")

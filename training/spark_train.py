@@ -2,7 +2,7 @@
 usual training on it.
 
 Events -> features is the heavy part, so that is what Spark does: each bucket of leads,
-with its events and outcomes, passes the same contracts (`data_contracts.spark_tables`),
+with its events and outcomes, passes the same contracts (`data_contracts.spark_validate`),
 then `training.prepare.labelled_features` -- the single-machine labels and features --
 inside one pandas UDF. The driver gathers the labelled rows (all of them, or a stratified
 sample when there are more than `max_rows`, said in the run's summary) in source order, and
@@ -24,18 +24,20 @@ from data_contracts.partition import SOURCE_COLUMNS, SOURCE_FILE, SOURCE_ROW
 from data_contracts.spark_tables import (
     KIND,
     PAYLOAD,
-    RECORD_SCHEMA,
     SparkCrm,
     arrow_to_pandas,
     cogrouped,
-    gather_findings,
     n_buckets,
     read_spark_crm,
-    records,
     tagged,
+    with_data_end,
+)
+from data_contracts.spark_validate import (
+    RECORD_SCHEMA,
+    gather_findings,
+    records,
     validate_bucket,
     validation_result,
-    with_data_end,
     write_quarantine,
 )
 from features._table import resolve_extras

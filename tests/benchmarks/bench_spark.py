@@ -175,7 +175,7 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
     records: list[dict[str, object]] = []
     spark = None
     if engine == "spark":
-        from data_contracts.spark_tables import spark_session
+        from data_contracts.spark_session import spark_session
 
         spark = spark_session(master, conf={"spark.driver.memory": "6g"})
 
@@ -205,7 +205,7 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
         phase("prepare", lambda tmp: prepare_training_data(data))
         phase("score", lambda tmp: score_folder(data, out=tmp / "s.parquet", settings=settings))
     else:
-        from data_contracts.spark_tables import validate_on_spark
+        from data_contracts.spark_validate import validate_on_spark
         from serving.spark_score import score_on_spark
         from training.spark_train import prepare_on_spark
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.spark
 def test_validate_on_spark_reports_and_quarantines_as_one_machine_does(
     spark, tmp_path: Path
 ) -> None:
-    from data_contracts.spark_tables import validate_on_spark
+    from data_contracts.spark_validate import validate_on_spark
 
     folder = write_broken(tmp_path)
     single = validate_folder(folder, quarantine_dir=tmp_path / "q-single")
