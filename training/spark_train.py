@@ -115,25 +115,34 @@ def _gathered(frame: pyspark.sql.DataFrame) -> pd.DataFrame:
     return rows.sort_values(list(SOURCE_COLUMNS), kind="stable").reset_index(drop=True)
 
 
-def _sampled(
-    payload: pyspark.sql.DataFrame, n_labelled: int, max_rows: int
-) -> tuple[pyspark.sql.DataFrame, dict[str, Any]]:
-    """All labelled rows, or the same fraction of wins and of losses when there are too many."""
-    from pyspark.sql import functions as F
-
-    labelled = payload.filter(~F.col("censored"))
+def sample_plan(n_labelled: int, max_rows: int) -> tuple[float | None, dict[str, Any]]:
+    """The fraction of wins and of losses to train on (None: all of them), and what the
+    run's summary says about it. One fraction for both keeps the win rate, so calibration
+    learns the rate the model will meet."""
     if n_labelled <= max_rows:
-        return labelled, {"trained_on": f"all {n_labelled} labelled leads"}
+        return None, {"trained_on": f"all {n_labelled} labelled leads"}
     fraction = max_rows / n_labelled
-    sample = labelled.sampleBy("label", {0: fraction, 1: fraction}, seed=SAMPLE_SEED)
-    return sample, {
+    return fraction, {
         "trained_on": (
             f"a stratified sample of the {n_labelled} labelled leads: {fraction:.4f} of the "
-            f"wins and of the losses (seed {SAMPLE_SEED}), more than the {max_rows} one "
-            "machine trains on"
+            f"wins and of the losses (seed {SAMPLE_SEED}), as more than {max_rows} are "
+            "more than this machine trains on"
         ),
         "sample_fraction": fraction,
     }
+
+
+def _sampled(
+    payload: pyspark.sql.DataFrame, n_labelled: int, max_rows: int
+) -> tuple[pyspark.sql.DataFrame, dict[str, Any]]:
+    """The labelled rows to train on, as `sample_plan` says."""
+    from pyspark.sql import functions as F
+
+    labelled = payload.filter(~F.col("censored"))
+    fraction, note = sample_plan(n_labelled, max_rows)
+    if fraction is None:
+        return labelled, note
+    return labelled.sampleBy("label", {0: fraction, 1: fraction}, seed=SAMPLE_SEED), note
 
 
 def prepare_on_spark(

@@ -60,3 +60,12 @@ def test_spark_builds_the_same_labelled_features_and_split(spark, tmp_path: Path
     assert on_spark.engine["trained_on"] == f"all {len(single.X)} labelled leads"
     # the event at the snapshot instant is seen by neither engine
     assert_same_features(before.X.loc[[lead]], on_spark.X.loc[[lead]])
+
+
+def test_sample_plan_all_rows_when_they_fit_else_one_fraction_for_both_classes() -> None:
+    from training.spark_train import sample_plan
+
+    assert sample_plan(1_000, 1_000) == (None, {"trained_on": "all 1000 labelled leads"})
+    fraction, note = sample_plan(4_000_000, 1_000_000)
+    assert fraction == 0.25 and note["sample_fraction"] == 0.25
+    assert note["trained_on"].startswith("a stratified sample of the 4000000 labelled leads")
