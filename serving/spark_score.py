@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,7 @@ from serving.batch_score import (
     score_frame,
     scoring_time,
     summary_text,
+    training_differences,
 )
 from serving.settings import ServingSettings
 
@@ -111,6 +113,8 @@ def score_on_spark(
     crm = with_data_end(read_spark_crm(spark, Path(data_dir), Path(mapping) if mapping else None))
     try:
         when = scoring_time(as_of, crm.template.data_end)
+        columns = pd.DataFrame(columns=crm.leads.columns)
+        warnings = training_differences(champion, replace(crm.template, leads=columns))
         run_id = f"batch-{uuid.uuid4().hex}"
         shared = spark.sparkContext.broadcast(champion)
         sizes = crm.sizes()
@@ -138,6 +142,7 @@ def score_on_spark(
         seconds=time.perf_counter() - started,
         quadrants=quadrants,
         left_out=(counts["leads"]["quarantined"], counts["events"]["quarantined"]),
+        warnings=warnings,
     )
     where = "".join(f"\nquarantined {t} rows written to {p}" for t, p in quarantined.items())
     return summary + where

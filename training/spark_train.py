@@ -6,13 +6,15 @@ with its events and outcomes, passes the same contracts (`data_contracts.spark_v
 then `training.prepare.labelled_features` -- the single-machine labels and features --
 inside one pandas UDF. The driver gathers the labelled rows (all of them, or a stratified
 sample when there are more than `max_rows`, said in the run's summary) in source order, and
-from there it is `handoff train`: the same time split, `fit_and_evaluate` and
-`log_and_register`, so the MLflow version is the same kind as a single-machine run's.
+from there it is `handoff train`: the same time split and leakage guard
+(`prepare.split_and_guarded`), then `train.train_prepared` (fit, evaluate with the verdict,
+log and register), so the MLflow version is the same kind as a single-machine run's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,22 +46,18 @@ from features._table import resolve_extras
 from features.build import FeatureFrame, feature_sets
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet
 from features.spark_features import as_rows, feature_ddl, restore_features
-from models.policy import QuadrantPolicy
 from models.settings import Settings
-from training.fit_evaluate import fit_and_evaluate
-from training.log_run import log_and_register
 from training.phases import PhaseClock
 from training.prepare import (
-    FOLDS,
     TrainingData,
-    TrainingRefused,
     _oracle,
     accepted,
     data_fingerprint,
     labelled_features,
+    split_and_guarded,
 )
-from training.split import time_ordered_split
 from training.summary import TrainResult
+from training.train import train_prepared
 
 if TYPE_CHECKING:
     import pyspark.sql
@@ -145,6 +143,17 @@ def _sampled(
     return labelled.sampleBy("label", {0: fraction, 1: fraction}, seed=SAMPLE_SEED), note
 
 
+def _guard_crm(crm: SparkCrm, lead_ids: pd.Index) -> CrmData:
+    """What the leakage guard reads besides the features: the mapping's `[keep]` and, for a
+    mapped export (mapped on the driver, so already in memory), the exported values of the
+    leads trained on (a plain folder has no mapped extras to read)."""
+    if crm.mapped is None:
+        return crm.template
+    leads = crm.mapped.leads
+    trained = leads[leads["lead_id"].astype(str).isin(lead_ids.astype(str))]
+    return replace(crm.template, leads=trained.drop_duplicates("lead_id"))
+
+
 def prepare_on_spark(
     spark: pyspark.sql.SparkSession,
     data_dir: Path,
@@ -207,12 +216,9 @@ def prepare_on_spark(
     )
     y = labels["label"].loc[X.index].to_numpy().astype(int)
     snapshot = labels["snapshot_at"].loc[X.index]
-    split = time_ordered_split(snapshot)
-    for name, label in zip(FOLDS, ("train", "validation", "test"), strict=True):
-        if len(np.unique(y[getattr(split, name)])) < 2:
-            raise TrainingRefused(
-                f"the {label} window has only one outcome class: need wins and losses"
-            )
+    split, features, X, leakage = split_and_guarded(
+        _guard_crm(crm, X.index), features, X, y, snapshot, clock
+    )
     master = spark.sparkContext.master
     return TrainingData(
         data_dir=data_dir,
@@ -229,6 +235,7 @@ def prepare_on_spark(
         half_life_days=half_life_days,
         skip_invalid_rows=skip_invalid_rows,
         oracle=_oracle(data_dir, X.index[split.test]),
+        leakage=leakage,
         engine={"name": "spark", "master": master, "buckets": buckets, **note},
     )
 
@@ -258,9 +265,4 @@ def train_on_spark(
         max_rows=max_rows,
         clock=clock,
     )
-    policy = QuadrantPolicy.load(policy_path) if policy_path is not None else None
-    candidate = fit_and_evaluate(data, policy=policy, clock=clock)
-    with clock.phase("log"):
-        result = log_and_register(data, candidate, settings=settings, clock=clock)
-    result.phases = clock.records
-    return result
+    return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)

@@ -69,3 +69,38 @@ def test_sample_plan_all_rows_when_they_fit_else_one_fraction_for_both_classes()
     fraction, note = sample_plan(4_000_000, 1_000_000)
     assert fraction == 0.25 and note["sample_fraction"] == 0.25
     assert note["trained_on"].startswith("a stratified sample of the 4000000 labelled leads")
+
+
+def test_spark_train_guards_leakage_and_registers_the_same_version_as_one_machine(
+    spark, tmp_path: Path
+) -> None:
+    """A mapped export with a sales-entered leak through `handoff train` on both engines:
+    the guard excludes the same column, the verdict and metrics agree, and both versions
+    carry the same tags."""
+    from models.settings import Settings
+    from tests.conftest import export_mapping, write_mapped_export
+    from training.spark_train import train_on_spark
+    from training.train import run_training
+    from training.versions import registry_client
+
+    export = write_mapped_export(tmp_path / "export")
+    mapping = tmp_path / "export.toml"
+    mapping.write_text(export_mapping())
+    settings = Settings(home=tmp_path / "home")
+    single = run_training(export, mapping=mapping, settings=settings)
+    on_spark = train_on_spark(spark, export, mapping=mapping, settings=settings)
+
+    assert on_spark.summary["leakage"] == single.summary["leakage"]
+    assert on_spark.summary["leakage"]["excluded"] == ["x_business_type"]
+    assert on_spark.verdict is not None and single.verdict is not None
+    assert on_spark.verdict.word == single.verdict.word
+    assert on_spark.metrics.keys() == single.metrics.keys()
+    for name, value in single.metrics.items():
+        assert on_spark.metrics[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    assert on_spark.summary["engine"]["name"] == "spark"
+    assert "feature table built on Spark" in on_spark.summary_text()
+    client = registry_client(settings)
+    tags = [
+        client.get_model_version(settings.model_name, r.version).tags for r in (single, on_spark)
+    ]
+    assert tags[0].keys() == tags[1].keys()
