@@ -74,9 +74,16 @@ MasterOpt = Annotated[
 
 @contextmanager
 def _spark(master: str | None) -> Iterator[SparkSession]:
-    """A Spark session for one command; one line and exit 1 where Spark cannot run."""
-    from data_contracts.spark_session import DEFAULT_MASTER, SparkUnavailable, spark_session
+    """A Spark session for one command (the running one, if any, is joined and left
+    running); one line and exit 1 where Spark cannot run."""
+    from data_contracts.spark_session import (
+        DEFAULT_MASTER,
+        SparkUnavailable,
+        active_session,
+        spark_session,
+    )
 
+    joined = active_session() is not None  # spark_session's getOrCreate joins it
     if master is None and not _under_spark_submit():
         master = DEFAULT_MASTER
     try:
@@ -87,7 +94,8 @@ def _spark(master: str | None) -> Iterator[SparkSession]:
     try:
         yield session
     finally:
-        session.stop()
+        if not joined:
+            session.stop()
 
 
 def _under_spark_submit() -> bool:

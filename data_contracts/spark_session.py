@@ -44,6 +44,16 @@ def java_available() -> bool:
     return bool(shutil.which("java") or (home and Path(home, "bin", "java").exists()))
 
 
+def active_session() -> pyspark.sql.SparkSession | None:
+    """The session already running in this process (a notebook's, a test run's), if any:
+    a command joins it rather than starting, and later stopping, its own."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
 def spark_session(
     master: str | None = DEFAULT_MASTER,
     *,

@@ -71,15 +71,19 @@ def test_sample_plan_all_rows_when_they_fit_else_one_fraction_for_both_classes()
     assert note["trained_on"].startswith("a stratified sample of the 4000000 labelled leads")
 
 
-def test_spark_train_guards_leakage_and_registers_the_same_version_as_one_machine(
+def test_spark_train_cli_guards_leakage_and_registers_the_same_version_as_one_machine(
     spark, tmp_path: Path
 ) -> None:
-    """A mapped export with a sales-entered leak through `handoff train` on both engines:
-    the guard excludes the same column, the verdict and metrics agree, and both versions
-    carry the same tags."""
+    """A mapped export with a sales-entered leak, trained by `run_training` and by
+    `handoff train --engine spark` (joining the running session): the guard excludes the
+    same column, the verdict and every metric agree, and both versions carry the same tags."""
+    from typer.testing import CliRunner
+
+    from handoff_cli import app
+    from models.mlflow_layout import VERDICT_TAG
     from models.settings import Settings
     from tests.conftest import export_mapping, write_mapped_export
-    from training.spark_train import train_on_spark
+    from training.leakage import LeakageReport
     from training.train import run_training
     from training.versions import registry_client
 
@@ -88,19 +92,26 @@ def test_spark_train_guards_leakage_and_registers_the_same_version_as_one_machin
     mapping.write_text(export_mapping())
     settings = Settings(home=tmp_path / "home")
     single = run_training(export, mapping=mapping, settings=settings)
-    on_spark = train_on_spark(spark, export, mapping=mapping, settings=settings)
+    said = CliRunner().invoke(
+        app,
+        ["train", str(export), "--mapping", str(mapping), "--engine", "spark"],
+        env={"HANDOFF_HOME": str(settings.home)},
+    )
+    assert said.exit_code == 0, said.output
+    assert spark.sparkContext._jsc is not None  # the command left the running session alone
 
-    assert on_spark.summary["leakage"] == single.summary["leakage"]
-    assert on_spark.summary["leakage"]["excluded"] == ["x_business_type"]
-    assert on_spark.verdict is not None and single.verdict is not None
-    assert on_spark.verdict.word == single.verdict.word
-    assert on_spark.metrics.keys() == single.metrics.keys()
-    for name, value in single.metrics.items():
-        assert on_spark.metrics[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
-    assert on_spark.summary["engine"]["name"] == "spark"
-    assert "feature table built on Spark" in on_spark.summary_text()
+    assert single.summary["leakage"]["excluded"] == ["x_business_type"]
+    for line in LeakageReport.from_dict(single.summary["leakage"]).lines():
+        assert line in said.output
+    assert "feature table built on Spark (local[2]" in said.output
     client = registry_client(settings)
-    tags = [
-        client.get_model_version(settings.model_name, r.version).tags for r in (single, on_spark)
-    ]
-    assert tags[0].keys() == tags[1].keys()
+    trained = client.get_model_version(settings.model_name, single.version)
+    on_spark = client.get_model_version(settings.model_name, str(int(single.version) + 1))
+    runs = [client.get_run(str(v.run_id)) for v in (trained, on_spark)]
+    metrics = [run.data.metrics for run in runs]
+    assert metrics[1].keys() == metrics[0].keys()
+    for name, value in metrics[0].items():
+        assert metrics[1][name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    tags = [trained.tags, on_spark.tags]
+    assert tags[1].keys() == tags[0].keys()
+    assert tags[1][VERDICT_TAG] == tags[0][VERDICT_TAG]
