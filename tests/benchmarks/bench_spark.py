@@ -7,8 +7,9 @@ generated in chunks), trains a small champion once (20k generated leads, promote
 loose gates: speed, not quality, is measured), then runs each engine in its own process:
 `validate` (contracts), `prepare` (contracts + labels + point-in-time features, what
 training does before fitting) and `score` (contracts + features + champion). It prints
-rows per second and the peak memory of the whole process tree (driver, JVM and Python
-workers, sampled every 0.2 s), with the load average, since the machine is shared.
+rows per second (of wall time and of CPU time), the CPU seconds and the peak memory of
+the whole process tree (driver, JVM and Python workers, sampled every 0.2 s), with the load
+average, since the machine is shared.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ CHUNK = 250_000
 START = pd.Timestamp("2023-01-01", tz="UTC").as_unit("us")
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants (Linux /proc)."""
+def tree_usage(pid: int) -> tuple[float, float]:
+    """Resident memory (MB) and CPU seconds so far of `pid` and its live descendants
+    (Linux /proc; a worker that has exited no longer counts)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -50,37 +53,54 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(stat[1]), []).append(int(entry.name))
+        cpu[int(entry.name)] = int(stat[11]) + int(stat[12])  # utime + stime, in ticks
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 rss[int(entry.name)] = int(line.split()[1])
-    total, todo = 0, [pid]
+    total, ticks, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
         total += rss.get(p, 0)
+        ticks += cpu.get(p, 0)
         todo.extend(children.get(p, []))
-    return total / 1024
+    return total / 1024, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mb(pid: int) -> float:
+    return tree_usage(pid)[0]
 
 
 class PeakSampler:
-    """Peak tree RSS of this process while a phase runs."""
+    """Peak tree RSS of this process while a phase runs, and the CPU seconds the tree used
+    (on a shared box wall time says more about the neighbours than about the code)."""
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.cpu = 0.0
+        self._cpu_last = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sample(self) -> None:
+        rss, cpu = tree_usage(os.getpid())
+        self.peak = max(self.peak, rss)
+        self._cpu_last = max(self._cpu_last, cpu)
+
     def _run(self) -> None:
         while not self._stop.wait(0.2):
-            self.peak = max(self.peak, tree_rss_mb(os.getpid()))
+            self._sample()
 
     def __enter__(self) -> PeakSampler:
-        self.peak = tree_rss_mb(os.getpid())
+        self.peak, self._cpu_start = tree_usage(os.getpid())
+        self._cpu_last = self._cpu_start
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
+        self.cpu = self._cpu_last - self._cpu_start
 
 
 def write_folder(n_leads: int, out: Path, seed: int = 0) -> None:
@@ -190,6 +210,8 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
                 "phase": name,
                 "seconds": round(seconds, 1),
                 "events_per_s": round(rows / seconds),
+                "cpu_s": round(peak.cpu, 1),
+                "events_per_cpu_s": round(rows / max(peak.cpu, 1e-9)),
                 "peak_tree_mb": round(peak.peak),
                 "load": round(os.getloadavg()[0], 1),
             }
