@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -16,6 +17,8 @@ import typer
 from models.mlflow_setup import disable_telemetry
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from models.settings import Settings
     from training.train import TrainingRefused
 
@@ -44,6 +47,63 @@ ModelOpt = Annotated[
         "champions, gates and drift compare versions of this one name only.",
     ),
 ]
+
+
+class Engine(StrEnum):
+    """Where a command runs: this machine, or Apache Spark (`handoff[spark]`)."""
+
+    single = "single"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="single: this machine (default); spark: Apache Spark (needs the spark extra).",
+    ),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        help="Spark master with --engine spark (default local[2]; under spark-submit, its own).",
+    ),
+]
+
+
+@contextmanager
+def _spark(master: str | None) -> Iterator[SparkSession]:
+    """A Spark session for one command (the running one, if any, is joined and left
+    running); one line and exit 1 where Spark cannot run."""
+    from data_contracts.spark_session import (
+        DEFAULT_MASTER,
+        SparkUnavailable,
+        active_session,
+        spark_session,
+    )
+
+    joined = active_session() is not None  # spark_session's getOrCreate joins it
+    if master is None and not _under_spark_submit():
+        master = DEFAULT_MASTER
+    try:
+        session = spark_session(master)
+    except SparkUnavailable as missing:
+        typer.echo(f"handoff: {missing}", err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        yield session
+    finally:
+        if not joined:
+            session.stop()
+
+
+def _under_spark_submit() -> bool:
+    """Started by `spark-submit` (which hands its Python driver a gateway): its master and
+    configuration stand, unless --master says otherwise."""
+    import os
+
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 SettingsT = TypeVar("SettingsT", bound="Settings")
@@ -201,12 +261,20 @@ def validate(
     quarantine: Annotated[
         Path | None, typer.Option("--quarantine", help="Where failing rows go.")
     ] = None,
+    engine: EngineOpt = Engine.single,
+    master: MasterOpt = None,
 ) -> None:
     """Check a CRM folder against the contracts; exit 1 with a row-level report on failure."""
     from data_contracts.validate import validate_folder
 
     with _data_errors("validate", data_dir):
-        result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
+        if engine is Engine.spark:
+            from data_contracts.spark_validate import validate_on_spark
+
+            with _spark(master) as spark:
+                result = validate_on_spark(spark, data_dir, mapping, quarantine)
+        else:
+            result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
     typer.echo(result.report_text())
     if not result.ok:
         raise typer.Exit(code=1)
@@ -230,23 +298,41 @@ def train(
         ),
     ] = False,
     model: ModelOpt = None,
+    engine: EngineOpt = Engine.single,
+    master: MasterOpt = None,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
     from training.train import TrainingRefused, run_training
 
     given = ("--mapping", mapping) if mapping else ()
+    settings = _settings(model)
     try:
         with _data_errors("train", data_dir):
-            result = run_training(
-                data_dir,
-                mapping=mapping,
-                horizon_days=horizon_days,
-                policy_path=policy,
-                settings=_settings(model),
-                skip_invalid_rows=skip_invalid_rows,
-            )
+            if engine is Engine.spark:
+                from training.spark_train import train_on_spark
+
+                with _spark(master) as spark:
+                    result = train_on_spark(
+                        spark,
+                        data_dir,
+                        mapping=mapping,
+                        horizon_days=horizon_days,
+                        policy_path=policy,
+                        settings=settings,
+                        skip_invalid_rows=skip_invalid_rows,
+                    )
+            else:
+                result = run_training(
+                    data_dir,
+                    mapping=mapping,
+                    horizon_days=horizon_days,
+                    policy_path=policy,
+                    settings=settings,
+                    skip_invalid_rows=skip_invalid_rows,
+                )
     except TrainingRefused as refused:
-        retry = _command("train", data_dir, *given, "--skip-invalid-rows")
+        engine_words = ("--engine", "spark") if engine is Engine.spark else ()
+        retry = _command("train", data_dir, *given, *engine_words, "--skip-invalid-rows")
         _refused(refused, "training", retry if not skip_invalid_rows else None)
     typer.echo(result.summary_text())
 
@@ -441,9 +527,20 @@ def serve(
 @app.command()
 def score(
     data_dir: DataDir,
-    out: Annotated[Path, typer.Option("--out", help="Output file (.parquet or .csv).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output file (.parquet or .csv); with --engine spark, a Parquet folder."
+        ),
+    ],
     mapping: MappingOpt = None,
     model: ModelOpt = None,
+    engine: EngineOpt = Engine.single,
+    master: MasterOpt = None,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option("--quarantine", help="With --engine spark: where failing rows go."),
+    ] = None,
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
     from serving.batch_score import NoChampion, UnsupportedOutput, score_folder
@@ -452,7 +549,21 @@ def score(
     settings = _loaded(ServingSettings, model)
     try:
         with _data_errors("score", data_dir, "--out", out):
-            summary = score_folder(data_dir, out=out, mapping=mapping, settings=settings)
+            if engine is Engine.spark:
+                from serving.spark_score import check_spark_output, score_on_spark
+
+                check_spark_output(out)
+                with _spark(master) as spark:
+                    summary = score_on_spark(
+                        spark,
+                        data_dir,
+                        out=out,
+                        mapping=mapping,
+                        settings=settings,
+                        quarantine_dir=quarantine,
+                    )
+            else:
+                summary = score_folder(data_dir, out=out, mapping=mapping, settings=settings)
     except (NoChampion, UnsupportedOutput) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
 MANIFEST = "manifest.json"
 TRUTH = "truth"
+# CSV cells that mean "missing" (pandas' own default list, written out so that every engine
+# reading a CSV table -- pandas here, Spark in `spark_tables` -- reads the same cells as missing).
+CSV_MISSING: tuple[str, ...] = (
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
+    *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,21 +83,39 @@ class CrmData:
         if self.extracted_at is not None:
             return pd.Timestamp(self.extracted_at)
         stamps = [
-            pd.to_datetime(frame[col], utc=True, errors="coerce").max()
-            for frame, col in (
-                (self.leads, "created_at"),
-                (self.events, "occurred_at"),
-                (self.outcomes, "occurred_at"),
+            latest_time(frame[col])
+            for name, frame in (
+                ("leads", self.leads),
+                ("events", self.events),
+                ("outcomes", self.outcomes),
             )
-            if col in frame.columns and len(frame)
+            if (col := TIME_COLUMNS[name]) in frame.columns and len(frame)
         ]
-        stamps = [s for s in stamps if not pd.isna(s)]
-        if not stamps:
-            raise ValueError("no timestamps in the data: cannot tell when it ends")
-        return max(stamps)
+        return data_end_of(stamps)
 
     def table(self, name: str) -> pd.DataFrame:
         return {"leads": self.leads, "events": self.events, "outcomes": self.outcomes}[name]
+
+
+# The column whose latest value says when a table's data ends.
+TIME_COLUMNS: dict[str, str] = {
+    "leads": "created_at",
+    "events": "occurred_at",
+    "outcomes": "occurred_at",
+}
+
+
+def latest_time(values: pd.Series) -> pd.Timestamp:
+    """The latest readable UTC time in `values` (NaT when none is readable)."""
+    return pd.Timestamp(pd.to_datetime(values, utc=True, errors="coerce").max())
+
+
+def data_end_of(stamps: list[pd.Timestamp]) -> pd.Timestamp:
+    """The data's end from each table's latest time (missing ones ignored)."""
+    known = [s for s in stamps if not pd.isna(s)]
+    if not known:
+        raise ValueError("no timestamps in the data: cannot tell when it ends")
+    return max(known)
 
 
 def table_path(data_dir: Path, name: str) -> Path | None:
@@ -141,7 +165,7 @@ def read_table(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     if path.suffix != ".parquet":
-        return pd.read_csv(path, dtype=str, keep_default_na=True, na_values=[""])
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=list(CSV_MISSING))
     if path.stem not in SCHEMAS:
         return pd.read_parquet(path)
     present = set(pq.read_schema(path).names)

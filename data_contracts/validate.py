@@ -16,6 +16,7 @@ which takes well under a second per million rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -264,12 +265,15 @@ def _check_table(
     require_rows: bool,
     absent: frozenset[str] = frozenset(),
     premarked: pd.DataFrame | None = None,
+    table_rows: int | None = None,
 ) -> _Checked:
     """Single-table rules: empty file, missing columns, types, then the pandera model.
 
     `absent` columns are declared missing (not checked, not added); `premarked` cells
     (row, column, check, value) are failures found before the table was built, such as a
     timestamp a mapping could not read: they are reported instead of what they became.
+    `table_rows`: the whole table's length when `raw` is one partition of it, so the
+    partition is checked the way one machine checks the whole table.
     """
     schema = SCHEMAS[name]
     raw = raw.reset_index(drop=True)
@@ -316,7 +320,7 @@ def _check_table(
         typed[col_name] = coerced
     if n:
         checked_schema = schema.remove_columns(missing) if missing else schema
-        if n > PANDERA_MAX_ROWS:
+        if (n if table_rows is None else table_rows) > PANDERA_MAX_ROWS:
             found = _vectorised_failures(checked_schema, typed)
         else:
             found = _pandera_failures(checked_schema, typed)
@@ -374,7 +378,10 @@ def _row_failures(
 
 
 def _run(
-    crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
+    crm: CrmData,
+    files: dict[str, str],
+    require_rows: frozenset[str],
+    table_rows: Mapping[str, int] | None = None,
 ) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
     """Validate all tables; return the result and the quarantine frames per table."""
     # Optional columns a table leaves out are absent, however the data was put together.
@@ -384,6 +391,7 @@ def _run(
     )
     absent = frozenset(absent_fields)
     converted = crm.conversion_failures
+    sizes = table_rows or {}
     checked = {
         name: _check_table(
             name,
@@ -392,6 +400,7 @@ def _run(
             name in require_rows,
             absent=absent if name == "leads" else frozenset(),
             premarked=None if converted is None else converted.loc[converted["table"] == name],
+            table_rows=sizes.get(name),
         )
         for name in TABLES
     }
@@ -567,10 +576,32 @@ def _write_quarantine(quarantine: dict[str, pd.DataFrame], out_dir: Path) -> dic
     return written
 
 
+def check_crm(
+    crm: CrmData, table_rows: Mapping[str, int] | None = None
+) -> tuple[ValidationResult, dict[str, pd.DataFrame]]:
+    """`validate_crm` without writing: the result and, per table, the quarantine frame (the
+    failing rows as given, with `_row` and `_failures`), for callers that store it
+    themselves (Spark validates each partition of the leads with this, passing each whole
+    table's length as `table_rows`)."""
+    return _run(crm, {name: name for name in TABLES}, frozenset(), table_rows)
+
+
+def table_failures(
+    crm: CrmData, files: dict[str, str], require_rows: frozenset[str]
+) -> pd.DataFrame:
+    """The table-level failures (an empty file, a missing column) of `crm`'s tables.
+
+    They depend only on each table's columns and on whether it has rows, so an engine that
+    validates partitions asks once, with at most a row of each table, not per partition.
+    """
+    result, _ = _run(crm, files, require_rows)
+    failures = result.failures
+    return failures.loc[failures["row"].isna()].reset_index(drop=True)
+
+
 def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> ValidationResult:
     """Validate in-memory CRM tables; write failing rows to `quarantine_dir` if given."""
-    files = {name: name for name in TABLES}
-    result, quarantine = _run(crm, files, require_rows=frozenset())
+    result, quarantine = check_crm(crm)
     if quarantine_dir is not None:
         result.quarantined = _write_quarantine(quarantine, Path(quarantine_dir))
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,10 +209,7 @@ def score_folder(
     champion = load_champion(settings)
     crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
     warnings = training_differences(champion, crm)
-    when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
-    when = (when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")).as_unit(
-        "us"
-    )
+    when = scoring_time(as_of, crm.data_end)
     leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
     run_id = f"batch-{uuid.uuid4().hex}"
 
@@ -260,11 +258,39 @@ def score_folder(
         if writer is not None:
             writer.close()
         tmp.unlink(missing_ok=True)
-    seconds = time.perf_counter() - started
+    return summary_text(
+        champion,
+        when,
+        out,
+        seconds=time.perf_counter() - started,
+        quadrants=quadrants,
+        left_out=(dropped_leads, dropped_events),
+        warnings=warnings,
+    )
+
+
+def scoring_time(as_of: pd.Timestamp | None, data_end: pd.Timestamp) -> pd.Timestamp:
+    """When leads are scored: `as_of` if given, else the data's end; UTC, in µs."""
+    when = pd.Timestamp(as_of if as_of is not None else data_end)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    return when.as_unit("us")
+
+
+def summary_text(
+    champion: Champion,
+    when: pd.Timestamp,
+    out: Path,
+    *,
+    seconds: float,
+    quadrants: dict[str, int],
+    left_out: tuple[int, int],
+    warnings: Sequence[str] = (),
+) -> str:
+    """What a batch run says when it ends (both engines say it alike)."""
     parts = ", ".join(f"{q} {quadrants.get(q, 0)}" for q in QUADRANTS)
     return "".join(f"WARNING: {w}\n" for w in warnings) + (
-        f"scored {n_scored} leads with model version {champion.version} as of {when.isoformat()} "
-        f"in {seconds:.1f}s -> {out}\n"
+        f"scored {sum(quadrants.values())} leads with model version {champion.version} as of "
+        f"{when.isoformat()} in {seconds:.1f}s -> {out}\n"
         f"quadrants: {parts}\n"
-        f"left out by the contracts: {dropped_leads} leads, {dropped_events} events"
+        f"left out by the contracts: {left_out[0]} leads, {left_out[1]} events"
     )

@@ -321,3 +321,21 @@ def export_mapping(*, leak: bool = True, keep: dict[str, str] | None = None) -> 
     if keep:
         text += "[keep]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in keep.items())
     return text
+
+
+# ---------------------------------------------------------------------------------------
+# One local Spark session for the whole run (starting one costs several seconds).
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def spark():
+    """A `local[2]` session; tests that need it skip, saying why, where Spark cannot run."""
+    from data_contracts.spark_session import SparkUnavailable, java_available, spark_session
+
+    if not java_available():
+        pytest.skip("Spark tests need Java 17 (no java on PATH or JAVA_HOME)")
+    try:
+        session = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "2"})
+    except SparkUnavailable as missing:
+        pytest.skip(f"Spark tests skipped: {missing}")
+    yield session
+    session.stop()

@@ -135,6 +135,26 @@ def test_cli_score_unsupported_output_refused_before_anything_loads(
     assert said.strip() == "x.json: the output must end in .parquet or .csv"
 
 
+def test_cli_score_on_spark_refuses_a_file_output_before_spark_starts(
+    foreign_export: Path, tmp_path: Path
+) -> None:
+    said = refused_cleanly(
+        run("score", foreign_export, "--engine", "spark", "--out", "x.csv", home=tmp_path / "h")
+    )
+    assert "x.csv: the Spark engine writes a Parquet folder" in said
+
+
+def test_cli_spark_engine_without_java_is_one_line(tmp_path: Path) -> None:
+    generate_to_folder(n_leads=50, seed=1, out_dir=tmp_path / "crm")
+    result = CliRunner().invoke(
+        app,
+        ["validate", str(tmp_path / "crm"), "--engine", "spark"],
+        env={"HANDOFF_HOME": str(tmp_path / "h"), "PATH": "", "JAVA_HOME": ""},
+    )
+    said = refused_cleanly(result)
+    assert said.strip() == "handoff: the Spark engine needs Java 17 (java on PATH or JAVA_HOME)"
+
+
 def test_cli_score_without_champion_says_what_to_do(foreign_export: Path, tmp_path: Path) -> None:
     said = refused_cleanly(run("score", foreign_export, "--out", "x.csv", home=tmp_path / "h"))
     assert "handoff promote" in said

@@ -80,9 +80,11 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "feature_sets": [fs.to_dict() for fs in features.feature_sets],
         "horizon_days": data.horizon_days,
         "half_life_days": data.half_life_days,
-        "n_leads": len(crm.leads),
-        "n_events": len(crm.events),
-        "n_outcomes": len(crm.outcomes),
+        # Valid rows by table, as validation counted them (either engine: on Spark the
+        # tables themselves never come to this process).
+        "n_leads": data.validation.counts["leads"]["valid"],
+        "n_events": data.validation.counts["events"]["valid"],
+        "n_outcomes": data.validation.counts["outcomes"]["valid"],
         "n_censored": n_censored,
         "n_censored_open": n_censored_open,
         "n_censored_closed": n_censored - n_censored_open,
@@ -102,6 +104,7 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "interest_columns": features.interest_columns,
         "policy_proposed_by": candidate.policy.proposed_by,
         "code_version": code_version(),
+        "engine": data.engine,
     }
 
 

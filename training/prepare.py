@@ -8,7 +8,7 @@ and logging (`training.log_run`) never go back to disk for data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from data_contracts.crm_data import CrmData
 from data_contracts.validate import ValidationResult, validate_folder
-from features.build import FeatureFrame, build_features
+from features.build import Extras, FeatureFrame, build_features
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from features.labels import make_labels
 from training.leakage import LeakageReport, UnknownKeep, guard_features
@@ -55,6 +55,8 @@ class TrainingData:
     skip_invalid_rows: bool
     oracle: np.ndarray | None  # the generator's true p_win for the test rows, if known
     leakage: LeakageReport  # what the guard found on the training window, and did
+    # Which engine prepared the data, and on what rows it trains (all labelled, or a sample).
+    engine: dict[str, Any] = field(default_factory=lambda: {"name": "single-machine"})
 
     @property
     def crm(self) -> CrmData:
@@ -95,7 +97,12 @@ def validated(
 ) -> ValidationResult:
     """Read (through the mapping, if any) and check the contracts; refuse failing data
     unless told to train on the rows that passed (the others are quarantined, and counted)."""
-    result = validate_folder(data_dir, mapping=mapping)
+    return accepted(validate_folder(data_dir, mapping=mapping), skip_invalid_rows)
+
+
+def accepted(result: ValidationResult, skip_invalid_rows: bool) -> ValidationResult:
+    """`result` if training may go on with it: it passed, or told to skip failing rows and
+    some leads passed; otherwise `TrainingRefused` with the report (either engine)."""
     if result.ok:
         return result
     if not skip_invalid_rows:
@@ -118,16 +125,25 @@ def quarantine_record(validation: ValidationResult) -> dict[str, dict[str, Any]]
 
 
 def labelled_features(
-    crm: CrmData, horizon_days: int, half_life_days: float
+    crm: CrmData,
+    horizon_days: int,
+    half_life_days: float,
+    *,
+    extras: tuple[Extras, Extras] | None = None,
 ) -> tuple[FeatureFrame, pd.DataFrame]:
-    """Labels (snapshot, horizon, censoring) and the features as of each lead's snapshot."""
+    """Labels (snapshot, horizon, censoring) and the features as of each lead's snapshot.
+
+    `extras`: the mapped fit and interest columns with their kinds, when they were judged
+    on more leads than `crm` holds (Spark builds one partition at a time).
+    """
     labels = make_labels(crm.leads, crm.outcomes, horizon_days=horizon_days, data_end=crm.data_end)
+    fit_extras, interest_extras = extras or (crm.fit_columns, crm.interest_columns)
     features = build_features(
         crm.leads,
         crm.events,
         labels["snapshot_at"],
-        fit_extras=crm.fit_columns,
-        interest_extras=crm.interest_columns,
+        fit_extras=fit_extras,
+        interest_extras=interest_extras,
         half_life_days=half_life_days,
         absent_fields=crm.absent_fields,
         extra_words=crm.extra_words,
@@ -167,6 +183,29 @@ def guarded(
                 f"the leakage guard excluded every {role} input:\n" + "\n".join(report.lines())
             )
     return features, X, report
+
+
+def split_and_guarded(
+    crm: CrmData,
+    features: FeatureFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    snapshot: pd.Series,
+    clock: PhaseClock,
+) -> tuple[TimeSplit, FeatureFrame, pd.DataFrame, LeakageReport]:
+    """The time-ordered split, refused without wins and losses in every fold, and the
+    leakage guard on its training window: the step after features, on either engine.
+    `crm` carries the leads' exported extras (for the timestamp rule) and the mapping's
+    `[keep]`."""
+    split = time_ordered_split(snapshot)
+    for name, label in zip(FOLDS, ("train", "validation", "test"), strict=True):
+        if len(np.unique(y[getattr(split, name)])) < 2:
+            raise TrainingRefused(
+                f"the {label} window has only one outcome class: need wins and losses"
+            )
+    with clock.phase("leakage"):
+        features, X, leakage = guarded(crm, features, X, y, snapshot, split.train)
+    return split, features, X, leakage
 
 
 def labelled_training_frame(
@@ -213,14 +252,9 @@ def prepare_training_data(
     with clock.phase("features"):
         features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
     X, y, snapshot = labelled_rows(features, labels)
-    split = time_ordered_split(snapshot)
-    for name, label in zip(FOLDS, ("train", "validation", "test"), strict=True):
-        if len(np.unique(y[getattr(split, name)])) < 2:
-            raise TrainingRefused(
-                f"the {label} window has only one outcome class: need wins and losses"
-            )
-    with clock.phase("leakage"):
-        features, X, leakage = guarded(validation.valid, features, X, y, snapshot, split.train)
+    split, features, X, leakage = split_and_guarded(
+        validation.valid, features, X, y, snapshot, clock
+    )
     return TrainingData(
         data_dir=data_dir,
         mapping=mapping,

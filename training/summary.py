@@ -44,6 +44,7 @@ def summary_table(result: TrainResult) -> str:
         f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         *_quarantine_lines(s.get("quarantined") or {}),
+        *_engine_lines(s.get("engine") or {}),
         "",
         f"{'model':<22}" + "".join(f"{c:>15}" for c in METRIC_NAMES),
     ]
@@ -73,6 +74,16 @@ def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "trained on the rows that passed the contracts; left out and quarantined: "
         + ", ".join(f"{table} {q['rows']:,} -> {q['file']}" for table, q in quarantined.items())
+    ]
+
+
+def _engine_lines(engine: dict[str, Any]) -> list[str]:
+    """Say where the feature table was built and what was trained on, when not here."""
+    if engine.get("name") != "spark":
+        return []
+    return [
+        f"feature table built on Spark ({engine.get('master')}, {engine.get('buckets')} "
+        f"buckets); trained on {engine.get('trained_on')}"
     ]
 
 

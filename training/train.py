@@ -16,7 +16,7 @@ from models.settings import Settings
 from training.fit_evaluate import fit_and_evaluate
 from training.log_run import log_and_register
 from training.phases import PhaseClock
-from training.prepare import TrainingRefused, prepare_training_data
+from training.prepare import TrainingData, TrainingRefused, prepare_training_data
 from training.summary import TrainResult
 
 __all__ = ["TrainResult", "TrainingRefused", "run_training"]
@@ -47,6 +47,18 @@ def run_training(
         skip_invalid_rows=skip_invalid_rows,
         clock=clock,
     )
+    return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)
+
+
+def train_prepared(
+    data: TrainingData,
+    *,
+    policy_path: Path | None,
+    settings: Settings,
+    clock: PhaseClock,
+) -> TrainResult:
+    """Fit, evaluate (verdict included), log and register prepared data: the steps after
+    `prepare`, the same whichever engine prepared it (`training.spark_train`)."""
     policy = QuadrantPolicy.load(policy_path) if policy_path is not None else None
     candidate = fit_and_evaluate(data, policy=policy, clock=clock)
     with clock.phase("log"):
