@@ -14,7 +14,7 @@ from models.scorer import SCORED_COLUMNS, LeadScorer
 
 
 def test_clone_copies_params_unfitted() -> None:
-    scorer = LeadScorer(num_leaves=7, calibration="platt")
+    scorer = LeadScorer(families=("logistic",), calibration="platt")
     twin = clone(scorer)
     assert twin.get_params() == scorer.get_params()
     assert not [k for k in vars(twin) if k.endswith("_")]
@@ -96,10 +96,11 @@ def test_irrelevant_column_does_not_move_score(fitted_scorer, synthetic_folds) -
     )
 
 
-def test_feature_importance_per_model(fitted_scorer) -> None:
+def test_feature_importance_per_score(fitted_scorer) -> None:
     imp = fitted_scorer.feature_importance()
-    assert set(imp) == {"fit", "interest", "joint"}
+    assert set(imp) == {"fit", "interest", "combined"}
     assert max(imp["fit"], key=imp["fit"].get) != "fit_noise"
+    assert sum(imp["interest"].values()) == pytest.approx(1.0)
 
 
 def test_fit_single_class_rejected(synthetic_folds) -> None:
@@ -113,27 +114,3 @@ def test_fit_single_class_rejected(synthetic_folds) -> None:
             fit_columns=["employees_log"],
             interest_columns=["pricing_page_count_7d"],
         )
-
-
-def test_ensemble_stacker_never_inverts_a_model() -> None:
-    """A model that ranks the calibration window backwards gets weight 0, not a negative one."""
-    from models.scorer import _stacker
-
-    rng = np.random.default_rng(3)
-    y = (rng.random(2_000) < 0.3).astype(float)
-    good = y + rng.normal(scale=1.0, size=len(y))
-    backwards = -y + rng.normal(scale=1.0, size=len(y))
-    coef, _, cross = _stacker(np.column_stack([good, backwards]), y, 0, nonnegative=[True, True])
-    assert coef[0] > 0 and coef[1] == 0
-    assert np.all(np.isfinite(cross))
-
-
-def test_ensemble_stacker_with_no_usable_model_predicts_the_base_rate() -> None:
-    from models.scorer import _stacker
-
-    rng = np.random.default_rng(4)
-    y = (rng.random(1_000) < 0.2).astype(float)
-    backwards = np.column_stack([-y + rng.normal(size=len(y)), -y + rng.normal(size=len(y))])
-    coef, intercept, _ = _stacker(backwards, y, 0, nonnegative=[True, True])
-    assert np.all(coef == 0)
-    assert 1 / (1 + np.exp(-intercept)) == pytest.approx(y.mean())
