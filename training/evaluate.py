@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from data_contracts.vocab import QUADRANTS
 from models.baselines import BASELINE_NAMES
+from models.learners import BASELINE_TWINS
 
 # The scorer's three probabilities as run metrics name them, the combined one first.
 SCORER_MODELS: tuple[str, ...] = ("combined", "fit", "interest")
@@ -119,3 +121,19 @@ def flatten_metrics(prefix: str, table: dict[str, dict[str, float]]) -> dict[str
             if value is not None and np.isfinite(value):
                 flat[f"{prefix}_{model}_{metric}"] = float(value)
     return flat
+
+
+def gate_baselines(
+    metrics: Mapping[str, float], family: str | None
+) -> tuple[dict[str, float], str | None]:
+    """The baselines' logged test AUCs the promotion gate compares the served model with,
+    and the one left out: a served family that is also a baseline (logistic, frequency)
+    is judged against the *other* baselines, not against its own twin. The twin stays in
+    every table as a baseline."""
+    twin = BASELINE_TWINS.get(family or "")
+    baselines = {
+        name: float(metrics[key])
+        for name in BASELINE_NAMES
+        if (key := f"test_{name}_roc_auc") in metrics and name != twin
+    }
+    return baselines, twin if twin and f"test_{twin}_roc_auc" in metrics else None

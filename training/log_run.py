@@ -25,6 +25,7 @@ from training.fit_evaluate import Candidate
 from training.phases import PhaseClock
 from training.prepare import TrainingData, quarantine_record
 from training.register import register_candidate
+from training.sample_size import MIN_TRAINING_WINS, small_data_problem
 from training.summary import TrainResult
 
 CENSORING_TREATMENT = (
@@ -95,7 +96,21 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "fit_columns": features.fit_columns,
         "interest_columns": features.interest_columns,
         "policy_proposed_by": candidate.policy.proposed_by,
+        "n_train_wins": candidate.scorer.n_train_wins_,
+        "min_training_wins": MIN_TRAINING_WINS,
+        "small_data": small_data_problem(candidate.scorer.n_train_wins_),
+        "model_choice": model_choice(candidate),
         "code_version": code_version(),
+    }
+
+
+def model_choice(candidate: Candidate) -> dict[str, dict[str, Any]]:
+    """Per score: the family serving it, the runner-up, every family's cross-fitted
+    validation AUC, the rule, and LightGBM's capacity where one was fitted."""
+    capacities = candidate.scorer.capacities()
+    return {
+        score: {**choice.to_dict(), "lightgbm_capacity": capacities.get(score)}
+        for score, choice in candidate.scorer.choices_.items()
     }
 
 
@@ -112,7 +127,12 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         **{f"n_{fold}": float(windows[fold]["rows"]) for fold in ("train", "val", "test")},
         "win_rate_train": summary["win_rate"]["train"],
         "win_rate_test": summary["win_rate"]["test"],
+        layout.TRAIN_WINS_METRIC: float(summary["n_train_wins"]),
     }
+    for score, choice in candidate.scorer.choices_.items():
+        for family, auc in choice.val_auc.items():
+            if np.isfinite(auc):
+                metrics[layout.choice_metric(score, family)] = float(auc)
     for quadrant, row in candidate.quadrants.iterrows():
         metrics[f"test_quadrant_{quadrant}_share"] = float(row["share"])
         metrics[f"test_quadrant_{quadrant}_win_rate"] = float(row["win_rate"])
@@ -174,6 +194,11 @@ def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[
         "source": summary["source"],
         "policy_proposed_by": candidate.policy.proposed_by,
         **{f"scorer_{k}": v for k, v in candidate.scorer.get_params().items()},
+        **{layout.family_param(s): c.chosen for s, c in candidate.scorer.choices_.items()},
+        **{
+            layout.runner_up_param(s): c.runner_up or "-"
+            for s, c in candidate.scorer.choices_.items()
+        },
     }
 
 
@@ -239,6 +264,7 @@ def log_and_register(
                 layout.CONTRACT_VERSION_TAG: CONTRACT_VERSION,
                 layout.FEATURE_SETS_TAG: labels,
                 layout.AUC_TAG: f"{metrics.get(layout.AUC_METRIC, np.nan):.4f}",
+                **({layout.SMALL_DATA_TAG: summary["small_data"]} if summary["small_data"] else {}),
             },
             description=(
                 f"Trained on {summary['n_labelled']} labelled leads "

@@ -2,7 +2,8 @@
 
 Promotion needs both teams' approval bound to the version's exact model and policy, no
 rejection ever, model files that still hash to that binding, and the automatic gates:
-beats every baseline, not worse than the champion on the same recent window by more than
+beats every baseline (every *other* one when the served learner family is itself a
+baseline's, `training.evaluate.gate_baselines`), not worse than the champion on the same recent window by more than
 `auc_tolerance`, and calibrated (ECE at most `max_ece`). There is no flag to skip any of it.
 
 Everything runs under one exclusive file lock under `settings.home`, and the aliases are
@@ -45,7 +46,7 @@ from models.mlflow_layout import (
 )
 from models.settings import Settings
 from training.audit import append_event, append_refusal, governance_lock, utc_now
-from training.evaluate import binary_metrics
+from training.evaluate import binary_metrics, gate_baselines
 from training.versions import (
     UnknownVersion,
     alias_version,
@@ -176,18 +177,19 @@ def gate_failures(
     auc_tolerance: float,
     max_ece: float,
     baseline_margin: float = 0.0,
+    family: str | None = None,
 ) -> list[str]:
-    """Every automatic gate the run's metrics fail (empty when all hold)."""
+    """Every automatic gate the run's metrics fail (empty when all hold).
+
+    `family` is the learner family serving the combined score: a family that is also a
+    baseline is compared with the other baselines (`training.evaluate.gate_baselines`).
+    """
     reasons: list[str] = []
     auc = metrics.get(AUC_METRIC)
     if auc is None or not np.isfinite(auc):
         reasons.append(f"no {AUC_METRIC} logged: cannot check the model against anything")
     else:
-        baselines = {
-            key[len("test_") : -len("_roc_auc")]: value
-            for key, value in metrics.items()
-            if key.startswith("test_baseline_") and key.endswith("_roc_auc")
-        }
+        baselines, _ = gate_baselines(metrics, family)
         if not baselines:
             reasons.append("no test_baseline_*_roc_auc logged: cannot show it beats the baselines")
         for name, value in sorted(baselines.items()):
@@ -264,7 +266,9 @@ def promote_version(
             return f"version {version} is already the champion; nothing changed"
 
         reasons = version_problems(mv)
-        metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
+        run = client.get_run(run_id_of(mv))
+        metrics = dict(run.data.metrics)
+        family = run.data.params.get(layout.family_param("combined"))
         comparison = None
         if old_champion is not None:
             comparison = compare_with_champion(
@@ -276,8 +280,11 @@ def promote_version(
             auc_tolerance=auc_tolerance,
             max_ece=max_ece,
             baseline_margin=baseline_margin,
+            family=family,
         )
         gates = {
+            "family": family,
+            "baselines_compared": sorted(gate_baselines(metrics, family)[0]),
             "auc": metrics.get(AUC_METRIC),
             "ece": metrics.get(ECE_METRIC),
             "auc_tolerance": auc_tolerance,

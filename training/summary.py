@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
+from training.sample_size import choice_sentence
 
 
 @dataclass
@@ -37,6 +38,8 @@ def summary_table(result: TrainResult) -> str:
         f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         *_quarantine_lines(s.get("quarantined") or {}),
+        *_small_data_lines(s.get("small_data")),
+        *_choice_lines(s.get("model_choice") or {}, int(s.get("n_train_wins", 0))),
         "",
         f"{'model':<22}" + "".join(f"{c:>15}" for c in METRIC_NAMES),
     ]
@@ -66,4 +69,26 @@ def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "trained on the rows that passed the contracts; left out and quarantined: "
         + ", ".join(f"{table} {q['rows']:,} -> {q['file']}" for table, q in quarantined.items())
+    ]
+
+
+def _small_data_lines(problem: str | None) -> list[str]:
+    """Say plainly, first, that the numbers below cannot be trusted."""
+    if not problem:
+        return []
+    return [
+        f"DATA TOO SMALL TO TRUST: {problem}. The version is registered, but each team's "
+        "approval must acknowledge this (handoff signoff ... --acknowledge-small-data)."
+    ]
+
+
+def _choice_lines(choice: dict[str, dict[str, Any]], train_wins: int) -> list[str]:
+    """Which learner family serves each score, chosen on the validation window."""
+    if not choice:
+        return []
+    combined = choice["combined"]
+    served = ", ".join(f"{score} {c['chosen']}" for score, c in choice.items())
+    return [
+        f"learners (chosen on the validation window): {served}",
+        choice_sentence(combined["chosen"], combined.get("runner_up"), train_wins),
     ]

@@ -65,3 +65,22 @@ def test_quadrant_table_rates_and_shares() -> None:
 def test_flatten_metrics_drops_nan() -> None:
     flat = flatten_metrics("test", {"combined": {"roc_auc": 0.8, "pr_auc": float("nan")}})
     assert flat == {"test_combined_roc_auc": 0.8}
+
+
+def test_gate_baselines_leave_out_the_served_familys_twin_only() -> None:
+    from training.evaluate import gate_baselines
+
+    metrics = {
+        "test_combined_roc_auc": 0.8,
+        "test_baseline_logreg_roc_auc": 0.81,
+        "test_baseline_naive_bayes_roc_auc": 0.79,
+        "test_baseline_points_roc_auc": 0.7,
+    }
+    every = {"baseline_logreg": 0.81, "baseline_naive_bayes": 0.79, "baseline_points": 0.7}
+    assert gate_baselines(metrics, None) == (every, None)
+    assert gate_baselines(metrics, "lightgbm") == (every, None)
+    assert gate_baselines(metrics, "blend") == (every, None)
+    kept, twin = gate_baselines(metrics, "logistic")
+    assert twin == "baseline_logreg" and set(kept) == {"baseline_naive_bayes", "baseline_points"}
+    kept, twin = gate_baselines(metrics, "frequency")
+    assert twin == "baseline_naive_bayes" and "baseline_logreg" in kept

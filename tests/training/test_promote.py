@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import OneRunStore, appended_byte
+from models.learners import BASELINE_TWINS
+from tests.conftest import ACKNOWLEDGED, OneRunStore, appended_byte
 from training.audit import read_events
 from training.promote import (
     ChampionComparison,
@@ -31,7 +32,9 @@ LOOSE: dict[str, float] = {"auc_tolerance": 1.0, "max_ece": 1.0, "baseline_margi
 
 def _approve(store: Store, version: str) -> None:
     for team, who in (("marketing", "Mara"), ("bdr", "Ben")):
-        record_signoff(version, team=team, by=who, approve=True, settings=store.settings)
+        record_signoff(
+            version, team=team, by=who, approve=True, **ACKNOWLEDGED, settings=store.settings
+        )
 
 
 def _aliases(store: Store) -> dict[str, str]:
@@ -52,7 +55,9 @@ def _statuses(store: Store) -> dict[str, str]:
 def test_promote_refused_without_each_signoff(governance: Store, signed: tuple[str, ...]) -> None:
     v1 = governance.versions[0]
     for team in signed:
-        record_signoff(v1, team=team, by="Someone", approve=True, settings=governance.settings)
+        record_signoff(
+            v1, team=team, by="Someone", approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
     with pytest.raises(PromotionRefused) as refused:
         promote_version(v1, settings=governance.settings, **LOOSE)
     missing = {"marketing", "bdr"} - set(signed)
@@ -66,7 +71,9 @@ def test_promote_refused_without_each_signoff(governance: Store, signed: tuple[s
 
 def test_promote_refused_with_a_rejection(governance: Store) -> None:
     v1 = governance.versions[0]
-    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    record_signoff(
+        v1, team="marketing", by="Mara", approve=True, **ACKNOWLEDGED, settings=governance.settings
+    )
     record_signoff(
         v1, team="bdr", by="Ben", approve=False, comment="no capacity", settings=governance.settings
     )
@@ -74,7 +81,9 @@ def test_promote_refused_with_a_rejection(governance: Store) -> None:
         promote_version(v1, settings=governance.settings, **LOOSE)
     # approving afterwards is refused: a rejected version needs a new training run
     with pytest.raises(SignoffError, match="a rejection is final"):
-        record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+        record_signoff(
+            v1, team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
     # and editing the decision tag back to approved (MLflow UI, a script) does not unblock it
     client = registry_client(governance.settings)
     client.set_model_version_tag(
@@ -151,10 +160,14 @@ def test_promote_default_gates_refuse_a_version_that_loses_to_a_baseline(
     _approve(governance, v1)
     m = governance.results[0].metrics
     auc = m["test_combined_roc_auc"]
+    twin = BASELINE_TWINS.get(governance.results[0].summary["model_choice"]["combined"]["chosen"])
     losing = sorted(
         k[len("test_") : -len("_roc_auc")]
         for k, value in m.items()
-        if k.startswith("test_baseline_") and k.endswith("_roc_auc") and value >= auc
+        if k.startswith("test_baseline_")
+        and k.endswith("_roc_auc")
+        and value >= auc
+        and k != f"test_{twin}_roc_auc"
     )
     try:
         promote_version(v1, settings=governance.settings, auc_tolerance=1.0, max_ece=1.0)
@@ -192,6 +205,23 @@ def test_gate_failures_refuse_a_worse_model() -> None:
             max_ece=0.03,
         )[0]
     )
+
+
+def test_gate_failures_compare_a_baseline_family_with_the_other_baselines() -> None:
+    metrics = {
+        "test_combined_roc_auc": 0.80,
+        "test_baseline_logreg_roc_auc": 0.81,
+        "test_baseline_naive_bayes_roc_auc": 0.78,
+        "test_baseline_points_roc_auc": 0.70,
+        "test_combined_ece": 0.01,
+    }
+    (reason,) = gate_failures(metrics, None, auc_tolerance=0.01, max_ece=0.03)
+    assert "baseline_logreg" in reason
+    assert gate_failures(metrics, None, auc_tolerance=0.01, max_ece=0.03, family="logistic") == []
+    (trees,) = gate_failures(metrics, None, auc_tolerance=0.01, max_ece=0.03, family="lightgbm")
+    assert "baseline_logreg" in trees
+    (freq,) = gate_failures(metrics, None, auc_tolerance=0.01, max_ece=0.03, family="frequency")
+    assert "baseline_logreg" in freq
 
 
 def test_promote_then_rollback_restores_the_exact_previous_version(governance: Store) -> None:

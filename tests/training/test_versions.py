@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import ACKNOWLEDGED
 from training.promote import promote_version
 from training.signoff import record_signoff
 from training.versions import derive_status, list_versions, review_status, versions_table
@@ -29,8 +30,10 @@ def test_versions_table_tracks_every_status(governance: Store) -> None:
     v1, v2 = governance.versions
     s = governance.settings
     for version in (v1, v2):
-        record_signoff(version, team="marketing", by="Mara", approve=True, settings=s)
-        record_signoff(version, team="bdr", by="Ben", approve=True, settings=s)
+        record_signoff(
+            version, team="marketing", by="Mara", approve=True, **ACKNOWLEDGED, settings=s
+        )
+        record_signoff(version, team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=s)
     promote_version(v1, settings=s, **LOOSE)
     promote_version(v2, settings=s, **LOOSE)
     statuses = {i.version: i.status for i in list_versions(s)}
