@@ -48,6 +48,11 @@ FEATURE_SETS_TAG = "handoff.feature_sets"
 # Set at registration when the training window held too few wins to trust; its value says
 # why. Every approval of such a version must acknowledge it (`SMALL_DATA`, below).
 SMALL_DATA_TAG = "handoff.small_data"
+# The verdict's word against chance and the best baseline (`training.verdict`), and, when
+# the mapping kept a column the leakage guard suspected, one line per kept column (also a
+# run tag): the report and `handoff models` show both.
+VERDICT_TAG = "handoff.verdict"
+LEAKAGE_KEPT_TAG = "handoff.leakage_kept"
 
 # Run tags (on the training run, not the version).
 CODE_VERSION_TAG = "handoff.code_version"
@@ -74,6 +79,8 @@ EXAMPLES_FILE = f"{EVALUATION_DIR}/examples.json"
 TEST_SCORES_FILE = f"{EVALUATION_DIR}/test_scores.parquet"
 TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
+VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
+LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
 
 
 # Run params naming the learner family serving each score and its runner-up on validation,

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
+from training.leakage import LeakageReport
 from training.sample_size import choice_sentence
+from training.verdict import Verdict
 
 
 @dataclass
@@ -19,6 +21,7 @@ class TrainResult:
     model_name: str
     metrics: dict[str, float]
     summary: dict[str, Any]
+    verdict: Verdict | None = None
     phases: list[dict[str, float | str]] = field(default_factory=list)
 
     def summary_text(self) -> str:
@@ -30,6 +33,11 @@ def summary_table(result: TrainResult) -> str:
     m = result.metrics
     s = result.summary
     lines = [
+        *_small_data_lines(s.get("small_data")),
+        *(result.verdict.lines() if result.verdict is not None else []),
+        *LeakageReport.from_dict(s["leakage"]).lines(),
+        *_unseen_lines(s.get("unseen_categories") or {}),
+        "",
         f"registered {result.model_name} version {result.version} (run {result.run_id}) "
         "as a candidate awaiting marketing and BDR sign-off",
         f"leads {s['n_leads']:,}  events {s['n_events']:,}  labelled {s['n_labelled']:,}  "
@@ -38,7 +46,6 @@ def summary_table(result: TrainResult) -> str:
         f"test window {s['windows']['test']['start']} .. {s['windows']['test']['end']}  "
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         *_quarantine_lines(s.get("quarantined") or {}),
-        *_small_data_lines(s.get("small_data")),
         *_choice_lines(s.get("model_choice") or {}, int(s.get("n_train_wins", 0))),
         "",
         f"{'model':<22}" + "".join(f"{c:>15}" for c in METRIC_NAMES),
@@ -91,4 +98,17 @@ def _choice_lines(choice: dict[str, dict[str, Any]], train_wins: int) -> list[st
     return [
         f"learners (chosen on the validation window): {served}",
         choice_sentence(combined["chosen"], combined.get("runner_up"), train_wins),
+    ]
+
+
+def _unseen_lines(unseen: dict[str, Any]) -> list[str]:
+    """How many test leads hold a category the training window never held, and how they won."""
+    if not unseen.get("unseen"):
+        return ["unseen categories: none in the test window"]
+    columns = ", ".join(f"{c} {n:,}" for c, n in list(unseen["columns"].items())[:4])
+    return [
+        f"unseen categories: {unseen['unseen']:,} of {unseen['leads']:,} test leads "
+        f"({unseen['share']:.1%}) hold a value the training window never held ({columns}); "
+        f"they won at {unseen['win_rate_unseen']:.1%}, the rest at "
+        + ("-" if unseen["win_rate_seen"] is None else f"{unseen['win_rate_seen']:.1%}")
     ]
