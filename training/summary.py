@@ -33,8 +33,8 @@ def summary_table(result: TrainResult) -> str:
     m = result.metrics
     s = result.summary
     lines = [
-        *_small_data_lines(s.get("small_data")),
         *(result.verdict.lines() if result.verdict is not None else []),
+        *_small_data_lines(s.get("small_data")),
         *LeakageReport.from_dict(s["leakage"]).lines(),
         *_unseen_lines(s.get("unseen_categories") or {}),
         "",
@@ -80,7 +80,7 @@ def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _small_data_lines(problem: str | None) -> list[str]:
-    """Say plainly, first, that the numbers below cannot be trusted."""
+    """Say plainly, right under the verdict, that its numbers cannot be trusted."""
     if not problem:
         return []
     return [
