@@ -3,8 +3,8 @@ to expect at each size: the two measured facts behind the small-data warning and
 report's sentence on the chosen learner.
 
 Both come from `tests/benchmarks/bench_small_data.py` (generated CRM data at 50 to 5,000
-training-window wins, five seeds each, and the public datasets subsampled), not from a
-vendor's rule of thumb; rerun it before changing them.
+training-window wins over several seeds, and the public datasets subsampled), not from a
+vendor's rule of thumb; rerun it before changing them (its docstring says how).
 
 - `MIN_TRAINING_WINS`: below it, the 95% interval of the test-window AUC difference between
   the served model and the best baseline is so wide that a verdict (better than the
@@ -20,7 +20,7 @@ from __future__ import annotations
 from models.learners import FAMILY_LABELS
 
 MIN_TRAINING_WINS = 200
-LIGHTGBM_OVERTAKES_AT_WINS = 500
+LIGHTGBM_OVERTAKES_AT_WINS = 200
 TREE_FAMILIES = ("lightgbm", "blend")
 
 
