@@ -84,7 +84,7 @@ def _small_data_lines(problem: str | None) -> list[str]:
     if not problem:
         return []
     return [
-        f"DATA TOO SMALL TO TRUST: {problem}. The version is registered, but each team's "
+        f"DATA TOO SMALL TO TRUST: {problem}. The candidate stands, but each team's "
         "approval must acknowledge this (handoff signoff ... --acknowledge-small-data)."
     ]
 
