@@ -423,9 +423,18 @@ def signoff(
     by: Annotated[str, typer.Option("--by", help="Who signs.")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
     comment: Annotated[str, typer.Option("--comment")] = "",
+    acknowledge_small_data: Annotated[
+        bool,
+        typer.Option(
+            "--acknowledge-small-data",
+            help="Approve a version trained on too few wins to trust, knowing it "
+            "(required for such a version; recorded with the sign-off).",
+        ),
+    ] = False,
     model: ModelOpt = None,
 ) -> None:
     """Record marketing's or BDR's decision on a version."""
+    from models.mlflow_layout import SMALL_DATA
     from training.signoff import SignoffError, record_signoff
     from training.versions import UnknownVersion
 
@@ -436,6 +445,7 @@ def signoff(
             by=by,
             approve=not reject,
             comment=comment,
+            acknowledge=[SMALL_DATA] if acknowledge_small_data else [],
             settings=_settings(model),
         )
     except (SignoffError, UnknownVersion) as error:

@@ -1,7 +1,8 @@
 """Probability calibration of a raw (log-odds) model score: isotonic or Platt.
 
 Calibrators are stored as plain arrays/floats so scoring one lead is a single `np.interp`
-or sigmoid, with no scikit-learn call in the hot path. `choose_calibration` picks the method
+or sigmoid, with no scikit-learn call in the hot path. Both keep the model's order of leads
+(`TIE_BREAK`), so calibration never changes a ranking or its AUC. `choose_calibration` picks the method
 by out-of-fold ECE on the calibration fold (fitting and judging on the same rows would always
 favour isotonic).
 """
@@ -17,6 +18,12 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 Method = Literal["isotonic", "platt"]
+
+# Isotonic calibration is a step function: leads the model ranks apart would share a step's
+# probability, and the ranking BDRs work from (and its AUC) would lose that order. A convex
+# mix with this much of the raw score's sigmoid keeps the model's order inside every step
+# and moves no probability by more than this.
+TIE_BREAK = 1e-6
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -61,7 +68,8 @@ class Calibrator:
 
     def predict(self, raw: FloatArray) -> FloatArray:
         if self.method == "isotonic":
-            return np.interp(raw, self.x, self.y)
+            steps = np.interp(raw, self.x, self.y)
+            return (1.0 - TIE_BREAK) * steps + TIE_BREAK * sigmoid(raw)
         return sigmoid(self.x[0] * raw + self.y[0])
 
 

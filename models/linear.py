@@ -1,10 +1,12 @@
-"""A scikit-learn logistic regression over the scorer's encoded matrix, scored in numpy.
+"""A regularised logistic regression over the scorer's encoded matrix, scored in numpy.
 
-The trees and a linear model see the same encoded features; where the truth is close to
-additive in log-odds (small data, or a generator built that way), the linear model is the
-better-specified of the two and the combined score should not throw that away. Fitting uses
-scikit-learn; scoring is table look-ups and one dot product, so the single-lead path stays
-in microseconds (no sklearn pipeline per request).
+Where the truth is close to additive in log-odds (small data, or a generator built that
+way), a linear model is the better-specified learner. Fitting is one bounded L-BFGS run
+(scikit-learn's penalised objective, with bounds scikit-learn cannot set); scoring is
+table look-ups and elementwise products, so the single-lead path stays in microseconds (no
+sklearn pipeline per request). Every feature's share of the log-odds is its contribution:
+a categorical's table entry, a numeric's coefficient times its standardised value (plus its
+missing flag's weight), so reasons work exactly as for the trees.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
+from scipy.optimize import minimize
+from scipy.special import expit
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -29,17 +32,27 @@ def row_dot(A: FloatArray, w: FloatArray) -> FloatArray:
     return np.asarray((rows * w).sum(axis=1), dtype=np.float64)
 
 
+def row_sum(A: FloatArray) -> FloatArray:
+    """Row sums in the same order for every row whatever the number of rows (see `row_dot`)."""
+    return np.asarray(np.ascontiguousarray(A, dtype=np.float64).sum(axis=1), dtype=np.float64)
+
+
 # Standardised numerics are clipped so a value far outside training (drift) cannot swing
 # the log-odds without bound.
 CLIP = 5.0
 
 
 class LinearPart:
-    """One-hot categoricals (plus a missing slot) and standardised numerics with missing flags."""
+    """One-hot categoricals (plus a missing slot) and standardised numerics with missing flags.
 
-    def __init__(self, *, C: float = 1.0, max_iter: int = 2000) -> None:
+    `nonnegative` (matrix columns, numeric) keeps those coefficients >= 0, so more of a
+    "more is better" signal never lowers the score.
+    """
+
+    def __init__(self, *, C: float = 1.0, max_iter: int = 2000, tol: float = 1e-4) -> None:
         self.C = C
         self.max_iter = max_iter
+        self.tol = tol  # on the projected gradient of the mean loss, as scikit-learn's `tol`
 
     def fit(
         self,
@@ -48,6 +61,7 @@ class LinearPart:
         *,
         categorical: Sequence[int],
         n_categories: Sequence[int],
+        nonnegative: Sequence[int] = (),
     ) -> LinearPart:
         self.categorical_ = [int(j) for j in categorical]
         self.n_categories_ = [int(k) for k in n_categories]
@@ -62,11 +76,9 @@ class LinearPart:
         self.scale_ = np.where(sd > 0, sd, 1.0)
         self.has_missing_ = np.isnan(num).any(axis=0)
         design = self._design(M)
-        model = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(
-            design, np.asarray(y, dtype=int)
-        )
-        coef = np.asarray(model.coef_[0], dtype=float)
-        self.intercept_ = float(model.intercept_[0])
+        n_cat = sum(k + 1 for k in self.n_categories_)
+        watched = {n_cat + self.numeric_.index(j) for j in nonnegative if j in self.numeric_}
+        coef, self.intercept_ = self._constrained(design, np.asarray(y, dtype=int), watched)
         self.tables_: list[FloatArray] = []
         at = 0
         for k in self.n_categories_:
@@ -74,8 +86,43 @@ class LinearPart:
             at += k + 1
         n_num = len(self.numeric_)
         self.numeric_coef_ = coef[at : at + n_num]
-        self.missing_coef_ = coef[at + n_num :]
+        self.missing_coef_ = np.zeros(n_num)
+        self.missing_coef_[self.has_missing_] = coef[at + n_num :]
         return self
+
+    def _constrained(
+        self, design: npt.NDArray[np.float32], y: npt.NDArray[np.int_], watched: set[int]
+    ) -> tuple[FloatArray, float]:
+        """L2-penalised logistic coefficients over `design` (scikit-learn's objective with
+        this `C`), a watched column's bounded below by zero.
+
+        Why not scikit-learn: it cannot bound a coefficient, and dropping a column that came
+        out negative, then refitting, took several fits per score and threw its signal away.
+        """
+        X = np.asarray(design, dtype=np.float64)
+        target = np.asarray(y, dtype=np.float64)
+        n, d = X.shape
+        penalty = 1.0 / (self.C * max(n, 1))  # the mean loss, so tolerances mean the same at any n
+
+        def loss_and_gradient(theta: FloatArray) -> tuple[float, FloatArray]:
+            w, b = theta[:d], theta[d]
+            z = X @ w + b
+            loss = float(np.mean(np.logaddexp(0.0, z) - target * z) + 0.5 * penalty * (w @ w))
+            residual = (expit(z) - target) / n
+            return loss, np.append(X.T @ residual + penalty * w, residual.sum())
+
+        bounds = [(0.0, None) if j in watched else (None, None) for j in range(d)]
+        rate = float(np.clip(target.mean(), 1e-6, 1 - 1e-6))
+        start = np.append(np.zeros(d), np.log(rate / (1 - rate)))
+        result = minimize(
+            loss_and_gradient,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[*bounds, (None, None)],
+            options={"maxiter": self.max_iter, "gtol": self.tol},
+        )
+        return np.asarray(result.x[:d], dtype=np.float64), float(result.x[d])
 
     def _codes(self, M: FloatArray, j: int, k: int) -> npt.NDArray[np.intp]:
         col = M[:, j]
@@ -96,12 +143,24 @@ class LinearPart:
         filled = np.where(np.isnan(num), self.median_, num)
         return np.clip((filled - self.mean_) / self.scale_, -CLIP, CLIP)
 
-    def decision(self, M: FloatArray) -> FloatArray:
-        """Log-odds per row: look-ups for categoricals, a dot product for numerics."""
-        out = np.full(len(M), self.intercept_, dtype=float)
+    @property
+    def bias_(self) -> float:
+        """The log-odds before any feature speaks: the intercept."""
+        return float(self.intercept_)
+
+    def contributions(self, M: FloatArray) -> FloatArray:
+        """(n, columns) log-odds per feature, in M's column order; with `bias_` they sum to
+        `decision`."""
+        out = np.zeros((len(M), M.shape[1]), dtype=np.float64)
         for table, j, k in zip(self.tables_, self.categorical_, self.n_categories_, strict=True):
-            out += table[self._codes(M, j, k)]
-        out += row_dot(self._numeric(M), self.numeric_coef_)
-        missing = np.isnan(M[:, self.numeric_])[:, self.has_missing_]
-        out += row_dot(missing.astype(float), self.missing_coef_)
+            out[:, j] = table[self._codes(M, j, k)]
+        if self.numeric_:
+            missing = np.isnan(M[:, self.numeric_])
+            out[:, self.numeric_] = (
+                self._numeric(M) * self.numeric_coef_ + missing * self.missing_coef_
+            )
         return out
+
+    def decision(self, M: FloatArray) -> FloatArray:
+        """Log-odds per row: the bias plus every feature's contribution."""
+        return self.bias_ + row_sum(self.contributions(M))

@@ -45,6 +45,9 @@ PROMOTED_TAG = "handoff.promoted_at"
 ROLLED_BACK_TAG = "handoff.rolled_back_at"
 CONTRACT_VERSION_TAG = "handoff.contract_version"
 FEATURE_SETS_TAG = "handoff.feature_sets"
+# Set at registration when the training window held too few wins to trust; its value says
+# why. Every approval of such a version must acknowledge it (`SMALL_DATA`, below).
+SMALL_DATA_TAG = "handoff.small_data"
 # The verdict's word against chance and the best baseline (`training.verdict`), and, when
 # the mapping kept a column the leakage guard suspected, one line per kept column (also a
 # run tag): the report and `handoff models` show both.
@@ -78,6 +81,23 @@ TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
 VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
 LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
+
+
+# Run params naming the learner family serving each score and its runner-up on validation,
+# and the run metric holding one family's cross-fitted validation AUC for one score.
+def family_param(score: str) -> str:
+    return f"family_{score}"
+
+
+def runner_up_param(score: str) -> str:
+    return f"runner_up_{score}"
+
+
+def choice_metric(score: str, family: str) -> str:
+    return f"choice_{score}_{family}_val_auc"
+
+
+TRAIN_WINS_METRIC = "n_train_wins"  # wins in the training window
 
 # Run metrics `handoff models` and `/v1/model` show; AUC and ECE are also promotion gates.
 AUC_METRIC = "test_combined_roc_auc"
@@ -117,6 +137,11 @@ class Signoff:
     at: str
     comment: str
     binding: str
+    acknowledged: str = ""  # comma-separated `ACKNOWLEDGEMENTS` words the signer accepted
+
+    @property
+    def acknowledgements(self) -> set[str]:
+        return {a.strip() for a in self.acknowledged.split(",") if a.strip()}
 
     @property
     def approved(self) -> bool:
@@ -174,6 +199,28 @@ def decision_tags(signoff: Signoff, tags: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+# What an approval must acknowledge, when the version carries the tag: word -> version tag.
+SMALL_DATA = "small_data"
+ACKNOWLEDGEMENTS: dict[str, str] = {SMALL_DATA: SMALL_DATA_TAG}
+
+
+def needed_acknowledgements(tags: Mapping[str, str]) -> dict[str, str]:
+    """{word: why} for each fact about this version an approval must acknowledge."""
+    return {word: tags[tag] for word, tag in ACKNOWLEDGEMENTS.items() if tags.get(tag)}
+
+
+def acknowledgement_problems(tags: Mapping[str, str], signoff: Signoff) -> list[str]:
+    """What this approval fails to acknowledge about the version (nothing for a rejection)."""
+    if not signoff.approved:
+        return []
+    return [
+        f"{signoff.team}'s approval ({signoff.by}) does not acknowledge that {why}: "
+        f"{signoff.team} must sign again acknowledging it (--acknowledge-{word.replace('_', '-')})"
+        for word, why in needed_acknowledgements(tags).items()
+        if word not in signoff.acknowledgements
+    ]
+
+
 def awaiting_teams(tags: Mapping[str, str]) -> list[str]:
     """Teams that have not decided yet: the normal course of a review, not a defect."""
     decided = signoffs_from_tags(tags)
@@ -215,14 +262,17 @@ def signoff_blockers(tags: Mapping[str, str]) -> list[str]:
                 f"to this version's model and policy (binding {binding[:12]}): {s.team} must "
                 "sign again"
             )
+        else:
+            problems.extend(acknowledgement_problems(tags, s))
     return problems + rejection_problems(tags)
 
 
 def signoff_problems(tags: Mapping[str, str]) -> list[str]:
     """Every reason the sign-offs do not allow this version to be promoted or to serve.
 
-    Empty means both teams approved exactly this version's binding and nobody ever
-    rejected it. The binding's match with the files themselves is `binding_problems`.
+    Empty means both teams approved exactly this version's binding, acknowledging what the
+    version asks them to (`needed_acknowledgements`: trained on too little data), and nobody
+    ever rejected it. The binding's match with the files themselves is `binding_problems`.
     """
     waiting = [f"{team} has not signed off" for team in awaiting_teams(tags)]
     return waiting + signoff_blockers(tags)

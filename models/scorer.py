@@ -1,32 +1,35 @@
-"""`LeadScorer`: a LightGBM fit model, a LightGBM interest model, calibration and a combiner.
+"""`LeadScorer`: a fit score, an interest score and a combined win probability, calibrated.
 
 Fit ("is this the kind of buyer who wins?") and interest ("are they in market now?") are
-separate models so each score means one thing to sales and marketing; the win probability
-combines them. Both are calibrated on a later fold so a score of 30 means ~30% win.
+separate models so each score means one thing to sales and marketing; the combined score is
+the win probability from all features. Each comes from the member of a declared family of
+learners (`models.learners`) that ranks the validation window best, and is calibrated on
+that window so a score of 30 means ~30% win.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from data_contracts.vocab import HIGH_INTENT_EVENT_TYPES
-from models.calibration import Calibrator, choose_calibration, halves, logit, sigmoid
+from models.boosted import BoostedLearner, Capacity
+from models.calibration import Calibrator, choose_calibration
 from models.encoding import category_lookups, encode, encode_columns, learn_categories
-from models.linear import LinearPart, row_dot
+from models.learners import FAMILIES, Choice, Learner, choose, fit_family, stratified_halves
+from models.linear import row_sum
 from models.policy import QUADRANTS, QuadrantPolicy, to_score
-from models.reasons import PathContributions, Phrasebook, top_reasons
+from models.reasons import Phrasebook, top_reasons
 
 FloatArray = npt.NDArray[np.float64]
 PARTS = ("fit", "interest")
+IMPORTANCE_ROWS = 5_000  # validation rows a score's feature importance is measured on
 # The three scores every answer carries; "combined" is the win probability from both parts.
 SCORES: tuple[str, ...] = ("fit", "interest", "combined")
 SCORED_COLUMNS: tuple[str, ...] = (
@@ -67,138 +70,68 @@ def _objects(items: list[Any]) -> npt.NDArray[Any]:
     return arr
 
 
-def _logistic(
-    Z: FloatArray, y: FloatArray, nonnegative: Sequence[bool]
-) -> tuple[FloatArray, float]:
-    """Logistic weights; a column marked non-negative that would get a negative weight is
-    dropped and the rest refitted (stacking must not invert a model's ranking: a model that
-    ranks the calibration window backwards gets no say, not a flipped one)."""
-    keep = list(range(Z.shape[1]))
-    coef = np.zeros(Z.shape[1])
-    while keep:
-        lr = LogisticRegression(C=1.0, max_iter=1000).fit(Z[:, keep], y)
-        weights = np.asarray(lr.coef_[0], dtype=float)
-        bad = [i for i, w in zip(keep, weights, strict=True) if nonnegative[i] and w < 0]
-        if not bad:
-            coef[keep] = weights
-            return coef, float(lr.intercept_[0])
-        keep.remove(min(bad, key=lambda i: weights[keep.index(i)]))
-    rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
-    return coef, float(np.log(rate / (1 - rate)))
+@dataclass(frozen=True)
+class ScoreModel:
+    """One served score: the chosen learner over its columns, its calibration, and the
+    choice that picked it (with every family's cross-fitted validation AUC)."""
 
+    learner: Learner
+    columns: npt.NDArray[np.intp]  # positions in the scorer's encoded matrix
+    feature_names: tuple[str, ...]
+    calibrator: Calibrator
+    calibration_ece: dict[str, float]
+    choice: Choice
+    importance: dict[str, float]  # share of the mean |contribution| on validation
 
-def _stacker(
-    Z: FloatArray, y: FloatArray, seed: int, nonnegative: Sequence[bool] | None = None
-) -> tuple[FloatArray, float, FloatArray]:
-    """Logistic stacking weights on the calibration fold, and cross-fitted (two-halves)
-    out-of-sample predictions of it, so its own AUC is not measured in sample."""
-    mask = list(nonnegative) if nonnegative is not None else [False] * Z.shape[1]
-    coef, intercept = _logistic(Z, y, mask)
-    a, b = halves(len(y), seed)
-    cross = np.empty(len(y))
-    for tr, te in ((a, b), (b, a)):
-        c, i = _logistic(Z[tr], y[tr], mask)
-        cross[te] = sigmoid(row_dot(Z[te], c) + i)
-    return coef, intercept, cross
+    def contributions(self, M: FloatArray) -> FloatArray:
+        """Per-feature log-odds of this score's learner; with its bias they sum to the raw
+        score."""
+        if len(M) == 0:
+            return np.zeros((0, len(self.columns)))
+        return self.learner.contributions(M[:, self.columns])
+
+    def probability(self, M: FloatArray, contributions: FloatArray | None = None) -> FloatArray:
+        """Calibrated probabilities; reuses contributions where given (they sum to the raw
+        score, so the learner is not asked twice)."""
+        if len(M) == 0:
+            return np.zeros(0)
+        raw = (
+            self.learner.bias_ + row_sum(contributions)
+            if contributions is not None
+            else self.learner.raw(M[:, self.columns])
+        )
+        return self.calibrator.predict(raw)
 
 
 class LeadScorer(BaseEstimator):  # type: ignore[misc]
-    """Fit + interest LightGBM models, each calibrated, and a combined win probability.
+    """Fit, interest and combined scores, each from the family member that ranks the
+    validation window best (`models.learners`), each calibrated on that window.
 
-    combiner: "ensemble" (default) = a third LightGBM on all features (calibrated, out of fold)
-    stacked with a scikit-learn logistic regression on the same features (`models.linear`),
-    the stacking weights fitted on the calibration fold; "stack" = logistic regression on the
-    fit and interest logits and their product; "joint" = the third LightGBM alone, calibrated. calibration: "isotonic", "platt" or "auto" (lower
-    out-of-fold ECE on the calibration fold). monotone: "auto" (see `auto_monotone`), a
-    {column: -1|0|1} dict, or None.
-
-    Defaults (ensemble combiner, small slow trees) were picked by comparing candidates on the
-    time-ordered test windows of generated leads and of Leads X (`bench_train.py`). Stacking
-    the two separately trained score models loses the joint structure; trees alone trail a
-    linear model where the truth is additive.
+    families: the declared family each score chooses from (default `FAMILIES`; one name
+    forces it). capacity: LightGBM's `Capacity`, or None to follow the data
+    (`Capacity.for_data`). calibration: "isotonic", "platt" or "auto" (lower out-of-fold
+    ECE on the calibration fold). monotone: "auto" (see `auto_monotone`), a {column: 1}
+    dict, or None.
     """
 
     def __init__(
         self,
         *,
-        n_estimators: int = 600,
-        learning_rate: float = 0.03,
-        num_leaves: int = 7,
-        max_depth: int = 5,
-        min_child_samples: int = 50,
-        colsample_bytree: float = 0.9,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int | None = 30,
+        families: tuple[str, ...] = FAMILIES,
+        capacity: Capacity | None = None,
         calibration: Literal["auto", "isotonic", "platt"] = "auto",
-        combiner: Literal["stack", "joint", "ensemble"] = "ensemble",
         monotone: Literal["auto"] | dict[str, int] | None = "auto",
         n_jobs: int = 1,
         random_state: int = 0,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.max_depth = max_depth
-        self.min_child_samples = min_child_samples
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
+        self.families = families
+        self.capacity = capacity
         self.calibration = calibration
-        self.combiner = combiner
         self.monotone = monotone
         self.n_jobs = n_jobs
         self.random_state = random_state
 
     # ------------------------------------------------------------------ training
-    def _train_booster(
-        self,
-        X: FloatArray,
-        y: FloatArray,
-        X_cal: FloatArray,
-        y_cal: FloatArray,
-        names: list[str],
-        categorical: list[str],
-        monotone: dict[str, int],
-    ) -> lgb.Booster:
-        params: dict[str, Any] = {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "min_data_per_group": 20,
-            "cat_smooth": 10.0,
-            "num_threads": self.n_jobs,
-            "seed": self.random_state,
-            "deterministic": True,
-            "force_col_wise": True,
-            "verbosity": -1,
-        }
-        if any(monotone.get(n, 0) for n in names):
-            params["monotone_constraints"] = [int(monotone.get(n, 0)) for n in names]
-            params["monotone_constraints_method"] = "advanced"
-        cat_idx = [i for i, n in enumerate(names) if n in categorical]
-        train = lgb.Dataset(
-            X, y, feature_name=names, categorical_feature=cat_idx, free_raw_data=True
-        )
-        callbacks: list[Any] = []
-        valid_sets = []
-        if self.early_stopping_rounds:
-            valid_sets = [lgb.Dataset(X_cal, y_cal, reference=train)]
-            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=self.n_estimators,
-            valid_sets=valid_sets,
-            callbacks=callbacks,
-        )
-        best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
-        # Keep only the trees that are used, so reasons and predictions see the same model.
-        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-
     def fit(
         self,
         X: pd.DataFrame,
@@ -211,7 +144,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         categorical_columns: Sequence[str] = (),
         feature_sets: Sequence[Any] | None = None,
     ) -> LeadScorer:
-        """Train on (X, y); early-stop, calibrate and fit the combiner on (X_cal, y_cal).
+        """Train every family on (X, y); choose, early-stop and calibrate on (X_cal, y_cal).
 
         `feature_sets` (optional) supply descriptions and phrase templates for reason codes.
         """
@@ -230,72 +163,114 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         else:
             self.monotone_ = dict(self.monotone or {})
         self.phrasebook_ = Phrasebook.from_feature_sets(feature_sets)
+        self.n_train_wins_ = int(y_tr.sum())
 
         M, _ = self._encoded(X)
         M_cal, _ = self._encoded(X_cal)
-        self.boosters_: dict[str, lgb.Booster] = {}
-        self.calibrators_: dict[str, Calibrator] = {}
-        self.calibration_ece_: dict[str, dict[str, float]] = {}
-        self.paths_: dict[str, PathContributions] = {}
-        oof: dict[str, FloatArray] = {}
+        halves = stratified_halves(y_c, self.random_state)
         parts = {"fit": self.fit_columns_, "interest": self.interest_columns_}
-        if self.combiner in ("joint", "ensemble"):
-            parts["joint"] = self.columns_
-        for part, cols in parts.items():
-            idx = [self.columns_.index(c) for c in cols]
-            booster = self._train_booster(
-                M[:, idx], y_tr, M_cal[:, idx], y_c, cols, self.categorical_columns_, self.monotone_
-            )
-            raw_cal = np.asarray(
-                booster.predict(M_cal[:, idx], raw_score=True, num_threads=self.n_jobs), dtype=float
-            )
-            cal, oof[part], eces = choose_calibration(
-                raw_cal, y_c, self.calibration, self.random_state
-            )
-            self.boosters_[part] = booster
-            self.calibrators_[part] = cal
-            self.calibration_ece_[part] = eces
-            if part in PARTS:
-                self.paths_[part] = PathContributions.from_booster(booster)
-        self.column_index_ = {
-            part: np.asarray([self.columns_.index(c) for c in cols]) for part, cols in parts.items()
+        parts["combined"] = self.columns_
+        self.models_: dict[str, ScoreModel] = {
+            score: self._fit_score(M, y_tr, M_cal, y_c, halves, cols)
+            for score, cols in parts.items()
         }
-
-        if self.combiner == "stack":
-            Z = self._stack_design(oof["fit"], oof["interest"])
-            self.stack_coef_, self.stack_intercept_, cross = _stacker(Z, y_c, self.random_state + 1)
-            win_oof = sigmoid(row_dot(Z, self.stack_coef_) + self.stack_intercept_)
-            self.cal_auc_ = {
-                "fit": float(roc_auc_score(y_c, oof["fit"])),
-                "interest": float(roc_auc_score(y_c, oof["interest"])),
-                "combined": float(roc_auc_score(y_c, cross)),
-                "combined_in_sample": float(roc_auc_score(y_c, win_oof)),
-            }
-        elif self.combiner == "ensemble":
-            cat_idx = [self.columns_.index(c) for c in self.categorical_columns_]
-            self.linear_ = LinearPart().fit(
-                M,
-                y_tr,
-                categorical=cat_idx,
-                n_categories=[len(self.categories_[c]) for c in self.categorical_columns_],
-            )
-            Z = np.column_stack([logit(oof["joint"]), self.linear_.decision(M_cal)])
-            self.ensemble_coef_, self.ensemble_intercept_, cross = _stacker(
-                Z, y_c, self.random_state + 2, nonnegative=[True, True]
-            )
-            self.cal_auc_ = {
-                **{p: float(roc_auc_score(y_c, oof[p])) for p in parts},
-                "linear": float(roc_auc_score(y_c, Z[:, 1])),
-                "combined": float(roc_auc_score(y_c, cross)),
-            }
-        else:
-            self.cal_auc_ = {p: float(roc_auc_score(y_c, oof[p])) for p in parts}
         return self
 
-    @staticmethod
-    def _stack_design(p_fit: FloatArray, p_int: FloatArray) -> FloatArray:
-        lf, li = logit(p_fit), logit(p_int)
-        return np.column_stack([lf, li, lf * li])
+    def _fit_score(
+        self,
+        M: FloatArray,
+        y: FloatArray,
+        M_cal: FloatArray,
+        y_cal: FloatArray,
+        halves: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]],
+        cols: list[str],
+    ) -> ScoreModel:
+        """Every family on one score's columns; the chosen one, calibrated."""
+        idx = np.asarray([self.columns_.index(c) for c in cols], dtype=np.intp)
+        learners = self._family(M[:, idx], y, M_cal[:, idx], y_cal, halves, cols)
+        choice = choose(learners, y_cal, halves)
+        learner = learners[choice.chosen]
+        cal, _, eces = choose_calibration(
+            learner.val_raw_, y_cal, self.calibration, self.random_state
+        )
+        weight = np.abs(learner.contributions(M_cal[:IMPORTANCE_ROWS, idx])).mean(axis=0)
+        total = float(weight.sum()) or 1.0
+        return ScoreModel(
+            learner=learner,
+            columns=idx,
+            feature_names=tuple(cols),
+            calibrator=cal,
+            calibration_ece=eces,
+            choice=choice,
+            importance={c: float(w) / total for c, w in zip(cols, weight, strict=True)},
+        )
+
+    def _family(
+        self,
+        M: FloatArray,
+        y: FloatArray,
+        M_cal: FloatArray,
+        y_cal: FloatArray,
+        halves: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]],
+        cols: list[str],
+    ) -> dict[str, Learner]:
+        categorical = [j for j, c in enumerate(cols) if c in self.categories_]
+        return fit_family(
+            self.families,
+            M,
+            y,
+            M_cal,
+            y_cal,
+            halves,
+            feature_names=cols,
+            categorical=categorical,
+            n_categories=[len(self.categories_[cols[j]]) for j in categorical],
+            monotone=[j for j, c in enumerate(cols) if self.monotone_.get(c, 0) > 0],
+            capacity=self.capacity,
+            n_jobs=self.n_jobs,
+            seed=self.random_state,
+        )
+
+    def refit_family(
+        self,
+        X: pd.DataFrame,
+        y: npt.ArrayLike,
+        X_cal: pd.DataFrame,
+        y_cal: npt.ArrayLike,
+        score: str,
+    ) -> tuple[dict[str, Learner], npt.NDArray[np.intp]]:
+        """Every family for one score refitted exactly as `fit` fitted them, with the score's
+        matrix columns: for benchmarks that judge the choice against the test window."""
+        M, _ = self._encoded(X)
+        M_cal, _ = self._encoded(X_cal)
+        y_c = np.asarray(y_cal, dtype=float)
+        model = self.models_[score]
+        idx = model.columns
+        learners = self._family(
+            M[:, idx],
+            np.asarray(y, dtype=float),
+            M_cal[:, idx],
+            y_c,
+            stratified_halves(y_c, self.random_state),
+            list(model.feature_names),
+        )
+        return learners, idx
+
+    @property
+    def choices_(self) -> dict[str, Choice]:
+        """Which family serves each score, and why."""
+        return {score: model.choice for score, model in self.models_.items()}
+
+    def capacities(self) -> dict[str, dict[str, Any]]:
+        """LightGBM's capacity and rounds for each score whose family fitted one."""
+        out: dict[str, dict[str, Any]] = {}
+        for score, model in self.models_.items():
+            learner: Any = model.learner
+            members = [learner, *getattr(learner, "members", [])]
+            for m in members:
+                if isinstance(m, BoostedLearner):
+                    out[score] = {**m.capacity_.to_dict(), "rounds": m.rounds_["all"]}
+        return out
 
     # ------------------------------------------------------------------ scoring
     def _encoded(self, X: pd.DataFrame) -> tuple[FloatArray, list[list[str]]]:
@@ -306,41 +281,12 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         fitted: dict[str, dict[Any, int]] | None = getattr(self, "category_lookups_", None)
         return fitted if fitted is not None else category_lookups(self.categories_)
 
-    def _raw(self, part: str, M: FloatArray) -> FloatArray:
-        if len(M) == 0:
-            return np.zeros(0)
-        sub = M[:, self.column_index_[part]]
-        return np.asarray(
-            self.boosters_[part].predict(sub, raw_score=True, num_threads=self.n_jobs)
-        )
-
-    def _contributions(self, part: str, M: FloatArray) -> FloatArray:
-        if len(M) == 0:
-            return np.zeros((0, len(self.column_index_[part])))
-        sub = M[:, self.column_index_[part]]
-        leaves = self.boosters_[part].predict(sub, pred_leaf=True, num_threads=self.n_jobs)
-        return self.paths_[part].contributions(np.asarray(leaves).reshape(len(M), -1))
-
     def _probabilities(
         self, M: FloatArray, contribs: dict[str, FloatArray] | None = None
     ) -> dict[str, FloatArray]:
-        """Calibrated probabilities; reuses path contributions (they sum to the raw score)."""
+        """Calibrated probabilities of the three scores."""
         contribs = contribs or {}
-        probs = {
-            p: self.calibrators_[p].predict(
-                self.paths_[p].raw_score(contribs[p]) if p in contribs else self._raw(p, M)
-            )
-            for p in self.boosters_
-        }
-        if self.combiner == "stack":
-            Z = self._stack_design(probs["fit"], probs["interest"])
-            probs["combined"] = sigmoid(row_dot(Z, self.stack_coef_) + self.stack_intercept_)
-        elif self.combiner == "ensemble":
-            Z = np.column_stack([logit(probs.pop("joint")), self.linear_.decision(M)])
-            probs["combined"] = sigmoid(row_dot(Z, self.ensemble_coef_) + self.ensemble_intercept_)
-        else:
-            probs["combined"] = probs.pop("joint")
-        return probs
+        return {p: self.models_[p].probability(M, contribs.get(p)) for p in SCORES}
 
     def predict_parts(self, X: pd.DataFrame) -> pd.DataFrame:
         """Calibrated fit, interest and combined probabilities, indexed like X."""
@@ -354,10 +300,13 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         return np.column_stack([1 - win, win])
 
     def contributions(self, X: pd.DataFrame, part: Literal["fit", "interest"]) -> pd.DataFrame:
-        """Per-feature path contributions (log-odds) of one model; they sum to its raw score."""
+        """Per-feature contributions (log-odds) of one score; with the learner's bias they
+        sum to its raw score."""
         M, _ = self._encoded(X)
-        c = self._contributions(part, M)
-        return pd.DataFrame(c, index=X.index, columns=list(self.paths_[part].feature_names))
+        model = self.models_[part]
+        return pd.DataFrame(
+            model.contributions(M), index=X.index, columns=list(model.feature_names)
+        )
 
     def reasons(
         self, X: pd.DataFrame, part: Literal["fit", "interest"], *, top_k: int = 3
@@ -369,12 +318,14 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
     def _reasons(
         self, part: str, M: FloatArray, top_k: int, contribs: FloatArray | None = None
     ) -> list[list[dict[str, Any]]]:
-        idx = self.column_index_[part]
-        names = [self.columns_[i] for i in idx]
+        model = self.models_[part]
+        names = list(model.feature_names)
         cats = {j: self.categories_[n] for j, n in enumerate(names) if n in self.categories_}
         if contribs is None:
-            contribs = self._contributions(part, M)
-        return top_reasons(contribs, M[:, idx], names, cats, self.phrasebook_, top_k=top_k)
+            contribs = model.contributions(M)
+        return top_reasons(
+            contribs, M[:, model.columns], names, cats, self.phrasebook_, top_k=top_k
+        )
 
     def score_leads(
         self, X: pd.DataFrame, policy: QuadrantPolicy, *, reasons: bool = True, top_k: int = 3
@@ -426,7 +377,7 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         reasons: bool,
         top_k: int,
     ) -> dict[str, Any]:
-        contribs = {p: self._contributions(p, M) for p in PARTS} if reasons else {}
+        contribs = {p: self.models_[p].contributions(M) for p in PARTS} if reasons else {}
         probs = self._probabilities(M, contribs)
         scores = {p: to_score(probs[p]) for p in SCORES}
         code = policy.codes(scores["fit"], scores["interest"])
@@ -451,14 +402,6 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
         return out
 
     def feature_importance(self) -> dict[str, dict[str, float]]:
-        """Total gain per feature for each model ("fit", "interest"[, "joint"])."""
-        return {
-            part: dict(
-                zip(
-                    booster.feature_name(),
-                    (float(v) for v in booster.feature_importance(importance_type="gain")),
-                    strict=True,
-                )
-            )
-            for part, booster in self.boosters_.items()
-        }
+        """Each feature's share of a score's mean |contribution| on the validation window
+        (one measure for every family, so two versions' plots compare)."""
+        return {score: dict(model.importance) for score, model in self.models_.items()}

@@ -21,7 +21,7 @@ from models import mlflow_layout as layout
 from models.baselines import BASELINE_NAMES
 from models.mlflow_layout import CHAMPION, run_id_of
 from models.settings import Settings
-from training.evaluate import binary_metrics
+from training.evaluate import binary_metrics, gate_baselines
 from training.verdict import Comparison, Verdict, against_champion, verdict_for
 from training.versions import alias_version, get_version
 
@@ -165,12 +165,15 @@ def run_verdict(run_id: str) -> Verdict:
     try:
         return Verdict.from_dict(_download_json(run_id, layout.VERDICT_FILE))
     except Exception:  # no verdict logged: compute it from what the run did log
+        import mlflow
+
         scores = _test_scores(run_id)
+        family = mlflow.get_run(run_id).data.params.get(layout.family_param("combined"))
         baselines = {c: scores[c].to_numpy() for c in scores.columns if c in BASELINE_NAMES}
         return verdict_for(
             scores["label"].to_numpy(dtype=int),
             scores["combined_probability"].to_numpy(dtype=float),
-            baselines,
+            gate_baselines(baselines, family),
         )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -13,8 +13,10 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from data_contracts.vocab import QUADRANTS
 from models.baselines import BASELINE_NAMES
+from models.learners import BASELINE_TWINS
 
 FloatArray = npt.NDArray[np.float64]
+T = TypeVar("T")
 
 # The scorer's three probabilities as run metrics name them, the combined one first.
 SCORER_MODELS: tuple[str, ...] = ("combined", "fit", "interest")
@@ -188,3 +190,12 @@ def flatten_metrics(prefix: str, table: dict[str, dict[str, float]]) -> dict[str
             if value is not None and np.isfinite(value):
                 flat[f"{prefix}_{model}_{metric}"] = float(value)
     return flat
+
+
+def gate_baselines(baselines: Mapping[str, T], family: str | None) -> dict[str, T]:
+    """The baselines the served combined model is judged against (the verdict, the gate):
+    all of them, except that a served family that is also a baseline (logistic, frequency)
+    is judged against the *other* ones, not against its own twin. The twin stays in every
+    table as a baseline."""
+    twin = BASELINE_TWINS.get(family or "")
+    return {name: value for name, value in baselines.items() if name != twin}

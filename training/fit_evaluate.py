@@ -17,7 +17,7 @@ from data_contracts.vocab import QUADRANTS
 from models.baselines import BASELINE_NAMES, make_baselines
 from models.policy import QuadrantPolicy, propose_policy, to_score
 from models.scorer import SCORES, LeadScorer
-from training.evaluate import metrics_by_model, quadrant_table, unseen_summary
+from training.evaluate import gate_baselines, metrics_by_model, quadrant_table, unseen_summary
 from training.phases import PhaseClock
 from training.prepare import TrainingData
 from training.verdict import Verdict, verdict_for
@@ -120,7 +120,9 @@ def fit_and_evaluate(
         val_metrics = metrics_by_model(y_val, val_probs)
         examples = _examples(scorer, X_test, scored, policy)
     with clock.phase("verdict"):
-        verdict = verdict_for(y_test, probs["combined"], candidate_baselines(probs))
+        family = scorer.choices_["combined"].chosen
+        others = gate_baselines(candidate_baselines(probs), family)
+        verdict = verdict_for(y_test, probs["combined"], others)
     return Candidate(
         scorer=scorer,
         policy=policy,

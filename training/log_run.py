@@ -27,6 +27,7 @@ from training.leakage import LeakageReport
 from training.phases import PhaseClock
 from training.prepare import TrainingData, quarantine_record
 from training.register import register_candidate
+from training.sample_size import MIN_TRAINING_WINS, small_data_problem
 from training.summary import TrainResult
 
 CENSORING_TREATMENT = (
@@ -103,8 +104,22 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "fit_columns": features.fit_columns,
         "interest_columns": features.interest_columns,
         "policy_proposed_by": candidate.policy.proposed_by,
+        "n_train_wins": candidate.scorer.n_train_wins_,
+        "min_training_wins": MIN_TRAINING_WINS,
+        "small_data": small_data_problem(candidate.scorer.n_train_wins_),
+        "model_choice": model_choice(candidate),
         "code_version": code_version(),
         "engine": data.engine,
+    }
+
+
+def model_choice(candidate: Candidate) -> dict[str, dict[str, Any]]:
+    """Per score: the family serving it, the runner-up, every family's cross-fitted
+    validation AUC, the rule, and LightGBM's capacity where one was fitted."""
+    capacities = candidate.scorer.capacities()
+    return {
+        score: {**choice.to_dict(), "lightgbm_capacity": capacities.get(score)}
+        for score, choice in candidate.scorer.choices_.items()
     }
 
 
@@ -125,7 +140,12 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         "n_leakage_excluded": float(len(summary["leakage"]["excluded"])),
         "n_leakage_kept": float(len(summary["leakage"]["kept"])),
         **candidate.verdict.metrics(),
+        layout.TRAIN_WINS_METRIC: float(summary["n_train_wins"]),
     }
+    for score, choice in candidate.scorer.choices_.items():
+        for family, auc in choice.val_auc.items():
+            if np.isfinite(auc):
+                metrics[layout.choice_metric(score, family)] = float(auc)
     for quadrant, row in candidate.quadrants.iterrows():
         metrics[layout.quadrant_metric(str(quadrant), "share")] = float(row["share"])
         metrics[layout.quadrant_metric(str(quadrant), "win_rate")] = float(row["win_rate"])
@@ -190,6 +210,11 @@ def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[
         "source": summary["source"],
         "policy_proposed_by": candidate.policy.proposed_by,
         **{f"scorer_{k}": v for k, v in candidate.scorer.get_params().items()},
+        **{layout.family_param(s): c.chosen for s, c in candidate.scorer.choices_.items()},
+        **{
+            layout.runner_up_param(s): c.runner_up or "-"
+            for s, c in candidate.scorer.choices_.items()
+        },
     }
 
 
@@ -263,6 +288,8 @@ def log_and_register(
         }
         if kept_tag(summary):
             version_tags[layout.LEAKAGE_KEPT_TAG] = kept_tag(summary)
+        if summary["small_data"]:
+            version_tags[layout.SMALL_DATA_TAG] = summary["small_data"]
         client = mlflow.MlflowClient()
         version = register_candidate(
             client,

@@ -3,9 +3,11 @@
 Promotion needs both teams' approval bound to the version's exact model and policy, no
 rejection ever, model files that still hash to that binding, and the automatic gates, each
 judged with the uncertainty of the test window (`training.verdict`, rule in
-`gate_failures`): better than chance, not worse than the best baseline, not worse than the
-champion on the same recent window by more than `auc_tolerance`, and calibrated (ECE at
-most `max_ece` or within its own sampling noise). There is no flag to skip any of it.
+`gate_failures`): better than chance, not worse than the best baseline (the best *other*
+one when the served learner family is itself a baseline's,
+`training.evaluate.gate_baselines`), not worse than the champion on the same recent window
+by more than `auc_tolerance`, and calibrated (ECE at most `max_ece` or within its own
+sampling noise). There is no flag to skip any of it.
 
 Everything runs under one exclusive file lock under `settings.home`, and the aliases are
 re-read inside it, so racing promotions serialise and leave exactly one champion, with the
@@ -36,6 +38,7 @@ from models.mlflow_layout import (
     PREVIOUS,
     PROMOTED_TAG,
     ROLLED_BACK_TAG,
+    family_param,
     run_id_of,
     signoffs_from_tags,
     version_problems,
@@ -96,7 +99,8 @@ def gate_failures(
 
     - no better than chance (the test AUC interval reaches 0.5) is refused;
     - worse than the best baseline only when the whole AUC-difference interval lies below
-      `baseline_margin` (0: below zero; a tie is shown to the reviewers, not refused);
+      `baseline_margin` (0: below zero; a tie is shown to the reviewers, not refused); the
+      verdict's baseline is the best *other* one when the served family is a baseline's;
     - worse than the champion only when the whole interval lies below `-auc_tolerance`;
     - miscalibrated only when the ECE is above `max_ece` *and* above the ECE a perfectly
       calibrated model would show on this window by chance (its 95th percentile).
@@ -210,7 +214,9 @@ def promote_version(
             return f"version {version} is already the champion; nothing changed"
 
         reasons = version_problems(mv)
-        metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
+        run = client.get_run(run_id_of(mv))
+        metrics = dict(run.data.metrics)
+        family = run.data.params.get(family_param("combined"))
         comparison = None
         verdict: Verdict | None = None
         try:
@@ -233,6 +239,10 @@ def promote_version(
             baseline_margin=baseline_margin,
         )
         gates = {
+            "family": family,
+            "baseline_compared": None
+            if verdict is None or verdict.baseline is None
+            else verdict.baseline.against,
             "auc": metrics.get(AUC_METRIC),
             "ece": metrics.get(ECE_METRIC),
             "auc_tolerance": auc_tolerance,

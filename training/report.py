@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from features.feature_sets import FeatureSet
 from models import mlflow_layout as layout
+from models.learners import BASELINE_TWINS, FAMILY_LABELS
 from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
@@ -42,6 +43,7 @@ from training.report_metrics import (
     psi_table,
     weekly_rate,
 )
+from training.sample_size import choice_sentence
 from training.verdict import Verdict
 from training.versions import (
     alias_version,
@@ -223,7 +225,7 @@ def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, s
         gains = pd.Series(importance[part], dtype=float)
         share = (gains / gains.sum()).sort_values(ascending=True).tail(8) if gains.sum() else gains
         ax.barh([names.get(f, f) for f in share.index], 100 * share.to_numpy(), color="#1c7ed6")
-        ax.set_title(f"{part}: share of model gain (%)")
+        ax.set_title(f"{part}: share of influence (%)")
         ax.tick_params(axis="y", labelsize=7)
     return _png(fig)
 
@@ -245,9 +247,12 @@ def _feature_names(feature_sets: list[FeatureSet]) -> dict[str, str]:
     return {f.name: _short(f.description or f.name) for fs in feature_sets for f in fs.features}
 
 
-def _model_rows(art: RunArtifacts, champion: ChampionComparison | None) -> list[dict[str, Any]]:
+def _model_rows(
+    art: RunArtifacts, champion: ChampionComparison | None, served_family: str | None
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     test = art.evaluation.get("test", {})
+    twin = BASELINE_TWINS.get(served_family or "")
     for model, label in MODEL_LABELS.items():
         if model not in test:
             continue
@@ -255,7 +260,12 @@ def _model_rows(art: RunArtifacts, champion: ChampionComparison | None) -> list[
             {
                 "model": model,
                 "label": label,
-                "note": "",
+                "note": (
+                    "the served combined model is of this family: the promotion gate compares "
+                    "it with the other baselines"
+                    if model == twin
+                    else ""
+                ),
                 "cells": [
                     {"key": f"test_{model}_{m}", "value": test[model].get(m)}
                     for m in METRIC_COLUMNS
@@ -384,6 +394,32 @@ def _drift(
 # ---------------------------------------------------------------- the page
 
 
+def _choice(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """Which learner family serves each score and the sentence saying so (runs trained
+    before learners were chosen have no record of it: None)."""
+    record = summary.get("model_choice")
+    if not record:
+        return None
+    combined = record["combined"]
+    return {
+        "sentence": choice_sentence(
+            combined["chosen"], combined.get("runner_up"), int(summary.get("n_train_wins", 0))
+        ),
+        "rule": combined.get("rule", ""),
+        "scores": [
+            {
+                "score": score,
+                "chosen": FAMILY_LABELS.get(c["chosen"], c["chosen"]),
+                "family": c["chosen"],
+                "runner_up": FAMILY_LABELS.get(c.get("runner_up") or "", "-"),
+                "val_auc": c.get("val_auc", {}),
+            }
+            for score, c in record.items()
+        ],
+        "families": list(FAMILY_LABELS),
+    }
+
+
 def _champion_context(
     client: Any, settings: Settings, version: str, workdir: Path
 ) -> tuple[ChampionComparison | None, pd.DataFrame | None, str | None]:
@@ -481,7 +517,11 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "policy": art.policy,
         "quadrants": quadrants,
         "load": load,
-        "model_rows": _model_rows(art, champion),
+        "model_rows": _model_rows(
+            art, champion, (s.get("model_choice") or {}).get("combined", {}).get("chosen")
+        ),
+        "choice": _choice(s),
+        "small_data": s.get("small_data"),
         "metric_columns": METRIC_COLUMNS,
         "champion": champion,
         "examples": _examples(art),

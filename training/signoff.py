@@ -7,19 +7,29 @@ team's tags; the audit log keeps every decision. A rejection is final: it sets t
 `handoff.blocked` tag, and a later approval of the version, by either team, is refused
 (and the refusal logged) — the fix for a rejected model is a new training run, reviewed
 afresh. Rejecting again is allowed: it only adds to the record.
+
+A version trained on too little data to trust (`handoff.small_data`) is approved only by a
+signer who acknowledges it (`acknowledge`, the CLI's `--acknowledge-small-data`); the
+acknowledgement is part of the decision's tags, and `models.mlflow_layout.signoff_problems`
+refuses an approval without it, so promotion and serving agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from models.mlflow_layout import (
+    ACKNOWLEDGEMENTS,
     APPROVED,
     BINDING_TAG,
     CHAMPION,
     REJECTED,
     TEAMS,
     Signoff,
+    acknowledgement_problems,
     decision_tags,
     rejection_problems,
+    signoff_problems,
     signoffs_from_tags,
 )
 from models.settings import Settings
@@ -53,10 +63,20 @@ def record_signoff(
     by: str,
     approve: bool,
     comment: str = "",
+    acknowledge: Collection[str] = (),
     settings: Settings,
 ) -> str:
-    """Record one team's approval or rejection of `version`; return what happened, in words."""
+    """Record one team's approval or rejection of `version`; return what happened, in words.
+
+    `acknowledge` names what the signer accepts about the version (`ACKNOWLEDGEMENTS`).
+    """
     team = _check_team(team)
+    unknown = sorted(set(acknowledge) - set(ACKNOWLEDGEMENTS))
+    if unknown:
+        raise SignoffError(
+            f"nothing called {', '.join(unknown)} can be acknowledged; "
+            f"known: {', '.join(ACKNOWLEDGEMENTS)}"
+        )
     by = by.strip()
     if not by:
         raise SignoffError("a sign-off needs the name of the person signing (--by)")
@@ -88,8 +108,25 @@ def record_signoff(
             )
         earlier = signoffs_from_tags(tags).get(team)
         signoff = Signoff(
-            team=team, decision=decision, by=by, at=utc_now(), comment=comment, binding=binding
+            team=team,
+            decision=decision,
+            by=by,
+            at=utc_now(),
+            comment=comment,
+            binding=binding,
+            acknowledged=",".join(sorted(set(acknowledge))),
         )
+        unacknowledged = acknowledgement_problems(tags, signoff)
+        if unacknowledged:
+            append_refusal(
+                settings,
+                version=version,
+                by=by,
+                binding=binding,
+                refused=f"approval by {team}",
+                reasons=unacknowledged,
+            )
+            raise SignoffError(f"version {version} not approved: {'; '.join(unacknowledged)}")
         new_tags = decision_tags(signoff, tags)
         for key, value in new_tags.items():
             client.set_model_version_tag(settings.model_name, version, key, value)
@@ -102,6 +139,7 @@ def record_signoff(
             team=team,
             decision=decision,
             comment=comment,
+            acknowledged=signoff.acknowledged,
             replaces=None
             if earlier is None
             else {"decision": earlier.decision, "by": earlier.by, "at": earlier.at},
@@ -111,6 +149,7 @@ def record_signoff(
         after = {**tags, **new_tags}
         current = signoffs_from_tags(after)
         rejections = rejection_problems(after)
+        remaining = signoff_problems(after)
 
     lines = [
         f"{team} {decision.upper() if not approve else decision} version {version} "
@@ -136,6 +175,8 @@ def record_signoff(
         waiting = [t for t in TEAMS if t not in current or not current[t].approved]
         if waiting:
             lines.append(f"still waiting for: {', '.join(waiting)}")
+        elif remaining:
+            lines.append("not yet promotable: " + "; ".join(remaining))
         else:
             lines.append(
                 f"both teams approved version {version}; `handoff promote {version}` will now "

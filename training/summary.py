@@ -8,6 +8,7 @@ from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
 from training.leakage import LeakageReport
+from training.sample_size import choice_sentence
 from training.verdict import Verdict
 
 
@@ -33,6 +34,7 @@ def summary_table(result: TrainResult) -> str:
     s = result.summary
     lines = [
         *(result.verdict.lines() if result.verdict is not None else []),
+        *_small_data_lines(s.get("small_data")),
         *LeakageReport.from_dict(s["leakage"]).lines(),
         *_unseen_lines(s.get("unseen_categories") or {}),
         "",
@@ -45,6 +47,7 @@ def summary_table(result: TrainResult) -> str:
         f"win rate train {s['win_rate']['train']:.3f} test {s['win_rate']['test']:.3f}",
         *_quarantine_lines(s.get("quarantined") or {}),
         *_engine_lines(s.get("engine") or {}),
+        *_choice_lines(s.get("model_choice") or {}, int(s.get("n_train_wins", 0))),
         "",
         f"{'model':<22}" + "".join(f"{c:>15}" for c in METRIC_NAMES),
     ]
@@ -84,6 +87,28 @@ def _engine_lines(engine: dict[str, Any]) -> list[str]:
     return [
         f"feature table built on Spark ({engine.get('master')}, {engine.get('buckets')} "
         f"buckets); trained on {engine.get('trained_on')}"
+    ]
+
+
+def _small_data_lines(problem: str | None) -> list[str]:
+    """Say plainly, right under the verdict, that its numbers cannot be trusted."""
+    if not problem:
+        return []
+    return [
+        f"DATA TOO SMALL TO TRUST: {problem}. The candidate stands, but each team's "
+        "approval must acknowledge this (handoff signoff ... --acknowledge-small-data)."
+    ]
+
+
+def _choice_lines(choice: dict[str, dict[str, Any]], train_wins: int) -> list[str]:
+    """Which learner family serves each score, chosen on the validation window."""
+    if not choice:
+        return []
+    combined = choice["combined"]
+    served = ", ".join(f"{score} {c['chosen']}" for score, c in choice.items())
+    return [
+        f"learners (chosen on the validation window): {served}",
+        choice_sentence(combined["chosen"], combined.get("runner_up"), train_wins),
     ]
 
 

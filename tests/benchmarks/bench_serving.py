@@ -66,6 +66,7 @@ def make_champion(work: Path, train_leads: int) -> Any:
     """Train, sign off (fake reviewers) and promote one version; return its settings."""
     import training.promote
     from data_contracts.synthetic import generate_to_folder
+    from models.mlflow_layout import SMALL_DATA
     from serving.security import hash_key
     from serving.settings import ServingSettings
     from training.signoff import record_signoff
@@ -76,7 +77,13 @@ def make_champion(work: Path, train_leads: int) -> Any:
     version = run_training(work / "train", settings=settings).version
     for team in ("marketing", "bdr"):
         record_signoff(
-            version, team=team, by=f"benchmark-{team}", approve=True, comment="", settings=settings
+            version,
+            team=team,
+            by=f"benchmark-{team}",
+            approve=True,
+            acknowledge=(SMALL_DATA,),  # a toy store: too few wins to trust, acknowledged
+            comment="",
+            settings=settings,
         )
     # A toy champion: the metric gates are not the point here, so loose bounds are passed
     # explicitly (and recorded in the audit log); the sign-offs are still required.
@@ -149,8 +156,20 @@ def with_events(item: dict[str, Any], n: int) -> dict[str, Any]:
     return {**item, "events": events}
 
 
+def champion_booster(scorer: Any) -> tuple[Any, Any]:
+    """The first LightGBM booster among the champion's scores (fit, interest, combined;
+    alone or in a blend) and the matrix columns it reads."""
+    from models.boosted import BoostedLearner
+
+    for model in scorer.models_.values():
+        for learner in (model.learner, *getattr(model.learner, "members", ())):
+            if isinstance(learner, BoostedLearner):
+                return learner.booster_, model.columns
+    raise SystemExit("the champion serves no LightGBM model: no raw booster to compare with")
+
+
 def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The champion's fit booster and one encoded feature row in MLflow's dataframe_split."""
+    """A champion booster and one encoded feature row in MLflow's dataframe_split."""
     import mlflow
 
     from features.build import feature_columns
@@ -172,8 +191,8 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
         leads, events, [req.lead.lead_id], aware_us([req.as_of]), fit_set, interest_set
     )
     M, _ = encode_columns(cols, 1, scorer.columns_, scorer.categories_)
-    booster = scorer.boosters_["fit"]
-    row = M[:, scorer.column_index_["fit"]][0]
+    booster, columns = champion_booster(scorer)
+    row = M[:, columns][0]
     # JSON has no NaN and mlflow's parser turns null columns into objects LightGBM rejects:
     # missing values go over the wire as 0.0 (same work for the booster).
     data = [[0.0 if np.isnan(v) else float(v) for v in row]]

@@ -120,6 +120,27 @@ def fitted_scorer(synthetic_folds: dict[str, Synthetic]):
     )
 
 
+@pytest.fixture(scope="session")
+def family_scorers(synthetic_folds: dict[str, Synthetic]) -> dict[str, Any]:
+    """One scorer per learner family, each forced to serve every score from that family."""
+    from models.learners import FAMILIES
+    from models.scorer import LeadScorer
+
+    tr, cal = synthetic_folds["train"], synthetic_folds["cal"]
+    return {
+        family: LeadScorer(families=(family,)).fit(
+            tr.X,
+            tr.y,
+            X_cal=cal.X,
+            y_cal=cal.y,
+            fit_columns=FIT_COLUMNS,
+            interest_columns=INTEREST_COLUMNS,
+            categorical_columns=CATEGORICAL,
+        )
+        for family in FAMILIES
+    }
+
+
 def train_on_generated(
     folder: Path,
     *,
@@ -169,4 +190,4 @@ def train_on_generated(
 def raw_model(tmp_path_factory):
     """A scorer trained on generated leads' real features, and the raw data they came from."""
     folder = tmp_path_factory.mktemp("raw") / "crm"
-    return train_on_generated(folder, n_leads=3_000, seed=5, n_estimators=60)
+    return train_on_generated(folder, n_leads=3_000, seed=5)

@@ -28,7 +28,9 @@ def test_linear_part_learns_signal() -> None:
 def test_linear_part_matches_design_times_coefficients() -> None:
     M, y = _data()
     part = LinearPart().fit(M, y, categorical=[0], n_categories=[4])
-    coef = np.concatenate([*part.tables_, part.numeric_coef_, part.missing_coef_])
+    coef = np.concatenate(
+        [*part.tables_, part.numeric_coef_, part.missing_coef_[part.has_missing_]]
+    )
     expected = part._design(M).astype(float) @ coef + part.intercept_
     np.testing.assert_allclose(part.decision(M), expected, rtol=1e-5, atol=1e-5)
 
@@ -66,3 +68,38 @@ def test_linear_decision_same_bits_for_one_row_and_many() -> None:
     together = part.decision(M)
     alone = np.array([part.decision(M[i : i + 1])[0] for i in range(len(M))])
     assert (together == alone).all()
+
+
+def test_linear_part_fits_scikit_learns_objective() -> None:
+    """Unbounded, the bounded L-BFGS fit lands where scikit-learn's LogisticRegression does."""
+    from sklearn.linear_model import LogisticRegression
+
+    M, y = _data()
+    part = LinearPart(C=0.5, tol=1e-8).fit(M, y, categorical=[0], n_categories=[4])
+    design = part._design(M).astype(float)
+    reference = LogisticRegression(C=0.5, max_iter=2000, tol=1e-8).fit(design, y)
+    ours = np.concatenate(
+        [*part.tables_, part.numeric_coef_, part.missing_coef_[part.has_missing_]]
+    )
+    np.testing.assert_allclose(ours, reference.coef_[0], atol=1e-3)
+    assert abs(part.intercept_ - reference.intercept_[0]) < 1e-3
+
+
+def test_linear_part_bounded_coefficient_never_negative() -> None:
+    rng = np.random.default_rng(7)
+    n = 3_000
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.0 - 1.2 * x)))).astype(int)  # x lowers the odds
+    M = np.column_stack([x, rng.normal(size=n)])
+    free = LinearPart().fit(M, y, categorical=[], n_categories=[])
+    bounded = LinearPart().fit(M, y, categorical=[], n_categories=[], nonnegative=[0])
+    assert free.numeric_coef_[0] < -0.5
+    assert bounded.numeric_coef_[0] == 0.0
+
+
+def test_linear_contributions_sum_to_decision() -> None:
+    M, y = _data()
+    part = LinearPart().fit(M, y, categorical=[0], n_categories=[4])
+    c = part.contributions(M)
+    assert c.shape == M.shape
+    np.testing.assert_allclose(part.bias_ + c.sum(axis=1), part.decision(M), atol=1e-12)

@@ -74,6 +74,20 @@ def test_signoff_problems_refuse_an_edited_decision_word_case() -> None:
     assert "'maybe'" in problem
 
 
+def test_signoff_problems_need_every_approval_to_acknowledge_small_data() -> None:
+    small = {**OK, layout.SMALL_DATA_TAG: "the training window holds only 40 won deals"}
+    problems = signoff_problems(small)
+    assert [p.split("'")[0] for p in problems] == ["marketing", "bdr"]
+    assert all("does not acknowledge that the training window holds only 40" in p for p in problems)
+    assert all("--acknowledge-small-data" in p for p in problems)
+    acknowledged = {
+        **small,
+        **{f"signoff.{t}.acknowledged": "small_data" for t in ("marketing", "bdr")},
+    }
+    assert signoff_problems(acknowledged) == []
+    assert signoff_problems({**OK, "signoff.bdr.acknowledged": "small_data"}) == []
+
+
 def test_rejection_problems_name_the_team_and_hide_the_redundant_block() -> None:
     rejected = {
         **OK,
@@ -165,6 +179,16 @@ def _reject(store: OneRunStore, version: str) -> Iterator[None]:
     yield
 
 
+def _unacknowledge_small_data(store: OneRunStore, version: str) -> Iterator[None]:
+    client = _client(store)
+    tags = client.get_model_version(store.settings.model_name, version).tags
+    assert tags.get(layout.SMALL_DATA_TAG), "the one-run store trains on too few wins to trust"
+    client.set_model_version_tag(
+        store.settings.model_name, version, signoff_tag("bdr", "acknowledged"), ""
+    )
+    yield
+
+
 def _client(store: OneRunStore) -> Any:
     from training.versions import registry_client
 
@@ -182,6 +206,11 @@ CASES: dict[str, tuple[Callable[[OneRunStore, str], Iterator[None]], str, str]] 
     "policy_edited": (_edit_policy, "files changed after registration", "blocked"),
     "model_file_replaced": (_replace_model_file, "files changed after registration", "blocked"),
     "rejected": (_reject, "bdr rejected it (Ben at ", "rejected"),
+    "small_data_unacknowledged": (
+        _unacknowledge_small_data,
+        "bdr's approval (bdr-lead) does not acknowledge that the training window holds only",
+        "blocked",
+    ),
 }
 
 

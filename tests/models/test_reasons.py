@@ -13,23 +13,34 @@ from models.encoding import encode
 from models.reasons import Phrasebook, _display_number, _Value, phrase
 
 
+@pytest.fixture(scope="module")
+def boosted(family_scorers):
+    """A scorer whose every score is a LightGBM model, and its boosters by score."""
+    scorer = family_scorers["lightgbm"]
+    return scorer, {p: scorer.models_[p].learner.booster_ for p in ("fit", "interest")}
+
+
 @pytest.mark.parametrize("part", ["fit", "interest"])
-def test_path_contributions_sum_to_raw_score(fitted_scorer, synthetic_folds, part) -> None:
+def test_path_contributions_sum_to_raw_score(boosted, synthetic_folds, part) -> None:
+    scorer, boosters = boosted
     X = synthetic_folds["test"].X.head(500)
-    contrib = fitted_scorer.contributions(X, part).to_numpy()
-    M, _ = encode(X, fitted_scorer.columns_, fitted_scorer.categories_)
-    sub = M[:, fitted_scorer.column_index_[part]]
-    raw = fitted_scorer.boosters_[part].predict(sub, raw_score=True)
-    np.testing.assert_allclose(fitted_scorer.paths_[part].raw_score(contrib), raw, atol=1e-9)
+    contrib = scorer.contributions(X, part).to_numpy()
+    M, _ = encode(X, scorer.columns_, scorer.categories_)
+    sub = M[:, scorer.models_[part].columns]
+    raw = boosters[part].predict(sub, raw_score=True)
+    np.testing.assert_allclose(
+        scorer.models_[part].learner.paths_.raw_score(contrib), raw, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("part", ["fit", "interest"])
-def test_top_reasons_agree_with_pred_contrib(fitted_scorer, synthetic_folds, part) -> None:
+def test_top_reasons_agree_with_pred_contrib(boosted, synthetic_folds, part) -> None:
+    scorer, boosters = boosted
     X = synthetic_folds["test"].X.head(1000)
-    ours = fitted_scorer.contributions(X, part).to_numpy()
-    M, _ = encode(X, fitted_scorer.columns_, fitted_scorer.categories_)
-    sub = M[:, fitted_scorer.column_index_[part]]
-    shap = fitted_scorer.boosters_[part].predict(sub, pred_contrib=True)[:, :-1]
+    ours = scorer.contributions(X, part).to_numpy()
+    M, _ = encode(X, scorer.columns_, scorer.categories_)
+    sub = M[:, scorer.models_[part].columns]
+    shap = boosters[part].predict(sub, pred_contrib=True)[:, :-1]
     up1 = (np.argmax(ours, 1) == np.argmax(shap, 1)).mean()
     down1 = (np.argmin(ours, 1) == np.argmin(shap, 1)).mean()
     k = 3

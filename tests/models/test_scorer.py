@@ -15,7 +15,7 @@ from tests.models.conftest import CATEGORICAL, FIT_COLUMNS, INTEREST_COLUMNS
 
 
 def test_clone_copies_params_unfitted() -> None:
-    scorer = LeadScorer(num_leaves=7, calibration="platt")
+    scorer = LeadScorer(families=("logistic",), calibration="platt")
     twin = clone(scorer)
     assert twin.get_params() == scorer.get_params()
     assert not [k for k in vars(twin) if k.endswith("_")]
@@ -97,10 +97,11 @@ def test_irrelevant_column_does_not_move_score(fitted_scorer, synthetic_folds) -
     )
 
 
-def test_feature_importance_per_model(fitted_scorer) -> None:
+def test_feature_importance_per_score(fitted_scorer) -> None:
     imp = fitted_scorer.feature_importance()
-    assert set(imp) == {"fit", "interest", "joint"}
+    assert set(imp) == {"fit", "interest", "combined"}
     assert max(imp["fit"], key=imp["fit"].get) != "fit_noise"
+    assert sum(imp["interest"].values()) == pytest.approx(1.0)
 
 
 def test_fit_single_class_rejected(synthetic_folds) -> None:
@@ -116,30 +117,6 @@ def test_fit_single_class_rejected(synthetic_folds) -> None:
         )
 
 
-def test_ensemble_stacker_never_inverts_a_model() -> None:
-    """A model that ranks the calibration window backwards gets weight 0, not a negative one."""
-    from models.scorer import _stacker
-
-    rng = np.random.default_rng(3)
-    y = (rng.random(2_000) < 0.3).astype(float)
-    good = y + rng.normal(scale=1.0, size=len(y))
-    backwards = -y + rng.normal(scale=1.0, size=len(y))
-    coef, _, cross = _stacker(np.column_stack([good, backwards]), y, 0, nonnegative=[True, True])
-    assert coef[0] > 0 and coef[1] == 0
-    assert np.all(np.isfinite(cross))
-
-
-def test_ensemble_stacker_with_no_usable_model_predicts_the_base_rate() -> None:
-    from models.scorer import _stacker
-
-    rng = np.random.default_rng(4)
-    y = (rng.random(1_000) < 0.2).astype(float)
-    backwards = np.column_stack([-y + rng.normal(size=len(y)), -y + rng.normal(size=len(y))])
-    coef, intercept, _ = _stacker(backwards, y, 0, nonnegative=[True, True])
-    assert np.all(coef == 0)
-    assert 1 / (1 + np.exp(-intercept)) == pytest.approx(y.mean())
-
-
 def test_category_first_seen_after_training_is_unseen(synthetic_folds) -> None:
     """Features are built on the whole table, so the dtype lists every later category too;
     the scorer learns only those its training rows hold."""
@@ -150,7 +127,7 @@ def test_category_first_seen_after_training_is_unseen(synthetic_folds) -> None:
     X.iloc[-1, X.columns.get_loc("industry")] = late
     X_train = X.iloc[:-1]
     assert late in X_train["industry"].cat.categories  # the dtype knows it...
-    scorer = LeadScorer(n_estimators=20).fit(
+    scorer = LeadScorer(families=("frequency",)).fit(
         X_train,
         train.y,
         X_cal=cal.X,

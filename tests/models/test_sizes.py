@@ -2,7 +2,8 @@
 
 Scoring switches paths by size in several places (encoding, path contributions, reason
 assembly, feature helpers); every switch's both sides are covered by these sizes, and each
-lead's answer must be identical, to the bit, to the same lead in a 600-lead call.
+lead's answer must be identical, to the bit, to the same lead in a 600-lead call, whichever
+learner family serves the scores.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ import pytest
 
 from features._table import plain_columns
 from features._time import epoch_us
+from models.learners import FAMILIES
 from models.scorer import SCORED_COLUMNS
+
+from .conftest import train_on_generated
 
 SIZES = (1, 4, 5, 8, 9, 16, 17, 64, 65, 600)
 POOL = max(SIZES)
 
 
-@pytest.fixture(scope="module")
-def pool(raw_model):
-    """600 leads with events (and one unseen industry), scored together by both paths."""
-    model, crm, labels, _ = raw_model
+@pytest.fixture(scope="module", params=FAMILIES)
+def pool(request, raw_model, tmp_path_factory):
+    """600 leads with events (and one unseen industry), scored together by both paths, by a
+    model whose every score is one learner family (the chosen one for `raw_model`'s)."""
+    _, crm, labels, _ = raw_model
+    folder = tmp_path_factory.mktemp(f"sizes-{request.param}") / "crm"
+    model, *_ = train_on_generated(folder, n_leads=3_000, seed=5, families=(request.param,))
     leads = crm.leads.iloc[:POOL].copy()
     leads.loc[leads.index[3], "industry"] = "space tourism"
     events = crm.events[crm.events["lead_id"].isin(leads["lead_id"])]

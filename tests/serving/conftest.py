@@ -34,7 +34,7 @@ import uvicorn
 from serving.app import create_app, server_options
 from serving.security import hash_key
 from serving.settings import ServingSettings
-from tests.conftest import backend_env, backend_overrides
+from tests.conftest import ACKNOWLEDGED, backend_env, backend_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-7f3c9d-never-log-me"
@@ -196,7 +196,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     for version in (v1, v2):
         for team in ("marketing", "bdr"):
             record_signoff(
-                version, team=team, by=f"{team}-lead", approve=True, comment="", settings=settings
+                version,
+                team=team,
+                by=f"{team}-lead",
+                approve=True,
+                **ACKNOWLEDGED,
+                comment="",
+                settings=settings,
             )
     return Registry(settings=settings, data_dir=data_dir, v1=v1, v2=v2)
 

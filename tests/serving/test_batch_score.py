@@ -17,6 +17,7 @@ from serving.batch_score import (
     score_folder,
 )
 from serving.scoring import ScoringFailed
+from tests.conftest import ACKNOWLEDGED
 from tests.serving.conftest import Api, serving_settings
 
 
@@ -83,7 +84,9 @@ def test_score_folder_through_a_mapping_builds_the_mapped_features(tmp_path: Pat
     mapping = shipped_mapping("leads_x_education")
     version = run_training(SHARED, mapping=mapping, settings=settings).version
     for team in ("marketing", "bdr"):
-        record_signoff(version, team=team, by=f"test-{team}", approve=True, settings=settings)
+        record_signoff(
+            version, team=team, by=f"test-{team}", approve=True, **ACKNOWLEDGED, settings=settings
+        )
     # Leads X's ECE (0.041) is over the default 0.03 gate; the gate is not this test's point,
     # so a looser bound is passed explicitly (and lands in the audit record).
     promote_version(version, settings=settings, by="test", max_ece=0.1)

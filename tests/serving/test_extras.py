@@ -13,7 +13,7 @@ import pytest
 
 from serving.batch_score import score_folder
 from serving.schemas import ModelOut, ScoreOut
-from tests.conftest import export_mapping, write_mapped_export
+from tests.conftest import ACKNOWLEDGED, export_mapping, write_mapped_export
 from tests.serving.conftest import (
     HEADERS,
     LENIENT,
@@ -45,7 +45,9 @@ def mapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mapped]:
     settings = serving_settings(root / "home")
     version = run_training(export, mapping=mapping, settings=settings).version
     for team in TEAMS:
-        record_signoff(version, team=team, by=f"{team}-lead", approve=True, settings=settings)
+        record_signoff(
+            version, team=team, by=f"{team}-lead", approve=True, **ACKNOWLEDGED, settings=settings
+        )
     promote_version(version, settings=settings, by="test", **LENIENT)
     server = LiveServer(settings).start()
     try:

@@ -67,6 +67,17 @@ def test_flatten_metrics_drops_nan() -> None:
     assert flat == {"test_combined_roc_auc": 0.8}
 
 
+def test_gate_baselines_leave_out_the_served_familys_twin_only() -> None:
+    from training.evaluate import gate_baselines
+
+    every = {"baseline_logreg": 0.81, "baseline_naive_bayes": 0.79, "baseline_points": 0.7}
+    assert gate_baselines(every, None) == every
+    assert gate_baselines(every, "lightgbm") == every
+    assert gate_baselines(every, "blend") == every
+    assert set(gate_baselines(every, "logistic")) == {"baseline_naive_bayes", "baseline_points"}
+    assert set(gate_baselines(every, "frequency")) == {"baseline_logreg", "baseline_points"}
+
+
 def test_lift_constant_score_is_one_whatever_the_order() -> None:
     rng = np.random.default_rng(3)
     y = (rng.random(1_000) < 0.1).astype(int)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import OneRunStore, appended_byte
+from tests.conftest import ACKNOWLEDGED, OneRunStore, appended_byte
 from training.audit import read_events
 from training.champion_compare import ChampionComparison, load_test_features, run_verdict
+from training.evaluate import gate_baselines
 from training.promote import (
     PromotionRefused,
     gate_failures,
@@ -26,6 +28,7 @@ from training.verdict import (
     Interval,
     Verdict,
     auc_difference,
+    verdict_for,
 )
 from training.versions import registry_client
 
@@ -55,7 +58,9 @@ def own_test_scores(store: Store, which: int, ids: Any) -> Any:
 
 def _approve(store: Store, version: str) -> None:
     for team, who in (("marketing", "Mara"), ("bdr", "Ben")):
-        record_signoff(version, team=team, by=who, approve=True, settings=store.settings)
+        record_signoff(
+            version, team=team, by=who, approve=True, **ACKNOWLEDGED, settings=store.settings
+        )
 
 
 def _aliases(store: Store) -> dict[str, str]:
@@ -76,7 +81,9 @@ def _statuses(store: Store) -> dict[str, str]:
 def test_promote_refused_without_each_signoff(governance: Store, signed: tuple[str, ...]) -> None:
     v1 = governance.versions[0]
     for team in signed:
-        record_signoff(v1, team=team, by="Someone", approve=True, settings=governance.settings)
+        record_signoff(
+            v1, team=team, by="Someone", approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
     with pytest.raises(PromotionRefused) as refused:
         promote_version(v1, settings=governance.settings, **LOOSE)
     missing = {"marketing", "bdr"} - set(signed)
@@ -90,7 +97,9 @@ def test_promote_refused_without_each_signoff(governance: Store, signed: tuple[s
 
 def test_promote_refused_with_a_rejection(governance: Store) -> None:
     v1 = governance.versions[0]
-    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
+    record_signoff(
+        v1, team="marketing", by="Mara", approve=True, **ACKNOWLEDGED, settings=governance.settings
+    )
     record_signoff(
         v1, team="bdr", by="Ben", approve=False, comment="no capacity", settings=governance.settings
     )
@@ -98,7 +107,9 @@ def test_promote_refused_with_a_rejection(governance: Store) -> None:
         promote_version(v1, settings=governance.settings, **LOOSE)
     # approving afterwards is refused: a rejected version needs a new training run
     with pytest.raises(SignoffError, match="a rejection is final"):
-        record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+        record_signoff(
+            v1, team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
     # and editing the decision tag back to approved (MLflow UI, a script) does not unblock it
     client = registry_client(governance.settings)
     client.set_model_version_tag(
@@ -240,6 +251,30 @@ def test_gate_failures_refuse_a_baseline_or_champion_only_when_the_interval_says
     (reason,) = gate_failures(METRICS, _verdict(), champion, **GATES)
     assert "0.0200 below champion version 3" in reason and "no interval" in reason
     assert "no verdict" in gate_failures(METRICS, None, None, **GATES)[0]
+
+
+def test_gate_failures_compare_a_baseline_family_with_the_other_baselines() -> None:
+    # The served model ranks with noise; the logistic baseline ranks with less (the served
+    # logistic family's twin, say), the points baseline with more.
+    rng = np.random.default_rng(7)
+    signal = rng.normal(size=4_000)
+    y = (rng.random(4_000) < 1 / (1 + np.exp(-(2 * signal - 2)))).astype(int)
+    served = signal + rng.normal(scale=1.5, size=4_000)
+    baselines = {
+        "baseline_logreg": signal + rng.normal(scale=0.3, size=4_000),
+        "baseline_points": signal + rng.normal(scale=3.0, size=4_000),
+    }
+    metrics = {"test_combined_roc_auc": roc_auc_score(y, served), "test_combined_ece": 0.01}
+    judged = {
+        family: verdict_for(y, served, gate_baselines(baselines, family), resamples=20)
+        for family in ("lightgbm", "logistic")
+    }
+    assert judged["lightgbm"].baseline is not None and judged["logistic"].baseline is not None
+    assert judged["lightgbm"].baseline.against == "baseline_logreg"
+    (reason,) = gate_failures(metrics, judged["lightgbm"], None, **GATES)
+    assert reason == judged["lightgbm"].baseline.sentence()
+    assert judged["logistic"].baseline.against == "baseline_points"
+    assert gate_failures(metrics, judged["logistic"], None, **GATES) == []
 
 
 def test_promote_then_rollback_restores_the_exact_previous_version(governance: Store) -> None:

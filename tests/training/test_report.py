@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import ACKNOWLEDGED
 from training.evaluate import calibration_bins
 from training.promote import promote_version
 from training.report import write_report
@@ -83,6 +84,7 @@ def report(
             team="marketing",
             by="Mara M.",
             approve=True,
+            **ACKNOWLEDGED,
             comment="fits our ICP",
             settings=governance.settings,
         )
@@ -91,6 +93,7 @@ def report(
             team="bdr",
             by="Ben B.",
             approve=True,
+            **ACKNOWLEDGED,
             comment="load is workable",
             settings=governance.settings,
         )
@@ -196,7 +199,9 @@ def test_report_says_when_the_champion_was_trained_on_another_source(
         generate_to_folder(n_leads=1_500, seed=8, out_dir=tmp_path / "crm")
         folder = run_training(tmp_path / "crm", settings=settings)
         for team, who in (("marketing", "Mara"), ("bdr", "Ben")):
-            record_signoff(folder.version, team=team, by=who, approve=True, settings=settings)
+            record_signoff(
+                folder.version, team=team, by=who, approve=True, **ACKNOWLEDGED, settings=settings
+            )
         promote_version(folder.version, settings=settings, **LOOSE)
         parsed = ReportParser()
         parsed.feed(
@@ -280,3 +285,21 @@ def test_report_write_without_out_goes_under_home(governance_module: Store) -> N
     assert path.parent == Path(governance_module.settings.home) / "reports"
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     shutil.rmtree(path.parent)
+
+
+def test_report_says_which_learner_serves_and_that_the_data_is_too_small(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    from html import escape
+
+    from training.sample_size import LIGHTGBM_OVERTAKES_AT_WINS, choice_sentence
+
+    path, _ = report
+    page = path.read_text(encoding="utf-8")
+    summary = governance_module.results[1].summary
+    combined = summary["model_choice"]["combined"]
+    said = choice_sentence(combined["chosen"], combined["runner_up"], summary["n_train_wins"])
+    assert escape(said) in page
+    assert f"about {LIGHTGBM_OVERTAKES_AT_WINS:,} wins" in said
+    assert summary["small_data"] and "The data is too small to trust." in page
+    assert "--acknowledge-small-data" in page

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import backend_env
+from tests.conftest import ACKNOWLEDGED, backend_env
 from training.audit import read_events
 from training.signoff import SignoffError, record_signoff
 from training.versions import UnknownVersion, get_version, registry_client, version_info
@@ -28,6 +28,7 @@ def test_signoff_writes_bound_tags_and_audit_record(governance: Store) -> None:
         team="marketing",
         by="Mara",
         approve=True,
+        **ACKNOWLEDGED,
         comment="ICP matches",
         settings=governance.settings,
     )
@@ -46,8 +47,12 @@ def test_signoff_writes_bound_tags_and_audit_record(governance: Store) -> None:
 
 def test_signoff_both_teams_makes_version_approved(governance: Store) -> None:
     v1 = governance.versions[0]
-    record_signoff(v1, team="marketing", by="Mara", approve=True, settings=governance.settings)
-    text = record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    record_signoff(
+        v1, team="marketing", by="Mara", approve=True, **ACKNOWLEDGED, settings=governance.settings
+    )
+    text = record_signoff(
+        v1, team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=governance.settings
+    )
     assert "both teams approved" in text
     assert _tags(governance, v1)["handoff.status"] == "approved"
     assert version_info(governance.settings, v1).status == "approved"
@@ -56,10 +61,22 @@ def test_signoff_both_teams_makes_version_approved(governance: Store) -> None:
 def test_signoff_twice_replaces_tags_and_keeps_both_in_log(governance: Store) -> None:
     v1 = governance.versions[0]
     record_signoff(
-        v1, team="bdr", by="Ben", approve=True, comment="first", settings=governance.settings
+        v1,
+        team="bdr",
+        by="Ben",
+        approve=True,
+        **ACKNOWLEDGED,
+        comment="first",
+        settings=governance.settings,
     )
     text = record_signoff(
-        v1, team="bdr", by="Bea", approve=True, comment="second", settings=governance.settings
+        v1,
+        team="bdr",
+        by="Bea",
+        approve=True,
+        **ACKNOWLEDGED,
+        comment="second",
+        settings=governance.settings,
     )
     assert "replaces bdr's earlier decision" in text
     tags = _tags(governance, v1)
@@ -83,7 +100,9 @@ def test_signoff_rejection_is_final_later_approvals_refused(governance: Store) -
     assert _tags(governance, v1)["handoff.status"] == "rejected"
     for team, who in (("bdr", "Ben"), ("marketing", "Mara")):
         with pytest.raises(SignoffError) as refused:
-            record_signoff(v1, team=team, by=who, approve=True, settings=governance.settings)
+            record_signoff(
+                v1, team=team, by=who, approve=True, **ACKNOWLEDGED, settings=governance.settings
+            )
         message = str(refused.value)
         assert "a rejection is final" in message and "train a new version" in message
         assert "bdr rejected it (Ben at " in message and "too many calls" in message
@@ -140,15 +159,65 @@ def test_signoff_unknown_team_is_a_clear_error(governance: Store) -> None:
             team="sales",
             by="Sam",
             approve=True,
+            **ACKNOWLEDGED,
             settings=governance.settings,
         )
     with pytest.raises(SignoffError, match="--by"):
         record_signoff(
-            governance.versions[0], team="bdr", by="  ", approve=True, settings=governance.settings
+            governance.versions[0],
+            team="bdr",
+            by="  ",
+            approve=True,
+            **ACKNOWLEDGED,
+            settings=governance.settings,
         )
     assert read_events(governance.settings) == []
 
 
 def test_signoff_unknown_version_names_known_ones(governance: Store) -> None:
     with pytest.raises(UnknownVersion, match="known versions: 1, 2"):
-        record_signoff("99", team="bdr", by="Ben", approve=True, settings=governance.settings)
+        record_signoff(
+            "99", team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
+
+
+def test_signoff_small_data_approval_refused_without_acknowledgement(governance: Store) -> None:
+    v1 = governance.versions[0]
+    small = _tags(governance, v1).get("handoff.small_data")
+    assert small and "too small to trust" in small  # 3,000 generated leads: ~100 wins
+    with pytest.raises(SignoffError, match="--acknowledge-small-data") as refused:
+        record_signoff(v1, team="bdr", by="Ben", approve=True, settings=governance.settings)
+    assert "does not acknowledge that the training window holds only" in str(refused.value)
+    assert "signoff.bdr.decision" not in _tags(governance, v1)
+    (record,) = read_events(governance.settings)
+    assert record["action"] == "refusal" and record["refused"] == "approval by bdr"
+
+
+def test_signoff_small_data_acknowledged_is_recorded_and_counts(governance: Store) -> None:
+    v1 = governance.versions[0]
+    for team in ("marketing", "bdr"):
+        text = record_signoff(
+            v1, team=team, by=team, approve=True, **ACKNOWLEDGED, settings=governance.settings
+        )
+    tags = _tags(governance, v1)
+    assert tags["signoff.bdr.acknowledged"] == "small_data"
+    assert "both teams approved" in text and tags["handoff.status"] == "approved"
+    assert read_events(governance.settings)[-1]["acknowledged"] == "small_data"
+
+
+def test_signoff_rejection_needs_no_acknowledgement(governance: Store) -> None:
+    v1 = governance.versions[0]
+    record_signoff(v1, team="bdr", by="Ben", approve=False, settings=governance.settings)
+    assert _tags(governance, v1)["signoff.bdr.decision"] == "rejected"
+
+
+def test_signoff_unknown_acknowledgement_refused_by_name(governance: Store) -> None:
+    with pytest.raises(SignoffError, match="nothing called leakage can be acknowledged"):
+        record_signoff(
+            governance.versions[0],
+            team="bdr",
+            by="Ben",
+            approve=True,
+            acknowledge=("leakage",),
+            settings=governance.settings,
+        )

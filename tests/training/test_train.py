@@ -161,3 +161,42 @@ def test_train_again_makes_a_new_version(trained: Trained) -> None:
     again = run_training(data_dir, settings=settings, horizon_days=120)
     assert int(again.version) == int(result.version) + 1
     assert again.summary["horizon_days"] == 120
+
+
+def test_train_records_each_scores_learner_choice_and_runner_up(trained: Trained) -> None:
+    from models.learners import FAMILIES
+    from models.mlflow_layout import choice_metric, family_param, runner_up_param
+
+    result, settings, _ = trained
+    configure_mlflow(settings)
+    import mlflow
+
+    run = mlflow.MlflowClient().get_run(result.run_id)
+    choice = result.summary["model_choice"]
+    assert set(choice) == {"fit", "interest", "combined"}
+    for score, c in choice.items():
+        assert c["chosen"] in FAMILIES and c["runner_up"] in FAMILIES
+        assert c["chosen"] != c["runner_up"] and "cross-fitted" in c["rule"]
+        assert run.data.params[family_param(score)] == c["chosen"]
+        assert run.data.params[runner_up_param(score)] == c["runner_up"]
+        best = max(c["val_auc"].values())
+        assert result.metrics[choice_metric(score, c["chosen"])] >= best - 1e-12
+    assert "learners (chosen on the validation window): fit " in result.summary_text()
+
+
+def test_train_small_data_still_registers_and_says_so_plainly(trained: Trained) -> None:
+    from models.mlflow_layout import SMALL_DATA_TAG
+    from training.sample_size import MIN_TRAINING_WINS
+
+    result, settings, _ = trained
+    wins = result.summary["n_train_wins"]
+    assert 0 < wins < MIN_TRAINING_WINS  # 4,000 generated leads
+    assert result.metrics["n_train_wins"] == wins
+    assert f"only {wins:,} won deals" in result.summary["small_data"]
+    assert result.summary_text().count("DATA TOO SMALL TO TRUST") == 1
+    configure_mlflow(settings)
+    import mlflow
+
+    version = mlflow.MlflowClient().get_model_version(settings.model_name, result.version)
+    assert version.tags[SMALL_DATA_TAG] == result.summary["small_data"]
+    assert version.tags["handoff.status"] == "candidate"

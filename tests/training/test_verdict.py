@@ -109,7 +109,7 @@ def test_train_on_outcomes_without_signal_is_refused_as_chance(tmp_path: Path) -
     than chance, and promotion refuses it whatever the loosened bounds."""
     from models.mlflow_layout import TEAMS, VERDICT_TAG
     from models.settings import Settings
-    from tests.conftest import export_mapping, write_mapped_export
+    from tests.conftest import ACKNOWLEDGED, export_mapping, write_mapped_export
     from training.promote import PromotionRefused, promote_version
     from training.signoff import record_signoff
     from training.train import run_training
@@ -126,7 +126,9 @@ def test_train_on_outcomes_without_signal_is_refused_as_chance(tmp_path: Path) -
     tags = registry_client(settings).get_model_version(settings.model_name, result.version).tags
     assert tags[VERDICT_TAG] == NO_SIGNAL
     for team in TEAMS:
-        record_signoff(result.version, team=team, by="someone", approve=True, settings=settings)
+        record_signoff(
+            result.version, team=team, by="someone", approve=True, **ACKNOWLEDGED, settings=settings
+        )
     with pytest.raises(PromotionRefused, match="no better than chance"):
         promote_version(
             result.version,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import ACKNOWLEDGED
 from training.promote import promote_version
 from training.signoff import record_signoff
 from training.versions import derive_status, list_versions, review_status, versions_table
@@ -33,8 +34,10 @@ def test_versions_table_tracks_every_status(governance: Store) -> None:
     v1, v2 = governance.versions
     s = governance.settings
     for version in (v1, v2):
-        record_signoff(version, team="marketing", by="Mara", approve=True, settings=s)
-        record_signoff(version, team="bdr", by="Ben", approve=True, settings=s)
+        record_signoff(
+            version, team="marketing", by="Mara", approve=True, **ACKNOWLEDGED, settings=s
+        )
+        record_signoff(version, team="bdr", by="Ben", approve=True, **ACKNOWLEDGED, settings=s)
     promote_version(v1, settings=s, **LOOSE)
     promote_version(v2, settings=s, **LOOSE)
     statuses = {i.version: i.status for i in list_versions(s)}
