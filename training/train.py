@@ -46,6 +46,7 @@ def run_training(
         half_life_days=half_life_days,
         skip_invalid_rows=skip_invalid_rows,
         clock=clock,
+        currency=settings.currency,
     )
     policy = QuadrantPolicy.load(policy_path) if policy_path is not None else None
     candidate = fit_and_evaluate(data, policy=policy, clock=clock)
