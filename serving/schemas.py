@@ -33,6 +33,7 @@ from data_contracts.vocab import (
     EVENT_TYPES,
     FUNCTIONS,
     QUADRANTS,
+    REASON_TEXT_MAX,
     SCORE_MAX,
     SENIORITIES,
     SOURCES,
@@ -229,19 +230,31 @@ class ReasonOut(BaseModel):
     weight: float
 
 
+REASON_TEXT = Field(
+    max_length=REASON_TEXT_MAX,
+    description=(
+        "The reasons as one plain-text line (the pluses, then 'Against:' the minuses), at "
+        f"most {REASON_TEXT_MAX} characters: a CRM text property can hold it as it is."
+    ),
+)
+
+
 class PartOut(BaseModel):
     """A fit or interest score with its reasons."""
 
     score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
     reasons: list[ReasonOut]
+    reason_text: str = REASON_TEXT
 
 
 class CombinedOut(BaseModel):
-    """The combined win score."""
+    """The combined win score; its `reason_text` leads with the strongest fit and interest
+    reasons."""
 
     score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
+    reason_text: str = REASON_TEXT
 
 
 class FeatureSetOut(BaseModel):
