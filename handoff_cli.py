@@ -285,7 +285,7 @@ def report(
     except UnknownVersion as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"report written to {path}")
+    typer.echo(f"report written to {path.resolve()}")
 
 
 @app.command()
@@ -313,20 +313,12 @@ def signoff(
 @app.command()
 def promote(version: Annotated[str, typer.Argument(help="Model version number.")]) -> None:
     """Make a signed-off version the champion, if its sign-offs and gates hold."""
-    from training.promote import PromotionRefused, promote_version
+    from training.promote import PromotionRefused, configured_gates, promote_version
     from training.versions import UnknownVersion
 
     settings = _settings()
     try:
-        typer.echo(
-            promote_version(
-                version,
-                settings=settings,
-                auc_tolerance=settings.promotion_auc_tolerance,
-                max_ece=settings.promotion_max_ece,
-                baseline_margin=settings.promotion_baseline_margin,
-            )
-        )
+        typer.echo(promote_version(version, settings=settings, **configured_gates(settings)))
     except (PromotionRefused, UnknownVersion) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None

@@ -25,7 +25,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -215,6 +215,24 @@ def gate_failures(
     elif ece > max_ece:
         reasons.append(f"calibration error (ECE) {ece:.4f} is above the bound {max_ece:.4f}")
     return reasons
+
+
+class GateBounds(TypedDict):
+    """The bounds of the automatic gates, as `promote_version` takes them."""
+
+    auc_tolerance: float
+    max_ece: float
+    baseline_margin: float
+
+
+def configured_gates(settings: Settings) -> GateBounds:
+    """The gate bounds `promote_version` takes, as the settings configure them: what
+    `handoff promote`, the review page and the report all use."""
+    return GateBounds(
+        auc_tolerance=settings.promotion_auc_tolerance,
+        max_ece=settings.promotion_max_ece,
+        baseline_margin=settings.promotion_baseline_margin,
+    )
 
 
 def _refuse(

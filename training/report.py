@@ -27,13 +27,13 @@ from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
 from models.settings import Settings
+from models.wording import duration
 from training.audit import read_events
 from training.evaluate import calibration_bins
 from training.promote import (
-    DEFAULT_AUC_TOLERANCE,
-    DEFAULT_MAX_ECE,
     ChampionComparison,
     compare_with_champion,
+    configured_gates,
 )
 from training.report_metrics import (
     gain_curve,
@@ -41,6 +41,7 @@ from training.report_metrics import (
     weekly_rate,
 )
 from training.versions import (
+    VersionInfo,
     alias_version,
     get_version,
     registry_client,
@@ -133,7 +134,7 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _gain_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+def gain_figure(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
     fig, ax = _figure()
     for name, p in curves.items():
         x, g = gain_curve(y, p)
@@ -145,10 +146,10 @@ def _gain_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
     ax.set_title("Gain: how many wins the top of the list holds")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
-def _calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+def calibration_figure(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
     fig, ax = _figure()
     top = 0.0
     for name, p in curves.items():
@@ -161,10 +162,10 @@ def _calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
     ax.set_title("Calibration: does a 20% lead win 20% of the time?")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
-def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
+def quadrant_figure(scores: pd.DataFrame, policy: dict[str, Any]) -> Figure:
     sample = scores.sample(n=min(SCATTER_POINTS, len(scores)), random_state=0)
     jitter = np.random.default_rng(0).uniform(-0.4, 0.4, size=(len(sample), 2))
     won = sample["label"].to_numpy() == 1
@@ -190,10 +191,10 @@ def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
     ax.set_ylabel(f"interest score (threshold {policy['interest_threshold']})")
     ax.set_title("Test-window leads by fit and interest")
     ax.legend(fontsize=8, loc="center right")
-    return _png(fig)
+    return fig
 
 
-def _distribution_plot(scores: pd.DataFrame) -> str:
+def distribution_figure(scores: pd.DataFrame) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9.6, 3.2), dpi=96, layout="constrained")
@@ -205,12 +206,14 @@ def _distribution_plot(scores: pd.DataFrame) -> str:
         ax.hist(values[~won], bins=bins, alpha=0.6, density=True, color="#9aa5b1", label="not won")
         ax.hist(values[won], bins=bins, alpha=0.6, density=True, color="#d9480f", label="won")
         ax.set_title(f"{part} score")
+        ax.set_xlabel(f"{part} score (0–100)")
         ax.set_yticks([])
+    axes[0].set_ylabel("share of leads (each group sums to 1)")
     axes[0].legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
-def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, str]) -> str:
+def importance_figure(importance: dict[str, dict[str, float]], names: dict[str, str]) -> Figure:
     from matplotlib.figure import Figure
 
     parts = [p for p in ("fit", "interest") if importance.get(p)]
@@ -220,9 +223,11 @@ def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, s
         gains = pd.Series(importance[part], dtype=float)
         share = (gains / gains.sum()).sort_values(ascending=True).tail(8) if gains.sum() else gains
         ax.barh([names.get(f, f) for f in share.index], 100 * share.to_numpy(), color="#1c7ed6")
-        ax.set_title(f"{part}: share of model gain (%)")
+        ax.set_title(f"What drives the {part} score")
+        ax.set_xlabel("share of the model's total gain (%)")
+        ax.set_ylabel("factor")
         ax.tick_params(axis="y", labelsize=7)
-    return _png(fig)
+    return fig
 
 
 # ---------------------------------------------------------------- tables
@@ -309,13 +314,7 @@ def _quadrant_rows(art: RunArtifacts) -> tuple[list[dict[str, Any]], dict[str, A
 
 
 def _speed_text(minutes: int | None) -> str:
-    if minutes is None:
-        return "-"
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 1440:
-        return f"{minutes / 60:g} h"
-    return f"{minutes / 1440:g} days"
+    return "-" if minutes is None else duration(minutes)
 
 
 def _reason_list(reasons: Any) -> list[str]:
@@ -354,15 +353,17 @@ def _drift(
 ) -> dict[str, Any]:
     if champion_profile is not None:
         reference, current = champion_profile, art.train_profile
-        what = (
+        compared = (
             f"this version's training leads against champion version {champion_version}'s "
             "training leads"
         )
+        why = ""
     else:
         reference, current = art.train_profile, art.test_features
-        what = (
-            "there is no other champion to compare with, so this version's recent test-window "
-            "leads against its own training leads"
+        compared = "this version's most recent (test-window) leads against its training leads"
+        why = (
+            "There is no other champion to compare with, so the leads the model will meet "
+            "next are compared with the leads it learned from."
         )
     table = psi_table(reference, current)
     rows = [
@@ -375,7 +376,13 @@ def _drift(
         for r in table.head(DRIFT_ROWS).to_dict(orient="records")
     ]
     worst = [r for r in rows if r["shift"] in ("major", "moderate")]
-    return {"what": what, "rows": rows, "worst": worst[:3], "n_features": len(table)}
+    return {
+        "compared": compared,
+        "why": why,
+        "rows": rows,
+        "worst": worst[:3],
+        "n_features": len(table),
+    }
 
 
 # ---------------------------------------------------------------- the page
@@ -398,6 +405,21 @@ def _champion_context(
     except Exception:  # an older champion without a profile: no drift section against it
         profile = None
     return comparison, profile
+
+
+def decision_box(info: VersionInfo, champion: ChampionComparison | None) -> dict[str, Any] | None:
+    """The report's first box, in plain words: the verdict (better / ties / worse than the
+    best baseline and the champion, with the figures), which promotion gates pass and which
+    fail, what changes for the teams if it is promoted (sales-now leads a week, BDR load,
+    speed-to-lead), then the sign-off state.
+
+    Not built yet: the verdicts (with their intervals and interval-based gates) and the
+    model-family choice it must report are being added; until then this returns None and
+    the page shows no box rather than figures it cannot stand behind. The template's
+    `decision` block reads `verdict`, `gates` (list of {"gate", "passes", "detail"}),
+    `team_changes` (list of lines) and `signoff_state`.
+    """
+    return None
 
 
 def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, Any]:
@@ -467,13 +489,14 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         ),
         "signoffs": signoffs,
         "history": history,
-        "gates": {"auc_tolerance": DEFAULT_AUC_TOLERANCE, "max_ece": DEFAULT_MAX_ECE},
+        "gates": configured_gates(settings),
+        "decision": decision_box(info, champion),
         "plots": {
-            "gain": _gain_plot(y, curves),
-            "calibration": _calibration_plot(y, calib),
-            "quadrants": _quadrant_plot(scores, art.policy),
-            "distributions": _distribution_plot(scores),
-            "importance": _importance_plot(art.importance, names),
+            "gain": _png(gain_figure(y, curves)),
+            "calibration": _png(calibration_figure(y, calib)),
+            "quadrants": _png(quadrant_figure(scores, art.policy)),
+            "distributions": _png(distribution_figure(scores)),
+            "importance": _png(importance_figure(art.importance, names)),
         },
     }
 

@@ -16,7 +16,16 @@ import pytest
 
 from training.evaluate import calibration_bins
 from training.promote import promote_version
-from training.report import write_report
+from training.report import (
+    build_context,
+    calibration_figure,
+    distribution_figure,
+    gain_figure,
+    importance_figure,
+    quadrant_figure,
+    render_report,
+    write_report,
+)
 from training.report_metrics import gain_curve, psi
 from training.signoff import record_signoff
 
@@ -224,3 +233,60 @@ def test_report_write_without_out_goes_under_home(governance_module: Store) -> N
     assert path.parent == Path(governance_module.settings.home) / "reports"
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     shutil.rmtree(path.parent)
+
+
+def test_report_charts_label_both_axes() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.uniform(size=400) < 0.3).astype(int)
+    p = np.clip(0.3 + 0.2 * (y - 0.3) + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    scores = pd.DataFrame(
+        {
+            "label": y,
+            **{f"{part}_score": np.rint(100 * p).astype(int) for part in ("fit", "interest")},
+            "combined_score": np.rint(100 * p).astype(int),
+        }
+    )
+    figures = [
+        gain_figure(y, {"Handoff combined": p}),
+        calibration_figure(y, {"Handoff combined": p}),
+        quadrant_figure(scores, {"fit_threshold": 30, "interest_threshold": 30}),
+        distribution_figure(scores),
+        importance_figure({"fit": {"a": 2.0, "b": 1.0}, "interest": {"c": 1.0}}, {"a": "A"}),
+    ]
+    for fig in figures:
+        assert all(ax.get_xlabel() for ax in fig.axes), fig.axes
+        assert fig.axes[0].get_ylabel(), fig.axes
+
+
+def test_report_without_a_champion_reads_as_sentences(
+    governance_module: Store, tmp_path: Path
+) -> None:
+    """Version 1 is the champion: its own report has no other champion to compare with."""
+    context = build_context(governance_module.versions[0], governance_module.settings, tmp_path)
+    assert context["champion"] is None and context["decision"] is None
+    parsed = ReportParser()
+    parsed.feed(render_report(context))
+    text = " ".join(" ".join(parsed.text).split())
+    assert (
+        "There is no other champion to compare with, so the leads the model will meet next are "
+        "compared with the leads it learned from. Population stability index (PSI) of this "
+        "version's most recent (test-window) leads against its training leads" in text
+    )
+    assert "PSI) of there is" not in text and "The decision" not in text
+    assert "with no other champion, this gate has nothing to compare with" in text
+
+
+def test_report_decision_box_slot_shows_what_its_builder_gives(
+    governance_module: Store, tmp_path: Path
+) -> None:
+    """The first box is empty until `decision_box` is filled; the template's slot shows it."""
+    context = build_context(governance_module.versions[0], governance_module.settings, tmp_path)
+    context["decision"] = {
+        "verdict": "Better than the best baseline and the champion",
+        "gates": [{"gate": "beats every baseline", "passes": True, "detail": "by 0.02 AUC"}],
+        "team_changes": ["31 more leads a week into sales now"],
+        "signoff_state": "waiting for bdr",
+    }
+    html = render_report(context)
+    assert html.index('id="decision"') < html.index("What this model is for")
+    assert "31 more leads a week into sales now" in html and "waiting for bdr" in html
