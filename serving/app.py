@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.champion import ChampionHolder
+from serving.docs import add_offline_docs
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
@@ -98,7 +99,10 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets below: they work offline
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.settings = settings
     app.state.keys = keys
     app.state.holder = holder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -408,3 +409,30 @@ def test_readme_serving_section_states_the_dev_key_and_head_limits() -> None:
     serving = readme.split("## Serving", 1)[1].split("\n## ", 1)[0]
     assert f"`{DEV_API_KEY}`" in serving and "HANDOFF_DEV_MODE=true" in serving
     assert f"{MAX_HEAD_BYTES // 1024} KiB, {MAX_HEADER_FIELDS} header fields" in serving
+
+
+def test_openapi_request_examples_are_valid_requests(client: httpx.Client) -> None:
+    """The examples `/docs` offers for copying score as they stand."""
+    spec = client.get("/openapi.json").json()
+    for path in ("/v1/score", "/v1/score/batch"):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["examples"], path
+        for example in body["examples"].values():
+            response = client.post(path, json=example["value"])
+            assert response.status_code == 200, (path, response.text)
+            answer = response.json()
+            if path.endswith("batch"):
+                assert answer["n_failed"] == 0 and answer["n_ok"] == len(example["value"]["items"])
+            else:
+                assert answer["lead_id"] == example["value"]["lead"]["lead_id"]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_only_assets_the_service_serves(api: Api, page: str) -> None:
+    response = httpx.get(f"{api.url}{page}")
+    assert response.status_code == 200
+    refs = re.findall(r"""(?:src|href)=["']([^"']+)["']""", response.text)
+    assert refs and all(ref.startswith("/") for ref in refs), refs
+    assert "http://" not in response.text and "https://" not in response.text
+    for ref in refs:
+        assert httpx.get(f"{api.url}{ref}").status_code == 200, ref
