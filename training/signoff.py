@@ -11,6 +11,8 @@ afresh. Rejecting again is allowed: it only adds to the record.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from models.mlflow_layout import (
     APPROVED,
     BINDING_TAG,
@@ -18,6 +20,7 @@ from models.mlflow_layout import (
     REJECTED,
     TEAMS,
     Signoff,
+    binding_problems,
     decision_tags,
     rejection_problems,
     signoffs_from_tags,
@@ -30,6 +33,9 @@ from training.versions import (
     registry_client,
     sync_status_tags,
 )
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 
 class SignoffError(ValueError):
@@ -46,6 +52,16 @@ def _check_team(team: str) -> str:
     return normalised
 
 
+def _binding_refusals(mv: ModelVersion, binding: str, expected: str | None) -> list[str]:
+    problems = []
+    if expected is not None and expected != binding:
+        problems.append(
+            f"the decision was made on binding {expected[:12] or 'none'}, but the version's "
+            f"binding is {binding[:12]}: review the version as it is now"
+        )
+    return problems + binding_problems(mv)
+
+
 def record_signoff(
     version: str,
     *,
@@ -54,8 +70,14 @@ def record_signoff(
     approve: bool,
     comment: str = "",
     settings: Settings,
+    expected_binding: str | None = None,
 ) -> str:
-    """Record one team's approval or rejection of `version`; return what happened, in words."""
+    """Record one team's approval or rejection of `version`; return what happened, in words.
+
+    The files are re-hashed first (`binding_problems`): a decision is about exactly what was
+    registered, so a version whose files changed cannot be signed. `expected_binding` is the
+    binding the signer reviewed (the review page sends it); any other binding is refused.
+    """
     team = _check_team(team)
     by = by.strip()
     if not by:
@@ -72,6 +94,17 @@ def record_signoff(
                 f"version {version} has no {BINDING_TAG} tag, so a sign-off could not say which "
                 "model and policy it approves; register versions with `handoff train`"
             )
+        unbound = _binding_refusals(mv, binding, expected_binding)
+        if unbound:
+            append_refusal(
+                settings,
+                version=version,
+                by=by,
+                binding=binding,
+                refused=f"{'approval' if approve else 'rejection'} by {team}",
+                reasons=unbound,
+            )
+            raise SignoffError(f"version {version} cannot be signed: {'; '.join(unbound)}")
         rejections = rejection_problems(tags)
         if approve and rejections:
             append_refusal(
