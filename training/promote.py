@@ -235,6 +235,43 @@ def configured_gates(settings: Settings) -> GateBounds:
     )
 
 
+@dataclass(frozen=True)
+class GateCheck:
+    """The automatic gates on one version against the champion of the moment."""
+
+    failures: list[str]  # every gate it fails, in `gate_failures`' words (empty: all hold)
+    metrics: dict[str, float]  # the version's run metrics
+    comparison: ChampionComparison | None  # None when there is no champion
+    record: dict[str, Any]  # what the audit log keeps of the gates
+
+
+def check_gates(
+    client: MlflowClient,
+    settings: Settings,
+    mv: ModelVersion,
+    champion: str | None,
+    bounds: GateBounds,
+) -> GateCheck:
+    """The gates `promote_version` applies, without moving anything: promotion and the
+    review page both ask this, so the page says what promotion would."""
+    metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
+    comparison = None
+    if champion is not None:
+        comparison = compare_with_champion(
+            client, settings, mv, get_version(client, settings, champion)
+        )
+    failures = gate_failures(metrics, comparison, **bounds)
+    record = {
+        "auc": metrics.get(AUC_METRIC),
+        "ece": metrics.get(ECE_METRIC),
+        **bounds,
+        "champion": champion,
+        "champion_auc": None if comparison is None else comparison.roc_auc,
+        "champion_comparison": None if comparison is None else comparison.note,
+    }
+    return GateCheck(failures, metrics, comparison, record)
+
+
 def _refuse(
     settings: Settings,
     version: str | None,
@@ -281,30 +318,12 @@ def promote_version(
         if old_champion == version:
             return f"version {version} is already the champion; nothing changed"
 
-        reasons = version_problems(mv)
-        metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
-        comparison = None
-        if old_champion is not None:
-            comparison = compare_with_champion(
-                client, settings, mv, get_version(client, settings, old_champion)
-            )
-        reasons += gate_failures(
-            metrics,
-            comparison,
-            auc_tolerance=auc_tolerance,
-            max_ece=max_ece,
-            baseline_margin=baseline_margin,
+        bounds = GateBounds(
+            auc_tolerance=auc_tolerance, max_ece=max_ece, baseline_margin=baseline_margin
         )
-        gates = {
-            "auc": metrics.get(AUC_METRIC),
-            "ece": metrics.get(ECE_METRIC),
-            "auc_tolerance": auc_tolerance,
-            "max_ece": max_ece,
-            "baseline_margin": baseline_margin,
-            "champion": old_champion,
-            "champion_auc": None if comparison is None else comparison.roc_auc,
-            "champion_comparison": None if comparison is None else comparison.note,
-        }
+        check = check_gates(client, settings, mv, old_champion, bounds)
+        reasons = version_problems(mv) + check.failures
+        metrics, comparison, gates = check.metrics, check.comparison, check.record
         if reasons:
             raise _refuse(
                 settings,

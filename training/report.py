@@ -422,6 +422,14 @@ def decision_box(info: VersionInfo, champion: ChampionComparison | None) -> dict
     return None
 
 
+def verdict_line(info: VersionInfo) -> str | None:
+    """The decision box's verdict in one line, for the review page's list of versions.
+
+    None until the verdicts land (see `decision_box`): the list then shows no verdict.
+    """
+    return None
+
+
 def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, Any]:
     """Everything the template shows, read from the version's run and the registry."""
     client = registry_client(settings)
