@@ -369,6 +369,42 @@ def serve(
 
 
 @app.command()
+def review(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8100,
+) -> None:
+    """Serve the review pages: leaders read reports, sign off for their team, admins promote."""
+    from training.review.settings import ReviewSettings
+
+    settings = _loaded(ReviewSettings)
+    from training.review.app import run_review
+
+    run_review(settings, host=host, port=port)
+
+
+@app.command("review-user")
+def review_user(
+    username: Annotated[str, typer.Argument(help="User name to sign in with (a-z, 0-9, . _ -).")],
+    name: Annotated[str, typer.Option("--name", help="The person's name, as sign-offs show it.")],
+    team: Annotated[
+        str | None, typer.Option("--team", help="marketing or bdr (an admin may have none).")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="reviewer or admin.")] = "reviewer",
+) -> None:
+    """Print a users-file entry for `handoff review`, with an argon2 hash of a password typed
+    twice (never shown, never stored in plain)."""
+    from training.review.users import UsersFileError, new_user, users_toml
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = new_user(username, name=name, team=team, role=role, password=password)
+    except UsersFileError as error:
+        typer.echo(f"handoff review-user: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(users_toml(user), nl=False)
+
+
+@app.command()
 def score(
     data_dir: DataDir,
     out: Annotated[Path, typer.Option("--out", help="Output file (.parquet or .csv).")],
