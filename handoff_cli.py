@@ -395,7 +395,7 @@ def review_user(
     twice (never shown, never stored in plain)."""
     from training.review.users import UsersFileError, new_user, users_toml
 
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     try:
         user = new_user(username, name=name, team=team, role=role, password=password)
     except UsersFileError as error:
