@@ -243,3 +243,12 @@ def test_review_trusted_proxy_header_signs_in_only_from_the_proxy(
     finally:
         trusted.stop()
         elsewhere.stop()
+
+
+def test_review_refuses_a_body_that_is_not_a_small_form(live_review: LiveReview) -> None:
+    client = httpx.Client(base_url=live_review.url, timeout=120)
+    page = client.get("/login")
+    as_json = client.post("/login", json={"csrf": csrf_of(page.text), "username": "mara"})
+    assert as_json.status_code == 400 and "url-encoded forms only" in as_json.text
+    huge = client.post("/login", data={"csrf": csrf_of(page.text), "username": "m" * 20_000})
+    assert huge.status_code == 400 and "larger than 16 KiB" in huge.text
