@@ -276,7 +276,7 @@ class Saying:
 
     def say_category(self, value: Any, description: str) -> str:
         unknown = value is None or (isinstance(value, float) and math.isnan(value))
-        label = "unknown" if unknown else str(value)
+        label = UNKNOWN if unknown else str(value)
         if label == UNKNOWN and self.missing:
             return self.missing
         said = (self.words or {}).get(label, label.replace("_", " "))

@@ -48,7 +48,7 @@ from training.review.web import (
 from training.signoff import SignoffError, record_signoff
 from training.versions import UnknownVersion
 
-logger = logging.getLogger("handoff.review")
+logger = logging.getLogger("handoff.review_app")
 
 MAX_COMMENT_CHARS = 1000
 VERSION = re.compile(r"^[0-9]{1,9}$")

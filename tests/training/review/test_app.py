@@ -81,7 +81,7 @@ def test_review_sign_in_rotates_the_session_and_sign_out_ends_it(live_review: Li
 def test_review_failed_sign_ins_are_throttled_and_logged_without_the_password(
     live_review: LiveReview, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handoff.review")
+    caplog.set_level(logging.INFO, logger="handoff.review_app")
     client = httpx.Client(base_url=live_review.url, timeout=120)
     wrong = "not-bens-password-Quokka-77"
     statuses = []
@@ -111,7 +111,7 @@ def test_review_unknown_user_names_are_not_logged(
     live_review: LiveReview, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A password typed into the user-name box must not land in the log."""
-    caplog.set_level(logging.INFO, logger="handoff.review")
+    caplog.set_level(logging.INFO, logger="handoff.review_app")
     client = httpx.Client(base_url=live_review.url, timeout=120)
     page = client.get("/login")
     typed = "Tr0ub4dor-typed-in-the-wrong-box"
