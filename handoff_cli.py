@@ -36,27 +36,44 @@ MappingOpt = Annotated[
 ]
 
 
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Registered model name (default HANDOFF_MODEL_NAME, else handoff-lead-scorer): "
+        "champions, gates and drift compare versions of this one name only.",
+    ),
+]
+
+
 SettingsT = TypeVar("SettingsT", bound="Settings")
 
 
-def _settings() -> Settings:
+def _settings(model: str | None = None) -> Settings:
     """The shared settings, as every command but `serve` reads them."""
     from models.settings import Settings
 
-    return _loaded(Settings)
+    return _loaded(Settings, model)
 
 
-def _loaded(kind: type[SettingsT]) -> SettingsT:
-    """Settings from the environment; a bad variable ends the command with one line per
-    problem, naming the variable and never its value."""
+def _loaded(kind: type[SettingsT], model: str | None = None) -> SettingsT:
+    """Settings from the environment (the registered model named by `--model`, if given);
+    a bad variable ends the command with one line per problem, naming the variable and
+    never its value."""
     from models.settings import SettingsError, load_settings
 
     try:
-        return load_settings(kind)
+        settings = load_settings(kind)
     except SettingsError as error:
         for line in str(error).splitlines():
             typer.echo(f"handoff: {line}", err=True)
         raise typer.Exit(code=2) from None
+    if model is not None:
+        if not model.strip():
+            typer.echo("handoff: --model needs a registered model name", err=True)
+            raise typer.Exit(code=2)
+        settings = settings.model_copy(update={"model_name": model.strip()})
+    return settings
 
 
 @app.command()
@@ -199,6 +216,7 @@ def train(
             "counted in the run.",
         ),
     ] = False,
+    model: ModelOpt = None,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
     from training.train import TrainingRefused, run_training
@@ -211,7 +229,7 @@ def train(
                 mapping=mapping,
                 horizon_days=horizon_days,
                 policy_path=policy,
-                settings=_settings(),
+                settings=_settings(model),
                 skip_invalid_rows=skip_invalid_rows,
             )
     except TrainingRefused as refused:
@@ -234,8 +252,13 @@ def backtest(
 
     An evaluation, not a version: nothing is registered.
     """
-    from training.backtest import FoldDone, backtest_folder, summarise
+    from training.backtest import FoldDone, backtest_folder, fold_verdicts, summarise
+    from training.leakage import LeakageReport
     from training.train import TrainingRefused
+
+    def guarded(report: LeakageReport) -> None:
+        for line in report.lines():
+            typer.echo(line, err=True)
 
     def progress(done: FoldDone) -> None:
         window = f"test {done.test_start[:10]} .. {done.test_end[:10]}"
@@ -255,6 +278,7 @@ def backtest(
                 horizon_days=horizon_days,
                 n_folds=folds,
                 on_fold=progress,
+                on_guard=guarded,
             )
     except TrainingRefused as refused:
         _refused(refused, "backtest", retry=None)
@@ -265,6 +289,10 @@ def backtest(
         index=["fold", "test_start", "n_test", "test_win_rate"], columns="model", values="roc_auc"
     )
     typer.echo("Test ROC AUC per fold:\n" + by_fold.round(4).to_string())
+    typer.echo(
+        "\nVerdict per fold (combined model, DeLong 95% interval; against chance and the "
+        "fold's best baseline):\n" + fold_verdicts(table).round(4).to_string(index=False)
+    )
     typer.echo("\nOver folds:\n" + summarise(table).round(4).to_string(index=False))
     if out is not None:
         table.to_csv(out, index=False)
@@ -275,13 +303,14 @@ def backtest(
 def report(
     version: Annotated[str, typer.Argument(help="Model version number.")],
     out: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
+    model: ModelOpt = None,
 ) -> None:
     """Write the self-contained HTML review report for a version (and log it to its run)."""
     from training.report import write_report
     from training.versions import UnknownVersion
 
     try:
-        path = write_report(version, out=out, settings=_settings())
+        path = write_report(version, out=out, settings=_settings(model))
     except UnknownVersion as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
@@ -295,6 +324,7 @@ def signoff(
     by: Annotated[str, typer.Option("--by", help="Who signs.")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
     comment: Annotated[str, typer.Option("--comment")] = "",
+    model: ModelOpt = None,
 ) -> None:
     """Record marketing's or BDR's decision on a version."""
     from training.signoff import SignoffError, record_signoff
@@ -302,7 +332,12 @@ def signoff(
 
     try:
         decision = record_signoff(
-            version, team=team, by=by, approve=not reject, comment=comment, settings=_settings()
+            version,
+            team=team,
+            by=by,
+            approve=not reject,
+            comment=comment,
+            settings=_settings(model),
         )
     except (SignoffError, UnknownVersion) as error:
         typer.echo(f"sign-off not recorded: {error}", err=True)
@@ -311,12 +346,15 @@ def signoff(
 
 
 @app.command()
-def promote(version: Annotated[str, typer.Argument(help="Model version number.")]) -> None:
+def promote(
+    version: Annotated[str, typer.Argument(help="Model version number.")],
+    model: ModelOpt = None,
+) -> None:
     """Make a signed-off version the champion, if its sign-offs and gates hold."""
     from training.promote import PromotionRefused, configured_gates, promote_version
     from training.versions import UnknownVersion
 
-    settings = _settings()
+    settings = _settings(model)
     try:
         typer.echo(promote_version(version, settings=settings, **configured_gates(settings)))
     except (PromotionRefused, UnknownVersion) as refused:
@@ -335,23 +373,24 @@ def rollback(
             "through `handoff promote`).",
         ),
     ] = None,
+    model: ModelOpt = None,
 ) -> None:
     """Make the previous champion (or, with --to, an earlier one) the champion again."""
     from training.promote import PromotionRefused, rollback_champion
 
     try:
-        typer.echo(rollback_champion(settings=_settings(), to=to))
+        typer.echo(rollback_champion(settings=_settings(model), to=to))
     except PromotionRefused as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
 
 
 @app.command()
-def models() -> None:
-    """List model versions with status, sign-offs and headline metrics."""
+def models(model: ModelOpt = None) -> None:
+    """List model versions with status, verdict, sign-offs and headline metrics."""
     from training.versions import versions_table
 
-    typer.echo(versions_table(settings=_settings()))
+    typer.echo(versions_table(settings=_settings(model)))
 
 
 @app.command()
@@ -409,12 +448,13 @@ def score(
     data_dir: DataDir,
     out: Annotated[Path, typer.Option("--out", help="Output file (.parquet or .csv).")],
     mapping: MappingOpt = None,
+    model: ModelOpt = None,
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
     from serving.batch_score import NoChampion, UnsupportedOutput, score_folder
     from serving.settings import ServingSettings
 
-    settings = _loaded(ServingSettings)
+    settings = _loaded(ServingSettings, model)
     try:
         with _data_errors("score", data_dir, "--out", out):
             summary = score_folder(data_dir, out=out, mapping=mapping, settings=settings)

@@ -27,6 +27,8 @@ class CrmData:
     fit_columns: list[str] = field(default_factory=list)
     interest_columns: list[str] = field(default_factory=list)
     excluded_columns: dict[str, str] = field(default_factory=dict)
+    # Inputs the leakage guard may suspect that the mapping keeps, with the reason.
+    kept_columns: dict[str, str] = field(default_factory=dict)
     source: str = "memory"
     extracted_at: pd.Timestamp | None = None
     # The file each table was read from, by table; a table with no file is absent here.

@@ -5,7 +5,9 @@ lead column is filled (`[columns.<name>]`: from a source column, optionally thro
 map with a default, or a constant), how the lead id and `created_at` are formed (`[lead_id]`,
 `[time]`), how outcomes follow from a label column (`[label]`), which extra columns to keep
 as model inputs with a role (`[extras.<name>]`), and which columns are leakage and must be
-dropped, with the reason (`[excluded]`; recorded in `CrmData.excluded_columns` for runs).
+dropped, with the reason (`[excluded]`; recorded in `CrmData.excluded_columns` for runs),
+and which inputs the training leakage guard would exclude that a data scientist keeps, with
+the reason (`[keep]`: column = "reason"; recorded in the run and shown to the reviewers).
 Allowed values are checked against `schemas.py` when the mapping is loaded, so a typo fails
 early with the key that holds it. See `mappings/leads_x_education.toml` for a full example.
 """
@@ -88,6 +90,7 @@ class Mapping:
     columns: dict[str, ColumnRule] = field(default_factory=dict)
     extras: dict[str, Extra] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
+    keep: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
 
@@ -196,6 +199,17 @@ def _extra(name: str, spec: Any) -> Extra:
     return Extra(source=_get(spec, "from", str, where), role=role, dtype=dtype)
 
 
+def _keep(keep_doc: dict[str, Any], excluded: dict[str, Any]) -> dict[str, str]:
+    """`[keep]`: model inputs the leakage guard suspects, kept on purpose, each with why."""
+    for col, reason in keep_doc.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise MappingError(f"keep.{col!r}: give the reason as a non-empty string")
+    both = sorted(set(keep_doc) & set(excluded))
+    if both:
+        raise MappingError(f"keep: {both} are both kept and excluded as leakage")
+    return {str(k): str(v).strip() for k, v in keep_doc.items()}
+
+
 def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None = None) -> Mapping:
     """Check a parsed TOML document and turn it into a `Mapping`; errors name the key."""
     _unknown_keys(
@@ -210,6 +224,7 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
             "columns",
             "extras",
             "excluded",
+            "keep",
         },
         "mapping",
     )
@@ -264,6 +279,7 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
     for col, reason in excluded_doc.items():
         if not isinstance(reason, str) or not reason.strip():
             raise MappingError(f"excluded.{col!r}: give the reason as a non-empty string")
+    keep = _keep(_section(doc, "keep", required=False), excluded_doc)
     used = {r.source for r in columns.values() if r.source} | {e.source for e in extras.values()}
     used |= {label["from"]} | ({lead_id["from"]} if "from" in lead_id else set())
     leaking = sorted(used & set(excluded_doc))
@@ -290,6 +306,7 @@ def parse_mapping(doc: dict[str, Any], name: str = "mapping", path: Path | None 
         columns=columns,
         extras=extras,
         excluded={str(k): str(v) for k, v in excluded_doc.items()},
+        keep=keep,
         path=path,
     )
 
@@ -447,9 +464,16 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
         fit_columns=fit_columns,
         interest_columns=interest_columns,
         excluded_columns=dict(mapping.excluded),
+        kept_columns=_kept_inputs(mapping),
         source=f"mapping:{mapping.name}",
         extracted_at=mapping.extracted_at,
     )
+
+
+def _kept_inputs(mapping: Mapping) -> dict[str, str]:
+    """`[keep]` by lead column: an export column name stands for the extra read from it."""
+    by_export = {extra.source: name for name, extra in mapping.extras.items()}
+    return {by_export.get(col, col): reason for col, reason in mapping.keep.items()}
 
 
 def read_crm(data_dir: Path, mapping: Path | None = None) -> CrmData:

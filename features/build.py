@@ -33,6 +33,22 @@ class FeatureFrame:
     categorical_columns: list[str]
     feature_sets: list[FeatureSet] = field(default_factory=list)
 
+    def without(self, columns: Sequence[str]) -> FeatureFrame:
+        """The same features minus `columns` (frame, column lists and the sets' specs), so
+        the sets' labels name what a model was really trained on."""
+        drop = set(columns)
+        sets = [
+            replace(fs, features=tuple(f for f in fs.features if f.name not in drop))
+            for fs in self.feature_sets
+        ]
+        return FeatureFrame(
+            frame=self.frame.drop(columns=[c for c in self.frame.columns if c in drop]),
+            fit_columns=[c for c in self.fit_columns if c not in drop],
+            interest_columns=[c for c in self.interest_columns if c not in drop],
+            categorical_columns=[c for c in self.categorical_columns if c not in drop],
+            feature_sets=sets,
+        )
+
 
 def feature_sets(
     fit_kinds: Mapping[str, str],

@@ -25,12 +25,19 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def learn_categories(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[Any]]:
-    """Training categories per categorical column (the dtype's, else sorted observed values)."""
+    """The categories each column takes in the training rows `X`, and no others.
+
+    Why not the dtype's categories: features are built on the whole table at once, so a
+    categorical's dtype lists values first seen in the validation or test window (or even in
+    a closed vocabulary nobody used); counting those as known would hide exactly the leads the
+    model knows nothing about. A categorical keeps its dtype's order, anything else sorts.
+    """
     out: dict[str, list[Any]] = {}
     for col in columns:
         s = X[col]
         if isinstance(s.dtype, pd.CategoricalDtype):
-            cats = list(s.cat.categories)
+            codes = np.unique(s.cat.codes.to_numpy())
+            cats = list(s.cat.categories[codes[codes >= 0]])
         else:
             cats = sorted(pd.unique(s.dropna()).tolist(), key=str)
         out[col] = cats

@@ -45,6 +45,11 @@ PROMOTED_TAG = "handoff.promoted_at"
 ROLLED_BACK_TAG = "handoff.rolled_back_at"
 CONTRACT_VERSION_TAG = "handoff.contract_version"
 FEATURE_SETS_TAG = "handoff.feature_sets"
+# The verdict's word against chance and the best baseline (`training.verdict`), and, when
+# the mapping kept a column the leakage guard suspected, one line per kept column (also a
+# run tag): the report and `handoff models` show both.
+VERDICT_TAG = "handoff.verdict"
+LEAKAGE_KEPT_TAG = "handoff.leakage_kept"
 
 # Run tags (on the training run, not the version).
 CODE_VERSION_TAG = "handoff.code_version"
@@ -71,6 +76,8 @@ EXAMPLES_FILE = f"{EVALUATION_DIR}/examples.json"
 TEST_SCORES_FILE = f"{EVALUATION_DIR}/test_scores.parquet"
 TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
+VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
+LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
 
 # Run metrics `handoff models` and `/v1/model` show; AUC and ECE are also promotion gates.
 AUC_METRIC = "test_combined_roc_auc"

@@ -20,6 +20,7 @@ from serving.docs import add_offline_docs
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import Metrics
 from serving.middleware import ServingMiddleware
+from serving.openapi import live_openapi
 from serving.routers import model, ops, score
 from serving.score_log import ScoreLog
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
@@ -114,6 +115,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.include_router(model.router)
     app.include_router(ops.router)
     app.add_middleware(ServingMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.openapi = live_openapi(app)  # type: ignore[method-assign]  # the champion's extras
     return app
 
 

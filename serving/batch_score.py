@@ -156,6 +156,26 @@ def load_champion(settings: ServingSettings) -> Champion:
     return holder.current
 
 
+def training_differences(champion: Champion, crm: CrmData) -> list[str]:
+    """How this data differs from what the champion was trained on, in words: another
+    mapping (or a mapping against a plain folder), and extra inputs the data lacks."""
+    out: list[str] = []
+    trained = champion.source or ""
+    mapped = trained.startswith("mapping:") or crm.source.startswith("mapping:")
+    if mapped and trained != crm.source:
+        out.append(
+            f"champion version {champion.version} was trained on "
+            f"{trained or 'an unrecorded source'}, but this data is read as {crm.source}"
+        )
+    missing = [e["name"] for e in champion.extras if e["name"] not in crm.leads.columns]
+    if missing:
+        out.append(
+            f"this data lacks the extra inputs champion version {champion.version} was "
+            f"trained with ({', '.join(missing)}): every lead is scored with them unknown"
+        )
+    return out
+
+
 def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """Contract-valid leads and events (outcomes play no part in scoring, so are not checked)."""
     from data_contracts.validate import validate_crm
@@ -198,6 +218,7 @@ def score_folder(
     settings = settings or ServingSettings()
     champion = load_champion(settings)
     crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
+    warnings = training_differences(champion, crm)
     when = pd.Timestamp(as_of if as_of is not None else crm.data_end)
     when = (when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")).as_unit(
         "us"
@@ -252,7 +273,7 @@ def score_folder(
         tmp.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     parts = ", ".join(f"{q} {quadrants.get(q, 0)}" for q in QUADRANTS)
-    return (
+    return "".join(f"WARNING: {w}\n" for w in warnings) + (
         f"scored {n_scored} leads with model version {champion.version} as of {when.isoformat()} "
         f"in {seconds:.1f}s -> {out}\n"
         f"quadrants: {parts}\n"

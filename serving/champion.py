@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from features.feature_sets import FeatureSet
 from models import mlflow_layout as layout
 from models.mlflow_layout import (
     BINDING_TAG,
@@ -57,6 +58,24 @@ class Champion:
     feature_sets: list[dict[str, str]]
     contract_version: str
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The mapped inputs it was trained with ({name, kind, role}) and what it was trained on.
+    extras: list[dict[str, str]] = field(default_factory=list)
+    source: str | None = None
+
+    @property
+    def extra_kinds(self) -> dict[str, str]:
+        """Extra input name -> "numeric" | "categorical", as a request must send it."""
+        return {e["name"]: e["kind"] for e in self.extras}
+
+
+def extra_inputs(feature_sets: list[FeatureSet]) -> list[dict[str, str]]:
+    """The mapped lead columns a model's feature sets read, with their kind and role."""
+    return [
+        {"name": f.source, "kind": f.kind, "role": fs.role}
+        for fs in feature_sets
+        for f in fs.features
+        if f.source is not None
+    ]
 
 
 def _signoff_view(signoff: Signoff | None, binding: str) -> dict[str, Any]:
@@ -170,6 +189,7 @@ class ChampionHolder:
         policy: dict[str, Any] = {}
         window: dict[str, Any] = {}
         metrics: dict[str, float] = {}
+        source: str | None = None
         if model.policy is not None:
             policy = model.policy.model_dump(mode="json")
         if run_id:
@@ -185,6 +205,7 @@ class ChampionHolder:
                 for k in ("windows", "data_end", "horizon_days", "n_labelled", "n_censored")
                 if k in summary
             }
+            source = summary.get("source")
             if not policy:
                 policy = self._artifact_dict(load_dict, run_id, POLICY_FILE)
         binding = tags.get(BINDING_TAG, "")
@@ -202,6 +223,8 @@ class ChampionHolder:
             training_window=window,
             metrics=metrics,
             feature_sets=[fs.identity() for fs in model.feature_sets],
+            extras=extra_inputs(model.feature_sets),
+            source=source,
             contract_version=str(
                 getattr(model, "contract_version", None)
                 or tags.get(CONTRACT_VERSION_TAG, "unknown")

@@ -150,6 +150,24 @@ else:
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+# A mapped extra input: its name as the mapping declared it, its value a JSON number
+# (numeric) or string (categorical), null for known to be empty. Which names and kinds a
+# champion takes is its own (`GET /v1/model`, the live OpenAPI); `check_extras` judges them.
+MAX_EXTRAS = 200
+EXTRA_NAME_CHARS = 200
+EXTRA_TEXT_CHARS = 1_000
+if TYPE_CHECKING:
+    ExtraName = str
+    ExtraValue = str | float | int | None
+else:
+    ExtraName = Annotated[StrictStr, Field(min_length=1, max_length=EXTRA_NAME_CHARS), Utf8]
+    ExtraValue = (
+        Annotated[StrictStr, Field(max_length=EXTRA_TEXT_CHARS), Utf8]
+        | StrictInt
+        | StrictFloat
+        | None
+    )
+
 
 @with_config(_STRICT)
 class EventIn(TypedDict):
@@ -197,6 +215,16 @@ class ScoreIn(BaseModel):
     lead: LeadIn
     events: list[EventIn] = Field(default_factory=list)
     as_of: Timestamp | None = None
+    extras: dict[ExtraName, ExtraValue] = Field(
+        default_factory=dict,
+        max_length=MAX_EXTRAS,
+        description=(
+            "The mapped extra inputs the serving model was trained with, by name (see "
+            "`GET /v1/model` `extras`): a number for a numeric input, a string for a "
+            "categorical one, null when known to be empty. An unknown name is refused; a "
+            "missing one is scored as unknown and named in the answer's `missing_inputs`."
+        ),
+    )
 
 
 class BatchScoreIn(BaseModel):
@@ -337,6 +365,10 @@ class ScoreOut(BaseModel):
     tier: int = Field(ge=min(TIERS), le=max(TIERS))
     speed_to_lead_minutes: int = Field(ge=0)
     unseen_categories: list[str]
+    missing_inputs: list[str] = Field(
+        description="Extra inputs the model was trained with that this request did not send: "
+        "it scored them as unknown."
+    )
     model_version: str
     feature_sets: list[FeatureSetOut]
     contract_version: str
@@ -381,8 +413,17 @@ class SignoffOut(BaseModel):
     binding_matches: bool
 
 
+class ExtraInputOut(BaseModel):
+    """A mapped input the serving model was trained with, sent in `ScoreIn.extras`."""
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    role: Literal["fit", "interest"]
+
+
 class ModelOut(BaseModel):
-    """What is serving: version, who signed it off, its policy, its window and numbers."""
+    """What is serving: version, who signed it off, its policy, its window and numbers,
+    and the extra inputs a request should carry."""
 
     name: str
     version: str
@@ -395,6 +436,10 @@ class ModelOut(BaseModel):
     metrics: dict[str, float]
     feature_sets: list[FeatureSetOut]
     contract_version: str
+    extras: list[ExtraInputOut]
+    source: str | None = Field(
+        default=None, description="What the model was trained on (a mapping or a folder)."
+    )
 
 
 class HealthOut(BaseModel):

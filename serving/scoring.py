@@ -138,6 +138,42 @@ def check_item(
     return as_of, errors
 
 
+def check_extras(
+    extras: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    *,
+    version: str,
+    loc: tuple[str | int, ...] = ("body",),
+) -> list[FieldError]:
+    """Each extra input against the kinds the model was trained with: an unknown name or a
+    value of the wrong kind is an input error naming the input (never echoing the value)."""
+    errors: list[FieldError] = []
+    takes = ", ".join(sorted(kinds)) or "no extra inputs"
+    for name, value in extras.items():
+        where = (*loc, "extras", name)
+        kind = kinds.get(name)
+        if kind is None:
+            errors.append(
+                FieldError(
+                    where,
+                    f"unknown extra input {name!r}: model version {version} takes {takes}",
+                    "unknown_extra",
+                )
+            )
+        elif value is not None and kind == "numeric" and not isinstance(value, int | float):
+            errors.append(FieldError(where, f"{name!r} is a numeric input: send a number", "kind"))
+        elif value is not None and kind == "categorical" and not isinstance(value, str):
+            errors.append(
+                FieldError(where, f"{name!r} is a categorical input: send a string", "kind")
+            )
+    return errors
+
+
+def missing_inputs(extras: Mapping[str, Any], kinds: Mapping[str, str]) -> list[str]:
+    """The extra inputs a request left out (scored as unknown, and said so)."""
+    return [name for name in kinds if name not in extras]
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -158,10 +194,16 @@ def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
 
 
 def build_columns(
-    leads: Sequence[LeadIn], events: Sequence[Sequence[EventIn]]
+    leads: Sequence[LeadIn],
+    events: Sequence[Sequence[EventIn]],
+    extras: Sequence[Mapping[str, Any]] = (),
+    kinds: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Contract-shaped `leads` and `events` tables as plain numpy columns (strings as object
-    arrays, times as int64 µs): what `HandoffModel.score_columns` reads, with no DataFrame."""
+    arrays, times as int64 µs): what `HandoffModel.score_columns` reads, with no DataFrame.
+
+    `extras` (one mapping per lead, checked by `check_extras`) become the lead columns the
+    model's mapped inputs read, by `kinds`; an input a lead lacks is missing (None / NaN)."""
     lead_cols: dict[str, Any] = {
         f: _objects([getattr(lead, f) for lead in leads]) for f in STRING_LEAD_FIELDS
     }
@@ -175,6 +217,15 @@ def build_columns(
         dtype=np.float64,
     )
     lead_cols["is_named_account"] = np.array([lead.is_named_account for lead in leads], bool)
+    per_lead = list(extras) or [{}] * len(leads)
+    for name, kind in (kinds or {}).items():
+        values = [given.get(name) for given in per_lead]
+        if kind == "numeric":
+            lead_cols[name] = np.array(
+                [np.nan if v is None else float(v) for v in values], dtype=np.float64
+            )
+        else:
+            lead_cols[name] = _objects(values)
 
     # Comprehensions over one flat list: ~2x faster than appending field by field.
     flat = [e for lead_events in events for e in lead_events]
@@ -216,9 +267,10 @@ def answers(
     *,
     request_id: str,
     meta: dict[str, Any],
+    missing: Sequence[list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One `ScoreOut`-shaped dict per scored lead, from `score_columns`' columns (built by
-    hand: pydantic is too slow at 10k)."""
+    hand: pydantic is too slow at 10k); `missing` names each lead's unsent extra inputs."""
     n = len(lead_ids)
     col = {c: _tolist(scored[c]) for c in _ANSWER_COLUMNS}
     if any(len(v) != n for v in col.values()):
@@ -257,6 +309,7 @@ def answers(
                 "tier": int(col["tier"][i]),
                 "speed_to_lead_minutes": int(col["speed_to_lead_minutes"][i]),
                 "unseen_categories": _strings(unseen[i]),
+                "missing_inputs": list(missing[i]) if missing is not None else [],
                 **meta,
             }
         )
@@ -272,9 +325,11 @@ def score_items(
     leads: Sequence[LeadIn],
     events: Sequence[Sequence[EventIn]],
     as_of: Sequence[datetime],
+    extras: Sequence[Mapping[str, Any]] = (),
+    kinds: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Scores, quadrants and reasons for validated leads, as columns in their order."""
-    lead_cols, event_cols = build_columns(leads, events)
+    lead_cols, event_cols = build_columns(leads, events, extras, kinds)
     scored: dict[str, Any] = model.score_columns(
         lead_cols, event_cols, aware_us(as_of), reasons=True
     )

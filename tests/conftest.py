@@ -226,3 +226,63 @@ def loopback_only(context: Any) -> list[str]:
 
     context.route("**/*", route)
     return refused
+
+
+# ---------------------------------------------------------------------------------------
+# A foreign export with mapped extras: honest inputs, one sales-entered leak, one category
+# first seen late (for the leakage guard, unseen categories and the API's extras).
+# ---------------------------------------------------------------------------------------
+EXPORT_EXTRAS = {
+    "segment": ("Segment", "fit", "categorical"),
+    "visits": ("Visits", "interest", "numeric"),
+    "region": ("Region", "fit", "categorical"),
+}
+LEAK_EXTRA = {"business_type": ("Business Type", "fit", "categorical")}
+
+
+def write_mapped_export(
+    folder: Path, *, rows: int = 1_500, seed: int = 0, signal: bool = True
+) -> Path:
+    """`export.csv` in `folder`: a yes/no `won` label driven by Segment and Visits (or, with
+    `signal=False`, by nothing at all); Region is noise whose value "north" appears only in
+    the last quarter of rows; Business Type is filled in only for won leads (entered by
+    sales at close: a leak)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    segments = np.array(["smb", "mid", "enterprise", "public"])
+    seg = rng.integers(0, len(segments), rows)
+    visits = rng.poisson(3, rows).astype(float)
+    logit = -1.6 + (np.array([-0.6, 0.2, 0.9, -0.2])[seg] + 0.25 * (visits - 3)) * signal
+    won = rng.random(rows) < 1 / (1 + np.exp(-logit))
+    region = rng.choice(["east", "west", "south"], rows).astype(object)
+    late = np.arange(rows) >= int(rows * 0.75)
+    region[late & (rng.random(rows) < 0.4)] = "north"
+    business = np.where(won, rng.choice(["reseller", "direct", "partner"], rows), None)
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {
+            "won": np.where(won, "yes", "no"),
+            "Segment": segments[seg],
+            "Visits": visits,
+            "Region": region,
+            "Business Type": business,
+        }
+    ).to_csv(folder / "export.csv", index=False)
+    return folder
+
+
+def export_mapping(*, leak: bool = True, keep: dict[str, str] | None = None) -> str:
+    """The mapping of `write_mapped_export`: its extras (and the leak, unless `leak=False`),
+    and a `[keep]` table when given."""
+    extras = {**EXPORT_EXTRAS, **(LEAK_EXTRA if leak else {})}
+    text = tiny_mapping(file="export.csv", label="won").replace(
+        'step = "1h"',
+        'step = "1h"\nextracted_at = "2030-01-01T00:00:00Z"',  # labels are final
+    )
+    for name, (source, role, kind) in extras.items():
+        text += f'[extras.{name}]\nfrom = "{source}"\nrole = "{role}"\ndtype = "{kind}"\n'
+    if keep:
+        text += "[keep]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in keep.items())
+    return text

@@ -157,6 +157,27 @@ def test_cli_backtest_shows_progress_per_fold(tmp_path: Path) -> None:
         assert f"{fold['n_train']:,} train / {fold['n_test']:,} test rows, done in " in line
         assert line.endswith("s")
     assert lines.index(progress[-1]) < lines.index("Test ROC AUC per fold:")
+    (guard,) = [line for line in lines if line.startswith("leakage guard: ")]
+    assert lines.index(guard) < lines.index(progress[0]) and "no suspect" in guard
+
+
+def test_cli_train_model_name_keeps_versions_apart(tmp_path: Path) -> None:
+    """`--model NAME` registers under NAME; the default name's listing does not see it."""
+    folder = tmp_path / "crm"
+    generate_to_folder(n_leads=1_500, seed=3, out_dir=folder)
+    home = tmp_path / "home"
+    result = run("train", folder, "--model", "emea-scorer", home=home)
+    assert result.exit_code == 0, result.output
+    said = result.output.splitlines()
+    first = {
+        key: next(i for i, line in enumerate(said) if line.startswith(key))
+        for key in ("verdict on ", "leakage guard: ", "registered ")
+    }
+    assert first["verdict on "] < first["leakage guard: "] < first["registered "]
+    assert "registered emea-scorer version 1" in result.output
+    listed = run("models", "--model", "emea-scorer", home=home).output
+    assert "(versions of registered model emea-scorer)" in listed
+    assert "no versions of handoff-lead-scorer yet" in run("models", home=home).output
 
 
 def test_cli_train_refusal_without_validation_is_one_line(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from models.baselines import make_baselines
 from models.scorer import LeadScorer
 from training.evaluate import binary_metrics
+from training.leakage import LeakageReport
+from training.verdict import auc_interval, verdict_for
 
 MODELS: tuple[str, ...] = ("combined", "fit", "interest")
 BASELINES: tuple[str, ...] = tuple(make_baselines())
@@ -109,7 +111,9 @@ def backtest(
     scorer_params: dict[str, Any] | None = None,
     on_fold: OnFold | None = None,
 ) -> pd.DataFrame:
-    """One row per (fold, model or baseline): test window, rows, win rate, AUC, lift@10.
+    """One row per (fold, model or baseline): test window, rows, win rate, AUC with its
+    DeLong interval, lift@10, and the fold's verdict on the combined model (`verdict`:
+    against chance and the fold's best baseline, `training.verdict`).
 
     A fold whose train, calibration or test window lacks wins or losses is skipped (and
     so absent from the table), as `handoff train` would refuse it. `on_fold` hears of
@@ -152,8 +156,10 @@ def backtest(
         scored = {m: probs[f"{m}_probability"].to_numpy() for m in MODELS}
         for name, baseline in make_baselines().items():
             scored[name] = baseline.fit(X_tr, parts["train"]).predict_proba(X_te)
+        verdict = verdict_for(parts["test"], scored["combined"], {b: scored[b] for b in BASELINES})
         for name, p in scored.items():
             metrics = binary_metrics(parts["test"], np.asarray(p, dtype=float))
+            interval = auc_interval(parts["test"], p)
             rows.append(
                 {
                     "fold": k,
@@ -161,7 +167,10 @@ def backtest(
                     "test_win_rate": float(parts["test"].mean()),
                     "model": name,
                     "roc_auc": metrics["roc_auc"],
+                    "auc_low": interval.low,
+                    "auc_high": interval.high,
                     "lift_top10": metrics["lift_top10"],
+                    "verdict": verdict.word,
                 }
             )
         if on_fold is not None:
@@ -183,6 +192,15 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("mean_auc", ascending=False).reset_index()
 
 
+def fold_verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """Per fold: the combined model's AUC interval and its verdict."""
+    columns = ["fold", "test_start", "n_test", "auc", "auc_low", "auc_high", "verdict"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    combined = table[table["model"] == "combined"].rename(columns={"roc_auc": "auc"})
+    return combined[columns].reset_index(drop=True)
+
+
 def backtest_folder(
     data_dir: Path,
     *,
@@ -192,14 +210,22 @@ def backtest_folder(
     n_folds: int = 4,
     first_origin: float = 0.5,
     on_fold: OnFold | None = None,
+    on_guard: Callable[[LeakageReport], None] | None = None,
 ) -> pd.DataFrame:
     """`backtest` on a CRM folder, prepared exactly as `handoff train` prepares it
-    (contracts, labels with censoring, point-in-time features)."""
+    (contracts, labels with censoring, point-in-time features, the leakage guard on the rows
+    before the first origin); `on_guard` hears what the guard found before any fold runs."""
     from training.prepare import labelled_training_frame
 
-    X, y, times, features = labelled_training_frame(
-        data_dir, mapping=mapping, horizon_days=horizon_days, half_life_days=half_life_days
+    X, y, times, features, leakage = labelled_training_frame(
+        data_dir,
+        mapping=mapping,
+        horizon_days=horizon_days,
+        half_life_days=half_life_days,
+        guard_share=first_origin,
     )
+    if on_guard is not None:
+        on_guard(leakage)
     return backtest(
         X,
         y,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from data_contracts.vocab import QUADRANTS
 from models.baselines import BASELINE_NAMES
+
+FloatArray = npt.NDArray[np.float64]
 
 # The scorer's three probabilities as run metrics name them, the combined one first.
 SCORER_MODELS: tuple[str, ...] = ("combined", "fit", "interest")
@@ -27,6 +31,40 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 
 
+def rank_auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    """ROC AUC from mid-ranks (ties count half), the same value as scikit-learn's, without
+    its checks: the leakage guard and the verdicts compute many on one window."""
+    y_arr = np.asarray(y, dtype=float)
+    n_won = float(y_arr.sum())
+    n_lost = len(y_arr) - n_won
+    if n_won == 0 or n_lost == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(p, dtype=float))
+    return float((ranks[y_arr == 1].sum() - n_won * (n_won + 1) / 2) / (n_won * n_lost))
+
+
+def _bins(
+    y: npt.ArrayLike, p: npt.ArrayLike, bins: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(mean predicted, observed win rate, count) of equal-count bins of predicted probability,
+    in numpy: the verdicts' bootstrap bins a window hundreds of times."""
+    y_arr = np.asarray(y, dtype=float)
+    p_arr = np.asarray(p, dtype=float)
+    n = len(y_arr)
+    if n == 0:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    k = min(bins, n)
+    order = np.argsort(p_arr, kind="stable")
+    sizes = np.full(k, n // k)
+    sizes[: n % k] += 1  # the sizes np.array_split gives
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    counts = sizes.astype(float)
+    predicted = np.add.reduceat(p_arr[order], starts) / counts
+    observed = np.add.reduceat(y_arr[order], starts) / counts
+    return predicted, observed, counts
+
+
 def calibration_bins(y: npt.ArrayLike, p: npt.ArrayLike, bins: int = 10) -> pd.DataFrame:
     """Equal-count bins of predicted probability: mean predicted, observed win rate, count.
 
@@ -34,50 +72,61 @@ def calibration_bins(y: npt.ArrayLike, p: npt.ArrayLike, bins: int = 10) -> pd.D
     bins would put nearly all leads in the first one. The report's calibration table and the
     logged ECE both come from here.
     """
-    y_arr = np.asarray(y, dtype=float)
-    p_arr = np.asarray(p, dtype=float)
-    rows = []
-    if len(y_arr):
-        order = np.argsort(p_arr, kind="stable")
-        for chunk in np.array_split(order, min(bins, len(y_arr))):
-            if len(chunk):
-                rows.append(
-                    {
-                        "predicted": float(p_arr[chunk].mean()),
-                        "observed": float(y_arr[chunk].mean()),
-                        "n": len(chunk),
-                    }
-                )
-    return pd.DataFrame(rows, columns=["predicted", "observed", "n"])
+    predicted, observed, counts = _bins(y, p, bins)
+    return pd.DataFrame(
+        {"predicted": predicted, "observed": observed, "n": counts.astype(int)},
+        columns=["predicted", "observed", "n"],
+    )
 
 
 def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, *, bins: int = 10) -> float:
     """Count-weighted mean |observed − predicted| over `calibration_bins`."""
-    table = calibration_bins(y, p, bins)
-    if table.empty:
+    predicted, observed, counts = _bins(y, p, bins)
+    if len(counts) == 0:
         return float("nan")
-    gap = (table["observed"] - table["predicted"]).abs()
-    return float((table["n"] * gap).sum() / table["n"].sum())
+    return float((counts * np.abs(observed - predicted)).sum() / counts.sum())
 
 
-def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
-    """The `share` highest-scored rows (ties broken by position, so exactly k rows)."""
-    k = max(1, round(len(p) * share))
-    order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
-    mask = np.zeros(len(p), dtype=bool)
-    mask[order[:k]] = True
-    return mask
+def gain_steps(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Rows and wins reached after each group of tied scores, best score first (from 0).
+
+    Working leads best-score first is only defined between groups of equal scores; inside a
+    group nobody can say who comes first, so every lead in it counts for the group's average.
+    `wins_in_top` interpolates linearly inside a group, which is exactly that average.
+    """
+    y_arr = np.asarray(y, dtype=float)
+    p_arr = np.asarray(p, dtype=float)
+    if len(p_arr) == 0:
+        return np.zeros(1), np.zeros(1)
+    order = np.argsort(-p_arr, kind="stable")
+    scores = p_arr[order]
+    new_group = np.empty(len(scores), dtype=bool)
+    new_group[0] = True
+    np.not_equal(scores[1:], scores[:-1], out=new_group[1:])
+    starts = np.flatnonzero(new_group)
+    ends = np.append(starts[1:], len(scores)).astype(float)
+    wins = np.cumsum(np.add.reduceat(y_arr[order], starts))
+    return np.concatenate([[0.0], ends]), np.concatenate([[0.0], wins])
+
+
+def wins_in_top(y: npt.ArrayLike, p: npt.ArrayLike, k: npt.ArrayLike) -> FloatArray:
+    """Wins among the `k` best-scored rows (k may be fractional), ties sharing their average."""
+    rows, wins = gain_steps(y, p)
+    return np.asarray(np.interp(np.asarray(k, dtype=float), rows, wins), dtype=np.float64)
 
 
 def lift_and_capture(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> tuple[float, float]:
-    """Win rate in the top share over the overall rate, and the share of all wins caught there."""
+    """Win rate in the top share over the overall rate, and the share of all wins caught there.
+
+    Tied scores share their average, so the answer never depends on row order: a constant
+    score has lift 1.0 (to rounding) whatever the order.
+    """
     y = np.asarray(y, dtype=float)
     if len(y) == 0 or y.sum() == 0:
         return float("nan"), float("nan")
-    mask = top_share_mask(p, share)
-    lift = y[mask].mean() / y.mean()
-    capture = y[mask].sum() / y.sum()
-    return float(lift), float(capture)
+    k = len(y) * share
+    caught = float(wins_in_top(y, p, k)) / y.sum()
+    return caught / share, caught
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -104,6 +153,26 @@ def quadrant_table(quadrants: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     grouped.columns = pd.Index(["leads", "wins", "win_rate"])
     grouped["share"] = grouped["leads"] / max(len(frame), 1)
     return grouped[["leads", "share", "wins", "win_rate"]]
+
+
+def unseen_summary(unseen: Sequence[Sequence[str]], y: npt.ArrayLike) -> dict[str, Any]:
+    """Test leads holding a category the training window never held (`"column=value"`
+    flags per lead): how many, how they won beside the rest, and which columns."""
+    y_arr = np.asarray(y, dtype=float)
+    flagged = np.fromiter((len(u) > 0 for u in unseen), dtype=bool, count=len(y_arr))
+    columns: dict[str, int] = {}
+    for flags in unseen:
+        for column in {str(f).split("=", 1)[0] for f in flags}:
+            columns[column] = columns.get(column, 0) + 1
+    n = int(flagged.sum())
+    return {
+        "leads": len(y_arr),
+        "unseen": n,
+        "share": n / len(y_arr) if len(y_arr) else 0.0,
+        "win_rate_unseen": float(y_arr[flagged].mean()) if n else None,
+        "win_rate_seen": float(y_arr[~flagged].mean()) if n < len(y_arr) else None,
+        "columns": dict(sorted(columns.items(), key=lambda kv: -kv[1])),
+    }
 
 
 def metrics_by_model(y: np.ndarray, probabilities: dict[str, np.ndarray]) -> dict[str, Any]:

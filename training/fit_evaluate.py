@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import QUADRANTS
-from models.baselines import make_baselines
+from models.baselines import BASELINE_NAMES, make_baselines
 from models.policy import QuadrantPolicy, propose_policy, to_score
 from models.scorer import SCORES, LeadScorer
-from training.evaluate import metrics_by_model, quadrant_table
+from training.evaluate import metrics_by_model, quadrant_table, unseen_summary
 from training.phases import PhaseClock
 from training.prepare import TrainingData
+from training.verdict import Verdict, verdict_for
 
 EXAMPLES_PER_QUADRANT = 5
 
@@ -36,10 +37,17 @@ class Candidate:
     val_metrics: dict[str, dict[str, float]]
     quadrants: pd.DataFrame  # per quadrant on the test window
     examples: list[dict[str, Any]]  # a few test leads per quadrant, with reasons
+    verdict: Verdict  # the combined model against chance and the best baseline, intervals
+    unseen: dict[str, Any]  # test leads with a category the training window never held
 
     @property
     def baseline_probabilities(self) -> dict[str, np.ndarray]:
-        return {k: v for k, v in self.test_probabilities.items() if k.startswith("baseline_")}
+        return candidate_baselines(self.test_probabilities)
+
+
+def candidate_baselines(probabilities: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The baselines' probabilities among a run's models."""
+    return {k: v for k, v in probabilities.items() if k in BASELINE_NAMES}
 
 
 def _parts(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -71,7 +79,7 @@ def fit_and_evaluate(
     clock: PhaseClock | None = None,
 ) -> Candidate:
     """Fit on train, calibrate and propose the policy on validation (unless `policy` is
-    given), and score the models and baselines on the test window."""
+    given), score the models and baselines on the test window, and give the verdict."""
     clock = clock or PhaseClock()
     X_train, y_train = data.fold("train")
     X_val, y_val = data.fold("val")
@@ -108,13 +116,20 @@ def fit_and_evaluate(
             val_probs[name] = baseline.predict_proba(X_val)
         if data.oracle is not None:
             probs["oracle"] = data.oracle
-        return Candidate(
-            scorer=scorer,
-            policy=policy,
-            scored=scored,
-            test_probabilities=probs,
-            test_metrics=metrics_by_model(y_test, probs),
-            val_metrics=metrics_by_model(y_val, val_probs),
-            quadrants=quadrant_table(scored["quadrant"].to_numpy(), y_test),
-            examples=_examples(scorer, X_test, scored, policy),
-        )
+        test_metrics = metrics_by_model(y_test, probs)
+        val_metrics = metrics_by_model(y_val, val_probs)
+        examples = _examples(scorer, X_test, scored, policy)
+    with clock.phase("verdict"):
+        verdict = verdict_for(y_test, probs["combined"], candidate_baselines(probs))
+    return Candidate(
+        scorer=scorer,
+        policy=policy,
+        scored=scored,
+        test_probabilities=probs,
+        test_metrics=test_metrics,
+        val_metrics=val_metrics,
+        quadrants=quadrant_table(scored["quadrant"].to_numpy(), y_test),
+        examples=examples,
+        verdict=verdict,
+        unseen=unseen_summary(scored["unseen_categories"].tolist(), y_test),
+    )

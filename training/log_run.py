@@ -20,8 +20,10 @@ from data_contracts.crm_data import TABLES
 from models import mlflow_layout as layout
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
+from training.champion_compare import champion_verdict
 from training.evaluate import flatten_metrics
 from training.fit_evaluate import Candidate
+from training.leakage import LeakageReport
 from training.phases import PhaseClock
 from training.prepare import TrainingData, quarantine_record
 from training.register import register_candidate
@@ -92,6 +94,8 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "skip_invalid_rows": data.skip_invalid_rows,
         "quarantined": quarantine_record(data.validation),
         "excluded_columns": crm.excluded_columns,
+        "leakage": data.leakage.to_dict(),
+        "unseen_categories": candidate.unseen,
         "fit_columns": features.fit_columns,
         "interest_columns": features.interest_columns,
         "policy_proposed_by": candidate.policy.proposed_by,
@@ -112,6 +116,10 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         **{f"n_{fold}": float(windows[fold]["rows"]) for fold in ("train", "val", "test")},
         "win_rate_train": summary["win_rate"]["train"],
         "win_rate_test": summary["win_rate"]["test"],
+        "test_unseen_share": float(candidate.unseen["share"]),
+        "n_leakage_excluded": float(len(summary["leakage"]["excluded"])),
+        "n_leakage_kept": float(len(summary["leakage"]["kept"])),
+        **candidate.verdict.metrics(),
     }
     for quadrant, row in candidate.quadrants.iterrows():
         metrics[f"test_quadrant_{quadrant}_share"] = float(row["share"])
@@ -161,6 +169,9 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
     }
     files["metrics"].write_text(json.dumps(evaluation, indent=2))
     files["examples"].write_text(json.dumps(candidate.examples, indent=2, default=str))
+    (folder / Path(layout.LEAKAGE_FILE).name).write_text(
+        json.dumps(data.leakage.to_dict(), indent=2)
+    )
 
 
 def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[str, Any]:
@@ -185,7 +196,16 @@ def _run_tags(summary: dict[str, Any]) -> dict[str, str]:
     }
     if summary["quarantined"]:
         tags[layout.QUARANTINED_TAG] = json.dumps(summary["quarantined"])
+    kept = kept_tag(summary)
+    if kept:
+        tags[layout.LEAKAGE_KEPT_TAG] = kept
     return tags
+
+
+def kept_tag(summary: dict[str, Any]) -> str:
+    """One line per suspect column the mapping kept (empty when none was kept)."""
+    report = LeakageReport.from_dict(summary["leakage"])
+    return "\n".join(f.sentence() for f in report.kept)
 
 
 def log_and_register(
@@ -230,26 +250,40 @@ def log_and_register(
         info = log_handoff_model(
             candidate.scorer, candidate.policy, feature_sets, artifact_path=layout.MODEL_ARTIFACT
         )
+        version_tags = {
+            layout.CONTRACT_VERSION_TAG: CONTRACT_VERSION,
+            layout.FEATURE_SETS_TAG: labels,
+            layout.AUC_TAG: f"{metrics.get(layout.AUC_METRIC, np.nan):.4f}",
+            layout.VERDICT_TAG: candidate.verdict.word,
+        }
+        if kept_tag(summary):
+            version_tags[layout.LEAKAGE_KEPT_TAG] = kept_tag(summary)
+        client = mlflow.MlflowClient()
         version = register_candidate(
-            mlflow.MlflowClient(),
+            client,
             name=settings.model_name,
             run_id=run_id,
             model_uri=info.model_uri,
-            tags={
-                layout.CONTRACT_VERSION_TAG: CONTRACT_VERSION,
-                layout.FEATURE_SETS_TAG: labels,
-                layout.AUC_TAG: f"{metrics.get(layout.AUC_METRIC, np.nan):.4f}",
-            },
+            tags=version_tags,
             description=(
                 f"Trained on {summary['n_labelled']} labelled leads "
                 f"({summary['n_censored']} censored); data {summary['data_fingerprint'][:12]}."
             ),
         )
         mlflow.set_tag(layout.RUN_MODEL_VERSION_TAG, version.version)
+        verdict = candidate.verdict.with_champion(champion_verdict(client, settings, version))
+        mlflow.log_dict(verdict.to_dict(), layout.VERDICT_FILE)
+        champion_metrics = {
+            k: v for k, v in verdict.metrics().items() if k.startswith("verdict_champion_")
+        }
+        if champion_metrics:
+            mlflow.log_metrics(champion_metrics)
+            metrics.update(champion_metrics)
     return TrainResult(
         version=str(version.version),
         run_id=run_id,
         model_name=settings.model_name,
         metrics=metrics,
         summary=summary,
+        verdict=verdict,
     )

@@ -20,6 +20,7 @@ from data_contracts.validate import ValidationResult, validate_folder
 from features.build import FeatureFrame, build_features
 from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS
 from features.labels import make_labels
+from training.leakage import LeakageReport, UnknownKeep, guard_features
 from training.phases import PhaseClock
 from training.split import TimeSplit, time_ordered_split
 
@@ -53,6 +54,7 @@ class TrainingData:
     half_life_days: float
     skip_invalid_rows: bool
     oracle: np.ndarray | None  # the generator's true p_win for the test rows, if known
+    leakage: LeakageReport  # what the guard found on the training window, and did
 
     @property
     def crm(self) -> CrmData:
@@ -141,18 +143,51 @@ def labelled_rows(
     return X, y, labels["snapshot_at"].loc[labelled]
 
 
+def guarded(
+    crm: CrmData,
+    features: FeatureFrame,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    snapshot: pd.Series,
+    rows: np.ndarray,
+) -> tuple[FeatureFrame, pd.DataFrame, LeakageReport]:
+    """The leakage guard on the training rows `rows`, before any model is fitted: suspects
+    leave the features (unless the mapping keeps them); an unusable outcome is refused."""
+    try:
+        features, X, report = guard_features(
+            features, rows, X, y, leads=crm.leads, snapshot=snapshot, keep=crm.kept_columns
+        )
+    except UnknownKeep as error:
+        raise TrainingRefused(str(error)) from None
+    for role, columns in (("fit", features.fit_columns), ("interest", features.interest_columns)):
+        if not columns:
+            raise TrainingRefused(
+                f"the leakage guard excluded every {role} input:\n" + "\n".join(report.lines())
+            )
+    return features, X, report
+
+
 def labelled_training_frame(
     data_dir: Path,
     *,
     mapping: Path | None = None,
     horizon_days: int = 180,
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-) -> tuple[pd.DataFrame, np.ndarray, pd.Series, FeatureFrame]:
+    guard_share: float = 0.5,
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series, FeatureFrame, LeakageReport]:
     """The labelled (uncensored) feature rows, labels and snapshot times `run_training`
-    learns from, for evaluations that refit on other windows (`training.backtest`)."""
+    learns from, for evaluations that refit on other windows (`training.backtest`).
+
+    The leakage guard reads the earliest `guard_share` of them (by snapshot time): the rows
+    every later window trains on, and none of them tests on.
+    """
     crm = validated(Path(data_dir), mapping).valid
     features, labels = labelled_features(crm, horizon_days, half_life_days)
-    return (*labelled_rows(features, labels), features)
+    X, y, snapshot = labelled_rows(features, labels)
+    times = pd.to_datetime(snapshot, utc=True).astype("int64").to_numpy()
+    early = np.flatnonzero(times < np.quantile(times, guard_share)) if len(times) else times
+    features, X, report = guarded(crm, features, X, y, snapshot, early)
+    return X, y, snapshot, features, report
 
 
 def prepare_training_data(
@@ -165,8 +200,9 @@ def prepare_training_data(
     clock: PhaseClock | None = None,
     currency: str = DEFAULT_CURRENCY,
 ) -> TrainingData:
-    """Validate, label, build features and split by time; refuse data a model cannot learn
-    from (failing contracts, or a fold without both wins and losses).
+    """Validate, label, build features, split by time and run the leakage guard on the
+    training window; refuse data a model cannot learn from (failing contracts, or a fold
+    without both wins and losses).
 
     `currency` is what the leads' revenue is in: the feature sets record it, so the model's
     reasons say money in it."""
@@ -186,6 +222,8 @@ def prepare_training_data(
             raise TrainingRefused(
                 f"the {label} window has only one outcome class: need wins and losses"
             )
+    with clock.phase("leakage"):
+        features, X, leakage = guarded(validation.valid, features, X, y, snapshot, split.train)
     return TrainingData(
         data_dir=data_dir,
         mapping=mapping,
@@ -201,4 +239,5 @@ def prepare_training_data(
         half_life_days=half_life_days,
         skip_invalid_rows=skip_invalid_rows,
         oracle=_oracle(data_dir, X.index[split.test]),
+        leakage=leakage,
     )

@@ -1,9 +1,11 @@
 """`handoff promote` and `handoff rollback`: move the `champion` alias, and only when allowed.
 
 Promotion needs both teams' approval bound to the version's exact model and policy, no
-rejection ever, model files that still hash to that binding, and the automatic gates:
-beats every baseline, not worse than the champion on the same recent window by more than
-`auc_tolerance`, and calibrated (ECE at most `max_ece`). There is no flag to skip any of it.
+rejection ever, model files that still hash to that binding, and the automatic gates, each
+judged with the uncertainty of the test window (`training.verdict`, rule in
+`gate_failures`): better than chance, not worse than the best baseline, not worse than the
+champion on the same recent window by more than `auc_tolerance`, and calibrated (ECE at
+most `max_ece` or within its own sampling noise). There is no flag to skip any of it.
 
 Everything runs under one exclusive file lock under `settings.home`, and the aliases are
 re-read inside it, so racing promotions serialise and leave exactly one champion, with the
@@ -21,16 +23,12 @@ and binding rule as a promotion (`models.mlflow_layout.version_problems`).
 from __future__ import annotations
 
 import getpass
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
-import pandas as pd
 
-from models import mlflow_layout as layout
 from models.mlflow_layout import (
     AUC_METRIC,
     BINDING_TAG,
@@ -45,7 +43,13 @@ from models.mlflow_layout import (
 )
 from models.settings import Settings
 from training.audit import append_event, append_refusal, governance_lock, utc_now
-from training.evaluate import binary_metrics
+from training.champion_compare import (
+    ChampionComparison,
+    champion_difference,
+    compare_with_champion,
+    run_verdict,
+)
+from training.verdict import Verdict
 from training.versions import (
     UnknownVersion,
     alias_version,
@@ -60,7 +64,8 @@ if TYPE_CHECKING:
 
 DEFAULT_AUC_TOLERANCE = 0.01
 DEFAULT_MAX_ECE = 0.03
-DEFAULT_BASELINE_MARGIN = 0.0  # must beat every baseline AUC by more than this
+# Refused when the interval of the AUC lead over the best baseline lies below this.
+DEFAULT_BASELINE_MARGIN = 0.0
 
 
 class PromotionRefused(Exception):
@@ -69,23 +74,6 @@ class PromotionRefused(Exception):
     def __init__(self, message: str, reasons: list[str] | None = None) -> None:
         super().__init__(message)
         self.reasons = reasons or []
-
-
-@dataclass
-class ChampionComparison:
-    """The champion's numbers next to the candidate's, and how they were obtained."""
-
-    champion_version: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    same_window: bool = False
-    note: str = ""
-    # win probability per lead_id on the candidate's test window, when scored there
-    probabilities: pd.Series | None = None
-
-    @property
-    def roc_auc(self) -> float | None:
-        value = self.metrics.get("roc_auc")
-        return None if value is None or not np.isfinite(value) else float(value)
 
 
 def _who(by: str | None) -> str:
@@ -97,124 +85,84 @@ def _who(by: str | None) -> str:
         return "unknown"
 
 
-def _download_json(run_id: str, path: str) -> Any:
-    from mlflow.artifacts import download_artifacts
-
-    return json.loads(Path(download_artifacts(run_id=run_id, artifact_path=path)).read_text())
-
-
-def _scorer_of(python_model: Any) -> Any:
-    """The fitted LeadScorer inside a HandoffModel (whatever the attribute is called)."""
-    for name in ("scorer", "scorer_", "_scorer", "model"):
-        candidate = getattr(python_model, name, None)
-        if candidate is not None and hasattr(candidate, "predict_parts"):
-            return candidate
-    raise AttributeError(f"{type(python_model).__name__} exposes no scorer with predict_parts")
-
-
-def load_test_features(run_id: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """A run's test-window feature frame (index lead_id) and its labels."""
-    from mlflow.artifacts import download_artifacts
-
-    path = download_artifacts(run_id=run_id, artifact_path=layout.TEST_FEATURES_FILE)
-    frame = pd.read_parquet(path)
-    if "lead_id" in frame.columns:
-        frame = frame.set_index("lead_id")
-    y = frame.pop("label").to_numpy(dtype=int)
-    return frame, y
-
-
-def compare_with_champion(
-    client: MlflowClient, settings: Settings, candidate: ModelVersion, champion: ModelVersion
-) -> ChampionComparison:
-    """The champion's metrics on the candidate's test window when it can be scored there.
-
-    Scoring needs the same feature sets (same columns, same meaning); otherwise the
-    champion's own logged test metrics are used, and the note says so.
-    """
-    out = ChampionComparison(champion_version=str(champion.version))
-    reason = ""
-    try:
-        same = _download_json(run_id_of(candidate), layout.FEATURE_SETS_FILE) == _download_json(
-            run_id_of(champion), layout.FEATURE_SETS_FILE
-        )
-        if same:
-            import mlflow
-
-            X, y = load_test_features(run_id_of(candidate))
-            loaded = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{champion.version}")
-            scorer = _scorer_of(loaded.unwrap_python_model())
-            p = scorer.predict_parts(X)["combined_probability"].to_numpy(dtype=float)
-            out.metrics = binary_metrics(y, p)
-            out.probabilities = pd.Series(p, index=X.index.astype(str), name="champion")
-            out.same_window = True
-            out.note = (
-                f"champion version {champion.version} scored on version {candidate.version}'s "
-                f"test window ({len(y):,} leads)"
-            )
-            return out
-        reason = "its feature sets differ from the candidate's"
-    except Exception as error:  # fall back, but say why
-        reason = f"it could not be scored on the candidate's test window ({error})"
-    logged = client.get_run(run_id_of(champion)).data.metrics
-    out.metrics = {
-        key[len("test_combined_") :]: float(value)
-        for key, value in logged.items()
-        if key.startswith("test_combined_")
-    }
-    out.note = (
-        f"champion version {champion.version}'s own logged test metrics (its own, older test "
-        f"window), because {reason}"
-    )
-    return out
-
-
 def gate_failures(
     metrics: Mapping[str, float],
+    verdict: Verdict | None,
     champion: ChampionComparison | None,
     *,
     auc_tolerance: float,
     max_ece: float,
     baseline_margin: float = 0.0,
 ) -> list[str]:
-    """Every automatic gate the run's metrics fail (empty when all hold)."""
+    """Every automatic gate the run fails (empty when all hold), judged with intervals:
+
+    - no better than chance (the test AUC interval reaches 0.5) is refused;
+    - worse than the best baseline only when the whole AUC-difference interval lies below
+      `baseline_margin` (0: below zero; a tie is shown to the reviewers, not refused);
+    - worse than the champion only when the whole interval lies below `-auc_tolerance`;
+    - miscalibrated only when the ECE is above `max_ece` *and* above the ECE a perfectly
+      calibrated model would show on this window by chance (its 95th percentile).
+    """
     reasons: list[str] = []
     auc = metrics.get(AUC_METRIC)
     if auc is None or not np.isfinite(auc):
         reasons.append(f"no {AUC_METRIC} logged: cannot check the model against anything")
+    if verdict is None:
+        reasons.append("no verdict: the run's test window cannot be read to judge it")
     else:
-        baselines = {
-            key[len("test_") : -len("_roc_auc")]: value
-            for key, value in metrics.items()
-            if key.startswith("test_baseline_") and key.endswith("_roc_auc")
-        }
-        if not baselines:
-            reasons.append("no test_baseline_*_roc_auc logged: cannot show it beats the baselines")
-        for name, value in sorted(baselines.items()):
-            if not auc > value + baseline_margin:
-                margin = f" by more than {baseline_margin:.4f}" if baseline_margin else ""
-                reasons.append(
-                    f"test AUC {auc:.4f} does not beat the {name} baseline ({value:.4f}){margin}"
-                )
-        if champion is not None:
-            champ_auc = champion.roc_auc
-            if champ_auc is None:
-                reasons.append(
-                    f"cannot compare with champion version {champion.champion_version}: "
-                    f"no AUC available ({champion.note})"
-                )
-            elif auc < champ_auc - auc_tolerance:
-                reasons.append(
-                    f"test AUC {auc:.4f} is {champ_auc - auc:.4f} below champion version "
-                    f"{champion.champion_version} ({champ_auc:.4f}; {champion.note}), more than "
-                    f"the tolerance {auc_tolerance:.4f}"
-                )
+        reasons += _verdict_failures(verdict, auc_tolerance, baseline_margin)
+    if champion is not None and (verdict is None or verdict.champion is None):
+        reasons += _unjudged_champion(auc, champion, auc_tolerance)
     ece = metrics.get(ECE_METRIC)
+    noise = verdict.ece_noise if verdict is not None else float("nan")
     if ece is None or not np.isfinite(ece):
         reasons.append(f"no {ECE_METRIC} logged: cannot check calibration")
-    elif ece > max_ece:
-        reasons.append(f"calibration error (ECE) {ece:.4f} is above the bound {max_ece:.4f}")
+    elif ece > max_ece and not (np.isfinite(noise) and ece <= noise):
+        reasons.append(
+            f"calibration error (ECE) {ece:.4f} is above the bound {max_ece:.4f} and above "
+            f"what a perfectly calibrated model would show on this window by chance "
+            f"({noise:.4f})"
+        )
     return reasons
+
+
+def _verdict_failures(verdict: Verdict, auc_tolerance: float, baseline_margin: float) -> list[str]:
+    reasons: list[str] = []
+    if verdict.no_signal:
+        reasons.append(verdict.headline())
+    base = verdict.baseline
+    if base is not None and base.difference.high < baseline_margin:
+        reasons.append(
+            f"{base.sentence()}: the whole interval is below the margin {baseline_margin:+.4f}"
+            if baseline_margin
+            else base.sentence()
+        )
+    champ = verdict.champion
+    if champ is not None and champ.difference.high < -auc_tolerance:
+        reasons.append(
+            f"{champ.sentence()}: the whole interval is more than the tolerance "
+            f"{auc_tolerance:.4f} below zero"
+        )
+    return reasons
+
+
+def _unjudged_champion(
+    auc: float | None, champion: ChampionComparison, auc_tolerance: float
+) -> list[str]:
+    """A champion with no interval to judge by: its point AUC, and the note saying why."""
+    champ_auc = champion.roc_auc
+    if champ_auc is None:
+        return [
+            f"cannot compare with champion version {champion.champion_version}: "
+            f"no AUC available ({champion.note})"
+        ]
+    if auc is not None and np.isfinite(auc) and auc < champ_auc - auc_tolerance:
+        return [
+            f"test AUC {auc:.4f} is {champ_auc - auc:.4f} below champion version "
+            f"{champion.champion_version} ({champ_auc:.4f}; {champion.note}; no interval "
+            f"available), more than the tolerance {auc_tolerance:.4f}"
+        ]
+    return []
 
 
 class GateBounds(TypedDict):
@@ -242,6 +190,7 @@ class GateCheck:
     failures: list[str]  # every gate it fails, in `gate_failures`' words (empty: all hold)
     metrics: dict[str, float]  # the version's run metrics
     comparison: ChampionComparison | None  # None when there is no champion
+    verdict: Verdict | None  # the run's verdict, with the champion's comparison when any
     record: dict[str, Any]  # what the audit log keeps of the gates
 
 
@@ -256,11 +205,19 @@ def check_gates(
     review page both ask this, so the page says what promotion would."""
     metrics = dict(client.get_run(run_id_of(mv)).data.metrics)
     comparison = None
+    verdict: Verdict | None = None
+    try:
+        verdict = run_verdict(run_id_of(mv))
+    except Exception:  # gate_failures names the missing verdict
+        verdict = None
     if champion is not None:
-        comparison = compare_with_champion(
-            client, settings, mv, get_version(client, settings, champion)
-        )
-    failures = gate_failures(metrics, comparison, **bounds)
+        champ_mv = get_version(client, settings, champion)
+        comparison = compare_with_champion(client, settings, mv, champ_mv)
+        if verdict is not None:
+            verdict = verdict.with_champion(
+                champion_difference(run_id_of(mv), run_id_of(champ_mv), comparison)
+            )
+    failures = gate_failures(metrics, verdict, comparison, **bounds)
     record = {
         "auc": metrics.get(AUC_METRIC),
         "ece": metrics.get(ECE_METRIC),
@@ -268,8 +225,9 @@ def check_gates(
         "champion": champion,
         "champion_auc": None if comparison is None else comparison.roc_auc,
         "champion_comparison": None if comparison is None else comparison.note,
+        "verdict": None if verdict is None else verdict.to_dict(),
     }
-    return GateCheck(failures, metrics, comparison, record)
+    return GateCheck(failures, metrics, comparison, verdict, record)
 
 
 def _refuse(
@@ -324,6 +282,7 @@ def promote_version(
         check = check_gates(client, settings, mv, old_champion, bounds)
         reasons = version_problems(mv) + check.failures
         metrics, comparison, gates = check.metrics, check.comparison, check.record
+        verdict = check.verdict
         if reasons:
             raise _refuse(
                 settings,
@@ -356,10 +315,12 @@ def promote_version(
     auc = metrics[AUC_METRIC]
     lines = [
         f"version {version} is now the champion (test AUC {auc:.4f}, "
-        f"ECE {metrics[ECE_METRIC]:.4f} <= {max_ece:.4f}; approved by "
+        f"ECE {metrics[ECE_METRIC]:.4f}; approved by "
         + ", ".join(f"{t} {s.by}" for t, s in signoffs_from_tags(tags).items())
         + ")"
     ]
+    if verdict is not None:
+        lines += verdict.lines()
     if comparison is not None and old_champion is not None:
         lines.append(
             f"previous champion: version {old_champion} (AUC {comparison.roc_auc:.4f} on "

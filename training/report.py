@@ -29,17 +29,21 @@ from models.pyfunc import as_feature_sets
 from models.settings import Settings
 from models.wording import duration
 from training.audit import read_events
-from training.evaluate import calibration_bins
-from training.promote import (
+from training.champion_compare import (
     ChampionComparison,
+    champion_difference,
     compare_with_champion,
-    configured_gates,
+    run_verdict,
 )
+from training.evaluate import calibration_bins
+from training.leakage import RULES, LeakageReport
+from training.promote import configured_gates
 from training.report_metrics import (
     gain_curve,
     psi_table,
     weekly_rate,
 )
+from training.verdict import Verdict
 from training.versions import (
     VersionInfo,
     alias_version,
@@ -390,10 +394,11 @@ def _drift(
 
 def _champion_context(
     client: Any, settings: Settings, version: str, workdir: Path
-) -> tuple[ChampionComparison | None, pd.DataFrame | None]:
+) -> tuple[ChampionComparison | None, pd.DataFrame | None, str | None]:
+    """The champion beside this version, its training profile, and its run id."""
     champion = alias_version(client, settings, CHAMPION)
     if champion is None or champion == version:
-        return None, None
+        return None, None, None
     candidate = get_version(client, settings, version)
     champ_mv = get_version(client, settings, champion)
     comparison = compare_with_champion(client, settings, candidate, champ_mv)
@@ -404,7 +409,20 @@ def _champion_context(
         profile = profile.set_index("lead_id") if "lead_id" in profile.columns else profile
     except Exception:  # an older champion without a profile: no drift section against it
         profile = None
-    return comparison, profile
+    return comparison, profile, run_id_of(champ_mv)
+
+
+def _verdict(run_id: str, champion: ChampionComparison | None, champion_run: str | None) -> Verdict:
+    """The run's logged verdict, with the champion as it serves now (it may have changed)."""
+    verdict = run_verdict(run_id)
+    if champion is None or champion_run is None:
+        return verdict.with_champion(None)
+    return verdict.with_champion(champion_difference(run_id, champion_run, champion))
+
+
+def _leakage(summary: dict[str, Any]) -> LeakageReport | None:
+    recorded = summary.get("leakage")
+    return LeakageReport.from_dict(recorded) if recorded else None
 
 
 def decision_box(info: VersionInfo, champion: ChampionComparison | None) -> dict[str, Any] | None:
@@ -438,7 +456,8 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
     run_id = run_id_of(mv)
     info = version_info(settings, version)
     art = load_run_artifacts(client, run_id, workdir / "run")
-    champion, champion_profile = _champion_context(client, settings, version, workdir)
+    champion, champion_profile, champion_run = _champion_context(client, settings, version, workdir)
+    verdict = _verdict(run_id, champion, champion_run)
     names = _feature_names(art.feature_sets)
 
     scores = art.scores
@@ -475,6 +494,11 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "summary": s,
         "metrics": art.metrics,
+        "verdict": verdict,
+        "leakage": _leakage(s),
+        "unseen": s.get("unseen_categories"),
+        "kept_warning": info.leakage_kept,
+        "rules": RULES,
         "windows": [
             {"fold": fold, **s["windows"][fold], "win_rate": s.get("win_rate", {}).get(fold)}
             for fold in ("train", "val", "test")

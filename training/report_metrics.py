@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from training.evaluate import wins_in_top
+
 FloatArray = npt.NDArray[np.float64]
 PSI_EPSILON = 1e-4
 
@@ -20,18 +22,14 @@ def gain_curve(
 ) -> tuple[FloatArray, FloatArray]:
     """(share of leads worked, share of all wins caught) when working leads best-score first.
 
-    Ties are broken by position (stable sort), as `training.evaluate.top_share_mask` does,
-    so the value at 10% equals the logged capture@10.
+    Tied scores share their average (`training.evaluate.wins_in_top`), as the logged lift
+    and capture do, so the value at 10% equals the logged capture@10 whatever the row order.
     """
     y_arr = np.asarray(y, dtype=float)
-    p_arr = np.asarray(p, dtype=float)
     x = np.linspace(0.0, 1.0, points)
     if len(y_arr) == 0 or y_arr.sum() == 0:
         return x, np.full_like(x, np.nan)
-    order = np.argsort(-p_arr, kind="stable")
-    cum = np.concatenate([[0.0], np.cumsum(y_arr[order])]) / y_arr.sum()
-    k = np.rint(x * len(y_arr)).astype(int)
-    return x, cum[k]
+    return x, wins_in_top(y_arr, p, x * len(y_arr)) / y_arr.sum()
 
 
 def psi(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:

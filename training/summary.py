@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
+from training.leakage import LeakageReport
+from training.verdict import Verdict
 
 
 @dataclass
@@ -18,6 +20,7 @@ class TrainResult:
     model_name: str
     metrics: dict[str, float]
     summary: dict[str, Any]
+    verdict: Verdict | None = None
     phases: list[dict[str, float | str]] = field(default_factory=list)
 
     def summary_text(self) -> str:
@@ -29,6 +32,10 @@ def summary_table(result: TrainResult) -> str:
     m = result.metrics
     s = result.summary
     lines = [
+        *(result.verdict.lines() if result.verdict is not None else []),
+        *LeakageReport.from_dict(s["leakage"]).lines(),
+        *_unseen_lines(s.get("unseen_categories") or {}),
+        "",
         f"registered {result.model_name} version {result.version} (run {result.run_id}) "
         "as a candidate awaiting marketing and BDR sign-off",
         f"leads {s['n_leads']:,}  events {s['n_events']:,}  labelled {s['n_labelled']:,}  "
@@ -66,4 +73,17 @@ def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
     return [
         "trained on the rows that passed the contracts; left out and quarantined: "
         + ", ".join(f"{table} {q['rows']:,} -> {q['file']}" for table, q in quarantined.items())
+    ]
+
+
+def _unseen_lines(unseen: dict[str, Any]) -> list[str]:
+    """How many test leads hold a category the training window never held, and how they won."""
+    if not unseen.get("unseen"):
+        return ["unseen categories: none in the test window"]
+    columns = ", ".join(f"{c} {n:,}" for c, n in list(unseen["columns"].items())[:4])
+    return [
+        f"unseen categories: {unseen['unseen']:,} of {unseen['leads']:,} test leads "
+        f"({unseen['share']:.1%}) hold a value the training window never held ({columns}); "
+        f"they won at {unseen['win_rate_unseen']:.1%}, the rest at "
+        + ("-" if unseen["win_rate_seen"] is None else f"{unseen['win_rate_seen']:.1%}")
     ]

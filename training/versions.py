@@ -26,12 +26,14 @@ from models.mlflow_layout import (
     CANDIDATE,
     CHAMPION,
     ECE_METRIC,
+    LEAKAGE_KEPT_TAG,
     LIFT10_METRIC,
     PREVIOUS,
     REJECTED,
     ROLLED_BACK_TAG,
     STATUS_TAG,
     TEAMS,
+    VERDICT_TAG,
     Signoff,
     binding_problems,
     rejection_problems,
@@ -42,6 +44,7 @@ from models.mlflow_layout import (
 )
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
+from training.verdict import SHORT_WORDS
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -69,6 +72,8 @@ class VersionInfo:
     created: datetime
     metrics: dict[str, float] = field(default_factory=dict)
     rolled_back_at: str | None = None
+    verdict: str | None = None  # the word training gave it (`training.verdict`)
+    leakage_kept: str | None = None  # suspect columns the mapping kept, one per line
 
     def metric(self, key: str) -> float | None:
         """A headline metric by short name (auc, lift10, ece), None when not logged."""
@@ -201,6 +206,8 @@ def _info(client: MlflowClient, mv: ModelVersion, aliases: list[str]) -> Version
         created=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
         metrics=metrics,
         rolled_back_at=tags.get(ROLLED_BACK_TAG) or None,
+        verdict=tags.get(VERDICT_TAG) or None,
+        leakage_kept=tags.get(LEAKAGE_KEPT_TAG) or None,
     )
 
 
@@ -275,18 +282,24 @@ def versions_table(*, settings: Settings) -> str:
         )
     header = (
         f"{'version':>7}  {'status':<10} {'test AUC':>8} {'lift@10':>8} {'ECE':>7}  "
-        f"{'created (UTC)':<16}  sign-offs"
+        f"{'verdict':<14}  {'created (UTC)':<16}  sign-offs"
     )
     lines = [header, "-" * len(header)]
     for info in infos:
-        note = ""
+        notes = []
         if info.blockers:
-            note = f"  [blocked: {'; '.join(info.blockers)}]"
+            notes.append(f"[blocked: {'; '.join(info.blockers)}]")
         elif info.rolled_back_at:
-            note = f"  [rolled back {info.rolled_back_at[:16]}]"
+            notes.append(f"[rolled back {info.rolled_back_at[:16]}]")
+        if info.leakage_kept:
+            kept = [line.split(" ", 1)[0] for line in info.leakage_kept.splitlines()]
+            notes.append(f"[WARNING: trained with suspected leakage kept: {', '.join(kept)}]")
+        verdict = SHORT_WORDS.get(info.verdict or "", info.verdict or "-")
         lines.append(
             f"{info.version:>7}  {info.status:<10} {_fmt(info.metric('auc'), '.4f'):>8} "
             f"{_fmt(info.metric('lift10'), '.2f'):>8} {_fmt(info.metric('ece'), '.4f'):>7}  "
-            f"{info.created:%Y-%m-%d %H:%M}  {signoff_cell(info)}{note}"
+            f"{verdict:<14}  {info.created:%Y-%m-%d %H:%M}  {signoff_cell(info)}"
+            + "".join(f"  {n}" for n in notes)
         )
+    lines.append(f"(versions of registered model {settings.model_name})")
     return "\n".join(lines)

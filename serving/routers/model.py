@@ -30,5 +30,7 @@ def get_model(champion: ChampionDep) -> ModelOut:
             "metrics": champion.metrics,
             "feature_sets": champion.feature_sets,
             "contract_version": champion.contract_version,
+            "extras": champion.extras,
+            "source": champion.source,
         }
     )

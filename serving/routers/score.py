@@ -25,7 +25,9 @@ from serving.score_log import rows_from_answers
 from serving.scoring import (
     FieldError,
     answers,
+    check_extras,
     check_item,
+    missing_inputs,
     paused_gc,
     score_items,
     score_meta,
@@ -63,10 +65,19 @@ def _score(
     as_ofs: list[datetime],
     request_id: str,
 ) -> list[dict[str, Any]]:
-    scored = score_items(champion.model, [i.lead for i in items], [i.events for i in items], as_ofs)
+    kinds = champion.extra_kinds
+    extras = [i.extras for i in items]
+    scored = score_items(
+        champion.model, [i.lead for i in items], [i.events for i in items], as_ofs, extras, kinds
+    )
     meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
     return answers(
-        scored, [i.lead.lead_id for i in items], as_ofs, request_id=request_id, meta=meta
+        scored,
+        [i.lead.lead_id for i in items],
+        as_ofs,
+        request_id=request_id,
+        meta=meta,
+        missing=[missing_inputs(e, kinds) for e in extras],
     )
 
 
@@ -88,6 +99,7 @@ async def score_one(
         skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
         max_events=ctx.settings.max_events_per_lead,
     )
+    errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
     if errors:
         return _invalid(errors, ctx.request_id)
     out = _score(ctx.champion, [body], [as_of], ctx.request_id)
@@ -127,6 +139,7 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     item_errors: dict[int, list[FieldError]] = {}
     valid: list[tuple[int, ScoreIn, datetime]] = []
     seen: dict[str, int] = {}
+    kinds = champion.extra_kinds
     for index, raw in enumerate(body.items):
         loc: tuple[str | int, ...] = ("body", "items", index)
         try:
@@ -144,6 +157,7 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
             default_as_of=body.as_of,
             loc=loc,
         )
+        errors += check_extras(item.extras, kinds, version=champion.version, loc=loc)
         first = seen.get(item.lead.lead_id)
         if first is not None:
             errors.append(

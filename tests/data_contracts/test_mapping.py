@@ -110,6 +110,8 @@ def test_load_mapping_minimal_ok(tmp_path: Path) -> None:
         ),
         (GOOD + '[excluded]\ny = "leaks"\n', "excluded"),
         (GOOD.replace("[source]", "[source]\nseperator = ';'"), "source"),
+        (GOOD + '[keep]\nsegment = ""\n', "keep.'segment'"),
+        (GOOD + '[excluded]\nsegment = "at close"\n[keep]\nsegment = "why not"\n', "keep"),
     ],
 )
 def test_load_mapping_malformed_names_key(tmp_path: Path, broken: str, key: str) -> None:
@@ -154,3 +156,13 @@ def test_shipped_mapping_declares_final_labels_past_every_horizon(
     """Both exports' labels are final: the data end must leave no lead's horizon unfinished."""
     crm = apply_mapping(load_mapping(shipped_mapping(name)), shared_data / name)
     assert crm.data_end >= crm.leads["created_at"].max() + pd.Timedelta(days=180)
+
+
+def test_mapping_keep_by_export_column_names_the_extra_it_feeds(tmp_path: Path) -> None:
+    text = GOOD + (
+        '[extras.segment]\nfrom = "Segment"\nrole = "fit"\ndtype = "categorical"\n'
+        '[keep]\nSegment = "set by the buyer on the form, before any sales contact"\n'
+    )
+    (tmp_path / "x.csv").write_text("y,Segment\nyes,a\nno,b\n")
+    crm = apply_mapping(load_mapping(_write(tmp_path, text)), tmp_path)
+    assert crm.kept_columns == {"segment": "set by the buyer on the form, before any sales contact"}

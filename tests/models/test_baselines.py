@@ -77,3 +77,17 @@ def test_points_grade_and_band_rates(synthetic_folds) -> None:
     rate_a = tr.y[grades == "A"].mean()
     rate_d = tr.y[grades == "D"].mean()
     assert rate_a > rate_d
+
+
+def test_baselines_learn_only_the_training_rows_categories(synthetic_folds) -> None:
+    """The feature frame's dtype lists a category first seen after the training window; the
+    one-hot levels and the frequency table must not know it."""
+    tr = synthetic_folds["train"]
+    late = "industry_born_later"
+    X = tr.X.assign(industry=tr.X["industry"].cat.add_categories([late]))
+    logistic = LogisticBaseline().fit(X, tr.y)
+    encoder = logistic.pipeline_.named_steps["prep"].named_transformers_["cat"][-1]
+    levels = {str(v) for cats in encoder.categories_ for v in cats}
+    assert late not in levels and "software" in levels
+    bayes = NaiveBayesBaseline().fit(X, tr.y)
+    assert late not in bayes.log_ratios_["industry"] and "software" in bayes.log_ratios_["industry"]

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from models.calibration import expected_calibration_error
 from models.policy import QuadrantPolicy
 from models.scorer import SCORED_COLUMNS, LeadScorer
+from tests.models.conftest import CATEGORICAL, FIT_COLUMNS, INTEREST_COLUMNS
 
 
 def test_clone_copies_params_unfitted() -> None:
@@ -156,3 +157,27 @@ def test_ensemble_stacker_with_no_usable_model_predicts_the_base_rate() -> None:
     coef, intercept, _ = _stacker(backwards, y, 0, nonnegative=[True, True])
     assert np.all(coef == 0)
     assert 1 / (1 + np.exp(-intercept)) == pytest.approx(y.mean())
+
+
+def test_category_first_seen_after_training_is_unseen(synthetic_folds) -> None:
+    """Features are built on the whole table, so the dtype lists every later category too;
+    the scorer learns only those its training rows hold."""
+    train, cal = synthetic_folds["train"], synthetic_folds["cal"]
+    late = "industry_born_later"
+    X = pd.concat([train.X, cal.X.head(1)])
+    X["industry"] = X["industry"].cat.add_categories([late])
+    X.iloc[-1, X.columns.get_loc("industry")] = late
+    X_train = X.iloc[:-1]
+    assert late in X_train["industry"].cat.categories  # the dtype knows it...
+    scorer = LeadScorer(n_estimators=20).fit(
+        X_train,
+        train.y,
+        X_cal=cal.X,
+        y_cal=cal.y,
+        fit_columns=FIT_COLUMNS,
+        interest_columns=INTEREST_COLUMNS,
+        categorical_columns=CATEGORICAL,
+    )
+    assert late not in scorer.categories_["industry"]  # ...the model does not
+    out = scorer.score_leads(X.tail(1), QuadrantPolicy(), reasons=False)
+    assert out["unseen_categories"].iloc[0] == [f"industry={late}"]

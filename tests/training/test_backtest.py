@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.backtest import BASELINES, MODELS, backtest_folder, rolling_folds, summarise
+from training.backtest import (
+    BASELINES,
+    MODELS,
+    backtest_folder,
+    fold_verdicts,
+    rolling_folds,
+    summarise,
+)
 
 
 def test_rolling_folds_are_time_ordered_and_cover_the_tail() -> None:
@@ -46,13 +53,17 @@ def test_backtest_scores_every_model_and_baseline_per_fold(generated: Path) -> N
     # Generated leads carry a learnable, stable signal: the backtest must find it.
     assert combined["mean_auc"] > 0.7, summary
     assert combined["folds"] == table["fold"].nunique()
+    assert ((table["auc_low"] < table["roc_auc"]) & (table["roc_auc"] < table["auc_high"])).all()
+    verdicts = fold_verdicts(table)
+    assert len(verdicts) == table["fold"].nunique()
+    assert verdicts["verdict"].isin(["better", "ties", "worse"]).all()  # never chance here
 
 
 def test_backtest_on_fold_hears_each_fold_in_order_skipped_ones_too(generated: Path) -> None:
     from training.backtest import FoldDone, backtest
     from training.prepare import labelled_training_frame
 
-    X, y, times, features = labelled_training_frame(generated)
+    X, y, times, features, _ = labelled_training_frame(generated)
     stamps = times.reset_index(drop=True)
     first = rolling_folds(stamps, n_folds=2, first_origin=0.6)[0]
     y = y.copy()

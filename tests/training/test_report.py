@@ -167,6 +167,62 @@ def test_report_compares_with_champion_and_shows_signoffs(
     assert "training leads against champion version 1" in text
 
 
+def test_report_opens_with_the_verdict_against_baseline_and_champion(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    """The logged verdict, with the champion as it serves now, is the report's first box."""
+    from training.champion_compare import run_verdict
+
+    path, parsed = report
+    html = path.read_text(encoding="utf-8")
+    assert html.index("1. Verdict") < html.index("2. What it was trained on")
+    verdict = run_verdict(governance_module.results[1].run_id)
+    assert parsed.ids["verdict_headline"] == verdict.headline()
+    text = " ".join(parsed.text)
+    assert f"champion version {governance_module.versions[0]}: AUC" in text
+    assert "leakage guard" in text.lower() and "No suspect." in text
+    assert "every category in the test window was already held by training leads" in text
+
+
+def test_report_says_when_the_champion_was_trained_on_another_source(
+    governance_module: Store, tmp_path: Path
+) -> None:
+    """A version trained through a mapping, reviewed while a model trained on a plain CRM
+    folder serves under the same name: the report says the comparison crosses sources, and
+    shows the guard's finding and the test leads' unseen categories."""
+    from data_contracts.synthetic import generate_to_folder
+    from models.mlflow_setup import configure_mlflow
+    from models.settings import Settings
+    from tests.conftest import export_mapping, write_mapped_export
+    from training.train import run_training
+
+    settings = Settings(home=tmp_path / "home")
+    try:
+        export = write_mapped_export(tmp_path / "export")
+        mapping = tmp_path / "export.toml"
+        mapping.write_text(export_mapping())
+        mapped = run_training(export, mapping=mapping, settings=settings)
+        generate_to_folder(n_leads=1_500, seed=8, out_dir=tmp_path / "crm")
+        folder = run_training(tmp_path / "crm", settings=settings)
+        for team, who in (("marketing", "Mara"), ("bdr", "Ben")):
+            record_signoff(folder.version, team=team, by=who, approve=True, settings=settings)
+        promote_version(folder.version, settings=settings, **LOOSE)
+        parsed = ReportParser()
+        parsed.feed(
+            write_report(mapped.version, out=tmp_path / "r.html", settings=settings).read_text()
+        )
+        assert "mapping:export" in parsed.ids["champion_source"]
+        assert f"folder:{tmp_path / 'crm'}" in parsed.ids["champion_source"]
+        text = " ".join(parsed.text)
+        assert "x_business_type" in text and "excluded from every model and baseline" in text
+        unseen = mapped.summary["unseen_categories"]
+        assert unseen["unseen"] > 0 and parsed.keys["unseen_share"] == [
+            f"{100 * unseen['share']:.1f}%"
+        ]
+    finally:  # the module's other tests read the governance store through MLflow
+        configure_mlflow(governance_module.settings)
+
+
 def test_report_is_self_contained_and_logged_to_the_run(
     governance_module: Store, report: tuple[Path, ReportParser]
 ) -> None:
