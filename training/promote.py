@@ -217,6 +217,8 @@ def check_gates(
             verdict = verdict.with_champion(
                 champion_difference(run_id_of(mv), run_id_of(champ_mv), comparison)
             )
+    elif verdict is not None:  # judged against the champion of the moment: none now
+        verdict = verdict.with_champion(None)
     failures = gate_failures(metrics, verdict, comparison, **bounds)
     record = {
         "auc": metrics.get(AUC_METRIC),

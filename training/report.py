@@ -29,23 +29,17 @@ from models.pyfunc import as_feature_sets
 from models.settings import Settings
 from models.wording import duration
 from training.audit import read_events
-from training.champion_compare import (
-    ChampionComparison,
-    champion_difference,
-    compare_with_champion,
-    run_verdict,
-)
+from training.champion_compare import ChampionComparison, run_verdict
+from training.decision import build_decision, champion_policy_of
 from training.evaluate import calibration_bins
 from training.leakage import RULES, LeakageReport
-from training.promote import configured_gates
+from training.promote import check_gates, configured_gates
 from training.report_metrics import (
     gain_curve,
     psi_table,
     weekly_rate,
 )
-from training.verdict import Verdict
 from training.versions import (
-    VersionInfo,
     alias_version,
     get_version,
     registry_client,
@@ -392,60 +386,21 @@ def _drift(
 # ---------------------------------------------------------------- the page
 
 
-def _champion_context(
-    client: Any, settings: Settings, version: str, workdir: Path
-) -> tuple[ChampionComparison | None, pd.DataFrame | None, str | None]:
-    """The champion beside this version, its training profile, and its run id."""
-    champion = alias_version(client, settings, CHAMPION)
-    if champion is None or champion == version:
-        return None, None, None
-    candidate = get_version(client, settings, version)
-    champ_mv = get_version(client, settings, champion)
-    comparison = compare_with_champion(client, settings, candidate, champ_mv)
+def _champion_profile(client: Any, settings: Settings, champion: str, workdir: Path) -> Any:
+    """The champion's training profile, for the drift section (None for an older champion)."""
     try:
+        champ_mv = get_version(client, settings, champion)
         profile = pd.read_parquet(
             _artifact(run_id_of(champ_mv), layout.TRAIN_PROFILE_FILE, workdir / "champ")
         )
-        profile = profile.set_index("lead_id") if "lead_id" in profile.columns else profile
     except Exception:  # an older champion without a profile: no drift section against it
-        profile = None
-    return comparison, profile, run_id_of(champ_mv)
-
-
-def _verdict(run_id: str, champion: ChampionComparison | None, champion_run: str | None) -> Verdict:
-    """The run's logged verdict, with the champion as it serves now (it may have changed)."""
-    verdict = run_verdict(run_id)
-    if champion is None or champion_run is None:
-        return verdict.with_champion(None)
-    return verdict.with_champion(champion_difference(run_id, champion_run, champion))
+        return None
+    return profile.set_index("lead_id") if "lead_id" in profile.columns else profile
 
 
 def _leakage(summary: dict[str, Any]) -> LeakageReport | None:
     recorded = summary.get("leakage")
     return LeakageReport.from_dict(recorded) if recorded else None
-
-
-def decision_box(info: VersionInfo, champion: ChampionComparison | None) -> dict[str, Any] | None:
-    """The report's first box, in plain words: the verdict (better / ties / worse than the
-    best baseline and the champion, with the figures), which promotion gates pass and which
-    fail, what changes for the teams if it is promoted (sales-now leads a week, BDR load,
-    speed-to-lead), then the sign-off state.
-
-    Not built yet: the verdicts (with their intervals and interval-based gates) and the
-    model-family choice it must report are being added; until then this returns None and
-    the page shows no box rather than figures it cannot stand behind. The template's
-    `decision` block reads `verdict`, `gates` (list of {"gate", "passes", "detail"}),
-    `team_changes` (list of lines) and `signoff_state`.
-    """
-    return None
-
-
-def verdict_line(info: VersionInfo) -> str | None:
-    """The decision box's verdict in one line, for the review page's list of versions.
-
-    None until the verdicts land (see `decision_box`): the list then shows no verdict.
-    """
-    return None
 
 
 def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, Any]:
@@ -456,8 +411,27 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
     run_id = run_id_of(mv)
     info = version_info(settings, version)
     art = load_run_artifacts(client, run_id, workdir / "run")
-    champion, champion_profile, champion_run = _champion_context(client, settings, version, workdir)
-    verdict = _verdict(run_id, champion, champion_run)
+    serving = alias_version(client, settings, CHAMPION)
+    is_champion = serving == version
+    check = check_gates(
+        client, settings, mv, None if is_champion else serving, configured_gates(settings)
+    )
+    champion = check.comparison
+    champion_profile = (
+        None
+        if champion is None
+        else _champion_profile(client, settings, champion.champion_version, workdir)
+    )
+    verdict = check.verdict if check.verdict is not None else run_verdict(run_id)
+    decision = build_decision(
+        check,
+        tags=dict(mv.tags),
+        scores=art.scores,
+        policy=QuadrantPolicy.model_validate(art.policy),
+        test_window=art.summary["windows"]["test"],
+        champion_policy=champion_policy_of(client, settings, check),
+        is_champion=is_champion,
+    )
     names = _feature_names(art.feature_sets)
 
     scores = art.scores
@@ -490,7 +464,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "version": version,
         "run_id": run_id,
         "info": info,
-        "is_champion": CHAMPION in info.aliases,
+        "is_champion": is_champion,
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "summary": s,
         "metrics": art.metrics,
@@ -522,7 +496,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "signoffs": signoffs,
         "history": history,
         "gates": configured_gates(settings),
-        "decision": decision_box(info, champion),
+        "decision": decision,
         "plots": {
             "gain": _png(gain_figure(y, curves)),
             "calibration": _png(calibration_figure(y, calib)),

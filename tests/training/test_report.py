@@ -319,7 +319,14 @@ def test_report_without_a_champion_reads_as_sentences(
 ) -> None:
     """Version 1 is the champion: its own report has no other champion to compare with."""
     context = build_context(governance_module.versions[0], governance_module.settings, tmp_path)
-    assert context["champion"] is None and context["decision"] is None
+    assert context["champion"] is None
+    said = context["decision"].against_champion
+    if context["is_champion"]:  # after the module's report fixture promoted it
+        assert said == "this version is the champion: it is serving now"
+    else:
+        assert (
+            said == "there is no champion: promoting it makes it the first version to route leads"
+        )
     parsed = ReportParser()
     parsed.feed(render_report(context))
     text = " ".join(" ".join(parsed.text).split())
@@ -328,21 +335,59 @@ def test_report_without_a_champion_reads_as_sentences(
         "compared with the leads it learned from. Population stability index (PSI) of this "
         "version's most recent (test-window) leads against its training leads" in text
     )
-    assert "PSI) of there is" not in text and "The decision" not in text
+    assert "PSI) of there is" not in text
     assert "with no other champion, this gate has nothing to compare with" in text
 
 
-def test_report_decision_box_slot_shows_what_its_builder_gives(
-    governance_module: Store, tmp_path: Path
+def test_report_decision_box_comes_first_from_the_gates_and_verdicts(
+    governance_module: Store, report: tuple[Path, ReportParser]
 ) -> None:
-    """The first box is empty until `decision_box` is filled; the template's slot shows it."""
-    context = build_context(governance_module.versions[0], governance_module.settings, tmp_path)
-    context["decision"] = {
-        "verdict": "Better than the best baseline and the champion",
-        "gates": [{"gate": "beats every baseline", "passes": True, "detail": "by 0.02 AUC"}],
-        "team_changes": ["31 more leads a week into sales now"],
-        "signoff_state": "waiting for bdr",
-    }
-    html = render_report(context)
+    """Version 2 against champion version 1: the gates `handoff promote` would apply, the
+    verdicts in words with their intervals, the boxes on the same leads, the sign-offs."""
+    from training.promote import check_gates, configured_gates
+    from training.versions import get_version, registry_client
+
+    path, parsed = report
+    html = path.read_text(encoding="utf-8")
     assert html.index('id="decision"') < html.index("What this model is for")
-    assert "31 more leads a week into sales now" in html and "waiting for bdr" in html
+    settings = governance_module.settings
+    client = registry_client(settings)
+    v1, v2 = governance_module.versions
+    mv = get_version(client, settings, v2)
+    check = check_gates(client, settings, mv, v1, configured_gates(settings))
+    assert check.verdict is not None and check.verdict.champion is not None
+    assert parsed.ids["decision-champion"] == check.verdict.champion.sentence()
+    assert "95% interval" in parsed.ids["decision-champion"]
+    if check.verdict.baseline is not None:
+        assert parsed.ids["decision-baseline"] == check.verdict.baseline.sentence()
+    text = " ".join(" ".join(parsed.text).split())
+    if check.failures:
+        assert f"Fails {len(check.failures)} promotion gate" in text
+        assert all(" ".join(r.split()) in text for r in check.failures)
+    else:
+        assert "Passes every promotion gate." in text
+    assert "sales now (tier 1, immediate_contact):" in text
+    assert f"; champion version {v1}: " in text and "a week to reach within 5 minutes" in text
+    assert "Both teams approved this exact model and policy." in text
+    assert 'id="decision-family"' not in html  # issue 11's sentence: none recorded yet
+
+
+def test_report_decision_box_lists_every_failing_gate(
+    governance_module: Store, report: tuple[Path, ReportParser], tmp_path: Path
+) -> None:
+    """Bounds no model meets (version 1 the champion, as `report` leaves it): the box says
+    it fails, with every reason promotion gives."""
+    strict = governance_module.settings.model_copy(
+        update={"promotion_auc_tolerance": -1.0, "promotion_baseline_margin": 1.0}
+    )
+    context = build_context(governance_module.versions[1], strict, tmp_path)
+    decision = context["decision"]
+    reasons = decision.gate_reasons
+    assert not decision.passes
+    assert any("whole interval is below the margin +1.0000" in r for r in reasons)
+    assert any("more than the tolerance -1.0000 below zero" in r for r in reasons)
+    parsed = ReportParser()
+    parsed.feed(render_report(context))
+    text = " ".join(" ".join(parsed.text).split())
+    assert f"Fails {len(reasons)} promotion gates:" in text
+    assert all(" ".join(r.split()) in text for r in decision.gate_reasons)

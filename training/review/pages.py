@@ -31,8 +31,10 @@ from models.policy import QuadrantPolicy
 from models.settings import Settings
 from models.wording import duration
 from training.audit import read_events
+from training.champion_compare import run_verdict
+from training.decision import Decision, load_decision, verdict_line
 from training.promote import GateCheck, check_gates, configured_gates
-from training.report import METRIC_COLUMNS, build_context, render_report, verdict_line
+from training.report import METRIC_COLUMNS, build_context, render_report
 from training.versions import (
     VersionInfo,
     alias_version,
@@ -80,6 +82,7 @@ class VersionPage:
     gates: GateCheck | None
     history: list[dict[str, Any]]
     verdict: str | None
+    decision: Decision  # the report's first box, the same here
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class ReviewData:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._gates: dict[tuple[str, str, str | None], GateCheck] = {}
+        self._decisions: dict[tuple[str, str, str | None], Decision] = {}
         self._reports: dict[tuple[str, str, str | None], str] = {}
         self._lock = threading.Lock()
 
@@ -125,9 +129,10 @@ class ReviewData:
             listed = [b for b in info.blockers if b not in signoff_blockers(tags)]
             problems = signoff_problems(tags) + listed
             serving = info.version == champion
-            if not serving:
-                problems += self.gate_check(client, mv, champion).failures
-            rows.append(VersionRow(info, verdict_line(info), problems, serving))
+            check = None if serving else self.gate_check(client, mv, champion)
+            if check is not None:
+                problems += check.failures
+            rows.append(VersionRow(info, self._verdict_line(mv, check), problems, serving))
         return rows
 
     def page(self, version: str) -> VersionPage:
@@ -135,7 +140,8 @@ class ReviewData:
         client, champion = self.client(), self.champion()
         mv = get_version(client, self.settings, version)
         info = version_info(self.settings, mv.version)
-        gates = None if info.version == champion else self.gate_check(client, mv, champion)
+        serving = info.version == champion
+        gates = None if serving else self.gate_check(client, mv, champion)
         problems = version_problems(mv) + (gates.failures if gates else [])
         return VersionPage(
             info=info,
@@ -144,8 +150,37 @@ class ReviewData:
             problems=problems,
             gates=gates,
             history=read_events(self.settings, version=info.version),
-            verdict=verdict_line(info),
+            verdict=self._verdict_line(mv, gates),
+            decision=self.decision(client, mv, champion, serving=serving),
         )
+
+    def _verdict_line(self, mv: ModelVersion, check: GateCheck | None) -> str | None:
+        if check is not None:
+            return verdict_line(check, None)
+        try:
+            return verdict_line(None, run_verdict(run_id_of(mv)).with_champion(None))
+        except Exception:  # a run with neither a verdict nor test scores: no line to show
+            return None
+
+    def decision(
+        self, client: MlflowClient, mv: ModelVersion, champion: str | None, *, serving: bool
+    ) -> Decision:
+        """The decision box, kept per (version, tags, champion): sign-offs change its end."""
+        champion = None if serving else champion
+        key = (str(mv.version), _fingerprint(dict(mv.tags)), champion)
+        with self._lock:
+            if key in self._decisions:
+                return self._decisions[key]
+        decision = load_decision(
+            client,
+            self.settings,
+            mv,
+            self.gate_check(client, mv, champion),
+            champion=serving,
+        )
+        with self._lock:
+            self._decisions[key] = decision
+        return decision
 
     def gate_check(self, client: MlflowClient, mv: ModelVersion, champion: str | None) -> GateCheck:
         """`check_gates` under the configured bounds, kept per (version, binding, champion)."""

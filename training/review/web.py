@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from training.report import TEMPLATES as REPORT_TEMPLATES
 from training.review.sessions import COOKIE
 from training.review.settings import ReviewSettings
 
@@ -116,7 +117,7 @@ async def security_headers(
 
 def templates() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(HERE / "templates")),
+        loader=FileSystemLoader([str(HERE / "templates"), str(REPORT_TEMPLATES)]),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,
