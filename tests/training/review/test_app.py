@@ -252,3 +252,37 @@ def test_review_refuses_a_body_that_is_not_a_small_form(live_review: LiveReview)
     assert as_json.status_code == 400 and "url-encoded forms only" in as_json.text
     huge = client.post("/login", data={"csrf": csrf_of(page.text), "username": "m" * 20_000})
     assert huge.status_code == 400 and "larger than 16 KiB" in huge.text
+
+
+def test_review_version_page_shows_the_reports_decision_box(
+    live_review: LiveReview, governance: Any
+) -> None:
+    """The same box as the report's first (`decision.html.j2`), with the verdict line in
+    the versions list, and its sign-off state following the decisions taken."""
+    import html
+
+    from training.promote import check_gates, configured_gates
+
+    v2 = governance.versions[1]
+    settings = live_review.settings
+    client = registry_client(settings)
+    check = check_gates(
+        client, settings, get_version(client, settings, v2), None, configured_gates(settings)
+    )
+    assert check.verdict is not None
+    reviewer = signed_in(live_review, "mara")
+    listing = html.unescape(reviewer.get("/").text)
+    assert check.verdict.headline() in listing
+    page = html.unescape(reviewer.get(f"/versions/{v2}").text)
+    assert 'id="decision"' in page and page.index('id="decision"') < page.index("Sign-offs")
+    assert "there is no champion: promoting it makes it the first version to route leads" in page
+    if check.verdict.baseline is not None:
+        assert check.verdict.baseline.sentence() in page
+    assert ("Passes every promotion gate." in page) == (not check.failures)
+    assert "sales now (tier 1, immediate_contact)" in page and "speed-to-lead load:" in page
+    assert "marketing has not signed off" in page and "bdr has not signed off" in page
+    assert 'id="decision-family"' not in page
+    decide(reviewer, v2, team="marketing", decision="approve", comment="fits")
+    after = reviewer.get(f"/versions/{v2}").text
+    box = after[after.index('id="decision"') : after.index("Sign-offs")]
+    assert "bdr has not signed off" in box and "marketing has not signed off" not in box
