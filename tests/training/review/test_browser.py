@@ -78,6 +78,9 @@ def test_review_marketing_approves_bdr_rejects_and_the_version_is_blocked(
     mara.page.click("#report-link")
     mara.page.wait_for_selector("#version")
     assert "what it does and how well" in mara.page.inner_text("h1")
+    box = mara.page.locator("#decision").bounding_box()
+    assert box is not None and box["y"] < 900  # the decision is on the first screen
+    assert "What changes for the BDR team" in mara.page.inner_text("#decision")
     mara.page.screenshot(path=str(screenshots / "report-first-screen.png"))
     mara.page.go_back()
     said = mara.decide(v1, "#approve", "ICP fits: software, marketing leaders")
