@@ -74,7 +74,7 @@ class Finding:
     """One suspected column: the rule that caught it, its power alone, what was done."""
 
     column: str  # the model input (feature column)
-    source: str | None  # the mapped export column it comes from, for extras
+    source: str | None  # the mapped extra it is built from (its name in the mapping)
     rule: str  # a key of RULES
     detail: str  # the numbers behind the rule, in words
     auc: float  # one-column out-of-fold AUC on the training window
