@@ -413,7 +413,7 @@ def report(
     except UnknownVersion as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"report written to {path}")
+    typer.echo(f"report written to {path.resolve()}")
 
 
 @app.command()
@@ -460,20 +460,12 @@ def promote(
     model: ModelOpt = None,
 ) -> None:
     """Make a signed-off version the champion, if its sign-offs and gates hold."""
-    from training.promote import PromotionRefused, promote_version
+    from training.promote import PromotionRefused, configured_gates, promote_version
     from training.versions import UnknownVersion
 
     settings = _settings(model)
     try:
-        typer.echo(
-            promote_version(
-                version,
-                settings=settings,
-                auc_tolerance=settings.promotion_auc_tolerance,
-                max_ece=settings.promotion_max_ece,
-                baseline_margin=settings.promotion_baseline_margin,
-            )
-        )
+        typer.echo(promote_version(version, settings=settings, **configured_gates(settings)))
     except (PromotionRefused, UnknownVersion) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
@@ -532,6 +524,42 @@ def serve(
     from serving.app import run
 
     run(settings, host=host, port=port)
+
+
+@app.command()
+def review(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8100,
+) -> None:
+    """Serve the review pages: leaders read reports, sign off for their team, admins promote."""
+    from training.review.settings import ReviewSettings
+
+    settings = _loaded(ReviewSettings)
+    from training.review.app import run_review
+
+    run_review(settings, host=host, port=port)
+
+
+@app.command("review-user")
+def review_user(
+    username: Annotated[str, typer.Argument(help="User name to sign in with (a-z, 0-9, . _ -).")],
+    name: Annotated[str, typer.Option("--name", help="The person's name, as sign-offs show it.")],
+    team: Annotated[
+        str | None, typer.Option("--team", help="marketing or bdr (an admin may have none).")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="reviewer or admin.")] = "reviewer",
+) -> None:
+    """Print a users-file entry for `handoff review`, with an argon2 hash of a password typed
+    twice (never shown, never stored in plain)."""
+    from training.review.users import UsersFileError, new_user, users_toml
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    try:
+        user = new_user(username, name=name, team=team, role=role, password=password)
+    except UsersFileError as error:
+        typer.echo(f"handoff review-user: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(users_toml(user), nl=False)
 
 
 @app.command()

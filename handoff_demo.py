@@ -17,6 +17,7 @@ import pandas as pd
 from data_contracts.synthetic import generate_to_folder
 from data_contracts.validate import validate_folder
 from models.mlflow_layout import SMALL_DATA, TEAMS
+from models.wording import duration
 from serving.batch_score import score_folder
 from serving.settings import ServingSettings
 from training.promote import promote_version
@@ -94,11 +95,15 @@ def run_demo(
         echo(
             f"  {row['lead_id']:<10} {row['quadrant']:<16} fit {row['fit_score']:>3} "
             f"interest {row['interest_score']:>3} win {row['combined_score']:>3}  "
-            f"-> {row['action']} (tier {row['tier']}, within {row['speed_to_lead_minutes']} min)"
+            f"-> {row['action']} (tier {row['tier']}, "
+            f"within {duration(row['speed_to_lead_minutes'])})"
         )
         echo(f"      fit: {row['fit_reasons']}")
         echo(f"      interest: {row['interest_reasons']}")
+        echo(f"      for the CRM: {row['combined_reason_text']}")
     echo(
         f"\nMLflow store: {settings.resolved_tracking_uri}\n"
-        f"Next: `handoff serve` to answer score calls with version {result.version}."
+        f"Next: `handoff serve` to answer score calls with version {result.version}, or "
+        "`handoff review` to sign off in a browser.\n"
+        f"Review report: {report_path.resolve()}"
     )

@@ -17,6 +17,7 @@ from data_contracts.vocab import (
     EVENT_TYPES,
     FUNCTIONS,
     QUADRANTS,
+    REASON_TEXT_MAX,
     REJECT_REASONS,
     SCORE_MAX,
     SENIORITIES,
@@ -29,6 +30,7 @@ from data_contracts.vocab import (
 CONTRACT_VERSION = "1.1.0"
 
 UTC_TS = {"unit": "us", "tz": "UTC"}
+REASON_TEXT = {"max_value": REASON_TEXT_MAX}
 
 
 class Lead(pa.DataFrameModel):
@@ -93,7 +95,8 @@ class ScoredLead(pa.DataFrameModel):
 
     Batch scoring validates every chunk it writes against this model, so the file's columns
     and ranges are a contract, not a convention. Reasons are `text (+)`/`text (-)` joined by
-    `; `; unseen categories are `column=value` joined by `,`.
+    `; `; each score's `*_reason_text` is the API's `reason_text` (one plain line of at most
+    `REASON_TEXT_MAX` characters); unseen categories are `column=value` joined by `,`.
     """
 
     request_id: Series[str] = pa.Field()
@@ -102,11 +105,14 @@ class ScoredLead(pa.DataFrameModel):
     fit_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
     fit_probability: Series[float] = pa.Field(ge=0, le=1)
     fit_reasons: Series[str] = pa.Field()
+    fit_reason_text: Series[str] = pa.Field(str_length=REASON_TEXT)
     interest_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
     interest_probability: Series[float] = pa.Field(ge=0, le=1)
     interest_reasons: Series[str] = pa.Field()
+    interest_reason_text: Series[str] = pa.Field(str_length=REASON_TEXT)
     combined_score: Series[int] = pa.Field(ge=0, le=SCORE_MAX)
     combined_probability: Series[float] = pa.Field(ge=0, le=1)
+    combined_reason_text: Series[str] = pa.Field(str_length=REASON_TEXT)
     quadrant: Series[str] = pa.Field(isin=list(QUADRANTS))
     action: Series[str] = pa.Field()
     tier: Series[int] = pa.Field(isin=list(TIERS))

@@ -23,6 +23,22 @@ FUNCTIONS: tuple[str, ...] = (
     "unknown",
 )
 
+# How a person says each value (reason codes, the review pages); a value not listed is said
+# as it is spelt, with spaces for underscores. "unknown" is said by each feature's own phrase.
+SENIORITY_WORDS: dict[str, str] = {
+    "ic": "IC",
+    "manager": "Manager",
+    "director": "Director",
+    "vp": "VP",
+    "c_level": "C-level",
+}
+FUNCTION_WORDS: dict[str, str] = {
+    "it": "IT",
+    "hr": "HR",
+    "executive": "an executive role",
+    "other": "another function",
+}
+
 SOURCES: tuple[str, ...] = (
     "inbound_form",
     "webinar",
@@ -34,6 +50,18 @@ SOURCES: tuple[str, ...] = (
     "partner",
     "other",
 )
+
+SOURCE_WORDS: dict[str, str] = {
+    "inbound_form": "an inbound form",
+    "webinar": "a webinar",
+    "tradeshow": "a tradeshow",
+    "content": "a content download",
+    "paid": "paid ads",
+    "outbound": "outbound prospecting",
+    "referral": "a referral",
+    "partner": "a partner",
+    "other": "another source",
+}
 
 EVENT_TYPES: tuple[str, ...] = (
     "web_visit",
@@ -122,6 +150,10 @@ TIERS: tuple[int, ...] = (1, 2, 3, 4)
 
 # Scores are calibrated probabilities in percent: 0..SCORE_MAX.
 SCORE_MAX = 100
+
+# A score's one-line `reason_text` fits a CRM's plain text property: Salesforce's Text fields
+# hold at most 255 characters (HubSpot's single-line text property holds far more).
+REASON_TEXT_MAX = 255
 
 # The fit x interest quadrants, in the order of the rule that assigns them
 # (`models.policy.quadrant_codes`): high fit & high interest, high fit & low interest,

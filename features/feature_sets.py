@@ -4,9 +4,13 @@ A `FeatureSet` is logged with every training run (`feature_sets.json`) so a mode
 exactly which columns it was trained on. Its `label` (`fit_v1@1.0.0+<digest>`) names the set
 *with* its mapped extras and parameters: two versions trained on different inputs never
 report the same label, though both are built by `fit_v1`. `phrase` is a `str.format` template (`{value}`,
-`{Value}`, `{value:.0f}`) that `models.reasons` uses to say a feature in a BDR's words;
-flags also carry `phrase_true` / `phrase_false` for readers that can pick by value, and
-log-scaled columns say how to undo the scale (`display`), so a reader can show the raw number.
+`{Value}`) that `models.reasons` uses to say a feature in a BDR's words. Beside it, a spec
+says what a person reads rather than what the model sees: how to undo a log scale (`scale`),
+whether the number is a count of a noun (`unit` / `units`), a span of days or an amount of
+money (`display`, `models.wording` says them), words for coded values (`words`), and the
+phrases for an unknown value, a zero and a value below zero. Flags carry `phrase_true` /
+`phrase_false`; `missing_when` marks the flag value that means "not on file", so a missing
+detail is never offered as a selling point unless the model really rewards it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from data_contracts.vocab import EVENT_TYPES, HIGH_INTENT_EVENT_TYPES
+from data_contracts.vocab import (
+    EVENT_TYPES,
+    FUNCTION_WORDS,
+    HIGH_INTENT_EVENT_TYPES,
+    SENIORITY_WORDS,
+    SOURCE_WORDS,
+)
 
 Kind = Literal["numeric", "categorical"]
 KINDS: tuple[str, ...] = ("numeric", "categorical")
@@ -28,6 +38,9 @@ EXTRA_PREFIX = "x_"
 # How fast interest decays unless a run says otherwise: engagement halves every 14 days.
 DEFAULT_HALF_LIFE_DAYS = 14.0
 DIGEST_CHARS = 8
+# The currency `annual_revenue` is said in unless training is told otherwise
+# (`HANDOFF_CURRENCY`); it is recorded in the run's feature sets.
+DEFAULT_CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,18 @@ class FeatureSpec:
     phrase: str = ""
     phrase_true: str | None = None
     phrase_false: str | None = None
-    display: str | None = None  # "pow10": the value is log10 of what a person would read
+    # "count" (of `unit`/`units`), "days" (a span) or "money" (in currency `unit`); the
+    # older "pow10" means scale "log10" and nothing else.
+    display: str | None = None
     source: str | None = None  # the mapped lead column an extra feature comes from
+    scale: str | None = None  # "log10" / "log10_1p": the value is log10(x) / log10(1 + x)
+    unit: str | None = None  # the noun for one (a count), or the currency code (money)
+    units: str | None = None  # the noun for many
+    phrase_missing: str | None = None  # said when the value is not known
+    phrase_zero: str | None = None  # said for exactly 0 ("No web visits in the last 30 days")
+    phrase_below: str | None = None  # said for a value below 0 (a trend slowing down)
+    missing_when: float | None = None  # the flag value that means "not on file"
+    words: dict[str, str] | None = field(default=None, hash=False)  # value -> how it is said
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -206,6 +229,16 @@ class FeatureSet:
         """Lead fields this set was built without (see `without_fields`)."""
         return tuple(self.params.get("absent_fields", ()))
 
+    def with_currency(self, currency: str) -> FeatureSet:
+        """This set with its money features said in `currency` (words only: the digest,
+        which covers what the values are computed from, does not change)."""
+        return replace(
+            self,
+            features=tuple(
+                replace(f, unit=currency) if f.display == "money" else f for f in self.features
+            ),
+        )
+
 
 def _kind(kind: str, col: str) -> Kind:
     if kind == "numeric":
@@ -233,7 +266,9 @@ def extra_names(columns: list[str], prefix: str = EXTRA_PREFIX, taken: Any = ())
     return out
 
 
-def _flag(name: str, description: str, true: str, false: str) -> FeatureSpec:
+def _flag(
+    name: str, description: str, true: str, false: str, *, missing_when: float | None = None
+) -> FeatureSpec:
     return FeatureSpec(
         name,
         "numeric",
@@ -242,11 +277,14 @@ def _flag(name: str, description: str, true: str, false: str) -> FeatureSpec:
         phrase=f"{true} (1 = yes): {{value}}",
         phrase_true=true,
         phrase_false=false,
+        missing_when=missing_when,
     )
 
 
-def _cat(name: str, description: str, phrase: str) -> FeatureSpec:
-    return FeatureSpec(name, "categorical", "category", description, phrase=phrase)
+def _cat(name: str, description: str, phrase: str, missing: str, **kw: Any) -> FeatureSpec:
+    return FeatureSpec(
+        name, "categorical", "category", description, phrase=phrase, phrase_missing=missing, **kw
+    )
 
 
 def _num(name: str, dtype: str, description: str, phrase: str, **kw: Any) -> FeatureSpec:
@@ -259,34 +297,67 @@ FIT_V1 = FeatureSet(
     role="fit",
     features=(
         _cat(
-            "industry", "Industry of the lead's company (as the CRM spells it)", "{Value} industry"
+            "industry",
+            "Industry of the lead's company (as the CRM spells it)",
+            "{Value} industry",
+            "Industry not known",
         ),
-        _cat("country", "Country of the lead's company", "Based in {value}"),
-        _cat("seniority", "Seniority of the lead's title", "{Value} seniority"),
-        _cat("function", "Business function of the lead's role", "Works in {value}"),
-        _cat("source", "Lead source: how the lead came in", "Came in via {value}"),
+        _cat("country", "Country of the lead's company", "Based in {value}", "Country not known"),
+        _cat(
+            "seniority",
+            "Seniority of the lead's title",
+            "Seniority: {value}",
+            "Seniority not known",
+            words=SENIORITY_WORDS,
+        ),
+        _cat(
+            "function",
+            "Business function of the lead's role",
+            "Works in {value}",
+            "Business function not known",
+            words=FUNCTION_WORDS,
+        ),
+        _cat(
+            "source",
+            "Lead source: how the lead came in",
+            "Came in via {value}",
+            "Lead source not known",
+            words=SOURCE_WORDS,
+        ),
         _num(
             "log_employees",
             "float64",
             "Company headcount, log10 (2 = 100, 3 = 1,000, 4 = 10,000); NaN when unknown",
-            "Company of about {value:,.0f} employees",
-            display="pow10",
+            "Company of about {value}",
+            scale="log10",
+            display="count",
+            unit="employee",
+            units="employees",
+            phrase_missing="Headcount not known",
         ),
         _num(
             "log_revenue",
             "float64",
             "Company annual revenue, log10(1 + revenue) (6 = 1M, 9 = 1B); NaN when unknown",
-            "Company revenue of about {value:,.0f}",
-            display="pow10",
+            "Company revenue of about {value}",
+            scale="log10_1p",
+            display="money",
+            unit=DEFAULT_CURRENCY,
+            phrase_missing="Revenue not known",
         ),
         _flag(
             "employees_missing",
             "Company headcount is not known",
-            "Headcount unknown",
+            "Headcount not known",
             "Headcount known",
+            missing_when=1,
         ),
         _flag(
-            "revenue_missing", "Company revenue is not known", "Revenue unknown", "Revenue known"
+            "revenue_missing",
+            "Company revenue is not known",
+            "Revenue not known",
+            "Revenue known",
+            missing_when=1,
         ),
         _flag(
             "is_named_account",
@@ -294,16 +365,40 @@ FIT_V1 = FeatureSet(
             "Named account",
             "Not a named account",
         ),
-        _flag("email_present", "An email address is on file", "Has an email", "No email"),
+        _flag(
+            "email_present",
+            "An email address is on file",
+            "Has an email address",
+            "No email address",
+            missing_when=0,
+        ),
         _flag(
             "email_corporate",
             "Email on a company domain (not a free-mail provider such as gmail.com)",
             "Company email address",
             "Free-mail or no email address",
         ),
-        _flag("phone_present", "A phone number is on file", "Has a phone number", "No phone"),
-        _flag("mobile_present", "A mobile number is on file", "Has a mobile number", "No mobile"),
-        _flag("title_present", "A job title is on file", "Has a job title", "No job title"),
+        _flag(
+            "phone_present",
+            "A phone number is on file",
+            "Has a phone number",
+            "No phone number",
+            missing_when=0,
+        ),
+        _flag(
+            "mobile_present",
+            "A mobile number is on file",
+            "Has a mobile number",
+            "No mobile number",
+            missing_when=0,
+        ),
+        _flag(
+            "title_present",
+            "A job title is on file",
+            "Has a job title",
+            "No job title",
+            missing_when=0,
+        ),
         _flag(
             "title_head_of",
             "Job title contains 'head' (e.g. Head of Marketing)",
@@ -345,18 +440,23 @@ FIT_READS: dict[str, tuple[str, ...]] = {
 # Event types that count as engagement (unsubscribe is a touch, but not interest).
 ENGAGEMENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "unsubscribe")
 
-_TYPE_WORDS: dict[str, str] = {
-    "web_visit": "web visits",
-    "pricing_page": "pricing-page visits",
-    "content_download": "content downloads",
-    "webinar_registered": "webinar registrations",
-    "webinar_attended": "webinars attended",
-    "tradeshow_visit": "tradeshow booth visits",
-    "email_open": "email opens",
-    "email_click": "email clicks",
-    "contact_us": "contact-us requests",
-    "demo_request": "demo requests",
-    "free_trial": "free-trial sign-ups",
+# What one and many events of each type are called.
+_TYPE_WORDS: dict[str, tuple[str, str]] = {
+    "web_visit": ("web visit", "web visits"),
+    "pricing_page": ("pricing-page visit", "pricing-page visits"),
+    "content_download": ("content download", "content downloads"),
+    "webinar_registered": ("webinar registration", "webinar registrations"),
+    "webinar_attended": ("webinar attended", "webinars attended"),
+    "tradeshow_visit": ("tradeshow booth visit", "tradeshow booth visits"),
+    "email_open": ("email open", "email opens"),
+    "email_click": ("email click", "email clicks"),
+    "contact_us": ("contact-us request", "contact-us requests"),
+    "demo_request": ("demo request", "demo requests"),
+    "free_trial": ("free-trial sign-up", "free-trial sign-ups"),
+}
+_GROUP_WORDS: dict[str, tuple[str, str]] = {
+    "touches": ("touch", "touches"),
+    "high_intent": ("high-intent touch", "high-intent touches"),
 }
 
 # (event type or group, window in days) counted; group "touches" = all engagement types,
@@ -384,19 +484,25 @@ def count_name(group: str, days: int) -> str:
 
 def _count_spec(group: str, days: int) -> FeatureSpec:
     if group == "touches":
-        what, words = "engagement touches of any type", "touches"
+        what = "engagement touches of any type"
     elif group == "high_intent":
         what = "high-intent touches (" + ", ".join(HIGH_INTENT_EVENT_TYPES) + ")"
-        words = "high-intent touches (pricing, demo, contact, trial)"
     else:
-        what, words = f"'{group}' events", _TYPE_WORDS[group]
+        what = f"'{group}' events"
+    one, many = {**_GROUP_WORDS, **_TYPE_WORDS}[group]
     return _num(
         count_name(group, days),
         "int32",
         f"Number of {what} in the {days} days before the snapshot",
-        f"{{value}} {words} in the last {days} days",
+        f"{{value}} in the last {days} days",
+        display="count",
+        unit=one,
+        units=many,
+        phrase_zero=f"No {many} in the last {days} days",
     )
 
+
+_TREND = "(last 7 days against the month before)"
 
 INTEREST_V1 = FeatureSet(
     name="interest_v1",
@@ -408,7 +514,11 @@ INTEREST_V1 = FeatureSet(
             "n_touches_total",
             "int32",
             "Number of engagement touches ever, before the snapshot",
-            "{value} touches in total",
+            "{value} in total",
+            display="count",
+            unit="touch",
+            units="touches",
+            phrase_zero="No touches yet",
         ),
         _num(
             "engagement_decayed",
@@ -416,6 +526,7 @@ INTEREST_V1 = FeatureSet(
             "Engagement weighted by type and halved every half-life "
             f"(default {DEFAULT_HALF_LIFE_DAYS:g} days)",
             "Recent engagement score of {value:.1f}",
+            phrase_zero="No recent engagement",
         ),
         _num(
             "high_intent_decayed",
@@ -423,37 +534,50 @@ INTEREST_V1 = FeatureSet(
             "High-intent touches, each halved every half-life "
             f"(default {DEFAULT_HALF_LIFE_DAYS:g} days)",
             "Recent high-intent activity score of {value:.1f}",
+            phrase_zero="No recent high-intent activity",
         ),
         _num(
             "days_since_last_touch",
             "float64",
             "Days from the last engagement touch to the snapshot; NaN when none",
-            "Days since last touch: {value}",
+            "Last touch {value} ago",
+            display="days",
+            phrase_missing="No touches yet",
         ),
         _num(
             "days_since_last_high_intent",
             "float64",
             "Days from the last high-intent touch to the snapshot; NaN when none",
-            "Days since last high-intent touch: {value}",
+            "Last high-intent touch {value} ago",
+            display="days",
+            phrase_missing="No high-intent touch yet",
         ),
         _num(
             "days_since_first_touch",
             "float64",
             "Days from the first engagement touch to the snapshot; NaN when none",
-            "Engaged for {value:.0f} days",
+            "First touch {value} ago",
+            display="days",
+            phrase_missing="No touches yet",
         ),
         _num(
             "n_types_90d",
             "int32",
             "Distinct engagement types in the 90 days before the snapshot (breadth)",
-            "{value} different kinds of touch in the last 90 days",
+            "{value} in the last 90 days",
+            display="count",
+            unit="kind of touch",
+            units="different kinds of touch",
+            phrase_zero="No touches in the last 90 days",
         ),
         _num(
             "velocity_7d",
             "float64",
             "log(1 + touches in the last 7 days) - log(1 + the 7-day rate over the 30 days "
             "before): > 0 accelerating, < 0 cooling, 0 for no activity",
-            "Activity trend (7 days vs the month before): {value:+.1f}",
+            f"Activity picking up {_TREND}",
+            phrase_below=f"Activity slowing down {_TREND}",
+            phrase_zero=f"Activity steady {_TREND}",
         ),
         _flag(
             "unsubscribed",

@@ -22,7 +22,13 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from data_contracts.vocab import REASON_TEXT_MAX
+from models.wording import count, duration, money
+
 Reason = dict[str, Any]
+
+MINUTES_PER_DAY = 1440.0
+UNKNOWN = "unknown"  # the vocabularies' word for a value the CRM does not know
 
 # Up to this many rows, leaf contributions are summed by fancy indexing, beyond by a sparse
 # product (bench_scorer.py --paths measures both sides).
@@ -183,11 +189,13 @@ def phrase(template: str | None, description: str, value: Any, *, is_category: b
             if value is None or (isinstance(value, float) and math.isnan(value))
             else str(value)
         )
-        text = text.replace("_", " ")
-        number: float | None = None
-    else:
-        number = float(value) if value is not None else float("nan")
-        text = _display_number(number)
+        return _render(template, description, text.replace("_", " "), None)
+    number = float(value) if value is not None else float("nan")
+    return _render(template, description, _display_number(number), number)
+
+
+def _render(template: str | None, description: str, text: str, number: float | None) -> str:
+    """`template` with `{value}` as `text` (numeric specs format `number`)."""
     if template:
         plain = _plain_parts(template)
         if plain is not None:
@@ -220,13 +228,106 @@ def phrase(template: str | None, description: str, value: Any, *, is_category: b
 
 
 @dataclass(frozen=True)
+class Saying:
+    """How to say one feature's value to a person, read from its feature spec."""
+
+    template: str | None = None
+    missing: str | None = None  # the value is not known
+    zero: str | None = None
+    below: str | None = None  # the value is below zero
+    true: str | None = None  # a flag's two phrases
+    false: str | None = None
+    scale: str | None = None  # "log10" / "log10_1p": undo before saying the number
+    display: str | None = None  # "count", "days", "money" (`models.wording` says them)
+    unit: str | None = None
+    units: str | None = None
+    words: Mapping[str, str] | None = field(default=None, hash=False)
+    missing_when: float | None = None  # the flag value meaning "not on file"
+
+    def number(self, value: float) -> float:
+        """What a person would read: the value with its log scale undone."""
+        if self.scale == "log10":
+            return float(round(10.0**value))
+        if self.scale == "log10_1p":
+            return float(round(10.0**value - 1.0))
+        return value
+
+    def text(self, number: float) -> str:
+        if self.display == "count":
+            return count(number, self.unit or "", self.units or self.unit or "").strip()
+        if self.display == "days":
+            return duration(number * MINUTES_PER_DAY)
+        if self.display == "money":
+            return money(number, self.unit or "")
+        return _display_number(number)
+
+    def say_number(self, value: float, description: str) -> str:
+        if math.isnan(value):
+            if self.missing:
+                return self.missing
+            return _render(self.template, description, "unknown", value)
+        if self.true is not None and self.false is not None:
+            return self.true if value > 0.5 else self.false
+        number = self.number(value)
+        if number == 0 and self.zero:
+            return self.zero
+        template = self.below if number < 0 and self.below else self.template
+        return _render(template, description, self.text(number), number)
+
+    def say_category(self, value: Any, description: str) -> str:
+        unknown = value is None or (isinstance(value, float) and math.isnan(value))
+        label = UNKNOWN if unknown else str(value)
+        if label == UNKNOWN and self.missing:
+            return self.missing
+        said = (self.words or {}).get(label, label.replace("_", " "))
+        return _render(self.template, description, said, None)
+
+
+_SPEC_SAYING: dict[str, str] = {
+    "phrase": "template",
+    "phrase_missing": "missing",
+    "phrase_zero": "zero",
+    "phrase_below": "below",
+    "phrase_true": "true",
+    "phrase_false": "false",
+    "scale": "scale",
+    "display": "display",
+    "unit": "unit",
+    "units": "units",
+    "words": "words",
+    "missing_when": "missing_when",
+}
+
+
+def _saying(get: Any) -> Saying:
+    """A spec's phrasing fields as a `Saying` (the older display "pow10" is scale "log10")."""
+    values = {ours: get(theirs) for theirs, ours in _SPEC_SAYING.items()}
+    if values["display"] == "pow10":
+        values["display"], values["scale"] = None, "log10"
+    if values["missing_when"] is not None:
+        values["missing_when"] = float(values["missing_when"])
+    if values["true"] is None or values["false"] is None:
+        values["true"] = values["false"] = None
+    return Saying(**{k: (v if v != "" else None) for k, v in values.items()})
+
+
+@dataclass(frozen=True)
 class Phrasebook:
-    """How to say each feature, from the feature sets: templates, descriptions, flag phrases."""
+    """How to say each feature, from the feature sets.
+
+    `sayings` holds everything a spec says about phrasing; the other fields are what scorers
+    pickled before it existed carry, and are read only when a feature has no saying.
+    """
 
     templates: Mapping[str, str]
     descriptions: Mapping[str, str]
     flag_phrases: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # (true, false)
     pow10: frozenset[str] = frozenset()  # columns holding log10 of what a person reads
+    sayings: Mapping[str, Saying] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A phrasebook pickled before `sayings` existed loads with none (its old phrasing).
+        object.__setattr__(self, "__dict__", {"sayings": {}, **state})
 
     @classmethod
     def from_feature_sets(cls, feature_sets: Sequence[Any] | None) -> Phrasebook:
@@ -235,6 +336,7 @@ class Phrasebook:
         descriptions: dict[str, str] = {}
         flags: dict[str, tuple[str, str]] = {}
         pow10: set[str] = set()
+        sayings: dict[str, Saying] = {}
         for fs in feature_sets or ():
             features = (
                 fs.get("features", []) if isinstance(fs, Mapping) else getattr(fs, "features", [])
@@ -257,13 +359,17 @@ class Phrasebook:
                     flags[name] = (str(get("phrase_true")), str(get("phrase_false")))
                 if get("display") == "pow10":
                     pow10.add(name)
-        return cls(templates, descriptions, flags, frozenset(pow10))
+                sayings[name] = _saying(get)
+        return cls(templates, descriptions, flags, frozenset(pow10), sayings)
 
     def describe(self, feature: str) -> str:
         return self.descriptions.get(feature, feature.replace("_", " "))
 
     def say_number(self, feature: str, value: float) -> str:
         """A numeric feature's reason text for one value."""
+        saying = self.sayings.get(feature)
+        if saying is not None:
+            return saying.say_number(value, self.describe(feature))
         if feature in self.flag_phrases and not math.isnan(value):
             return self.flag_phrases[feature][0 if value > 0.5 else 1]
         if feature in self.pow10 and not math.isnan(value):
@@ -271,7 +377,27 @@ class Phrasebook:
         return phrase(self.templates.get(feature), self.describe(feature), value, is_category=False)
 
     def say_category(self, feature: str, value: Any) -> str:
+        saying = self.sayings.get(feature)
+        if saying is not None:
+            return saying.say_category(value, self.describe(feature))
         return phrase(self.templates.get(feature), self.describe(feature), value, is_category=True)
+
+    def absent_codes(
+        self, feature_names: Sequence[str], categories: Mapping[int, Sequence[Any]]
+    ) -> npt.NDArray[np.float64]:
+        """Per column, the encoded value that means "not on file" besides NaN: the code of
+        the "unknown" category, or a flag's `missing_when` (NaN where there is none)."""
+        codes = np.full(len(feature_names), np.nan)
+        for j, name in enumerate(feature_names):
+            if j in categories:
+                labels = categories[j]
+                if UNKNOWN in labels:
+                    codes[j] = float(list(labels).index(UNKNOWN))
+                continue
+            saying = self.sayings.get(name)
+            if saying is not None and saying.missing_when is not None:
+                codes[j] = saying.missing_when
+        return codes
 
 
 # Up to this many rows, each kept reason is phrased directly: the per-distinct-value grouping
@@ -328,6 +454,25 @@ def _few_reasons(
     return out
 
 
+def unrewarded_absences(
+    contributions: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    absent_codes: npt.NDArray[np.float64],
+    min_weight: float,
+) -> npt.NDArray[np.bool_]:
+    """(n, n_features): True where a value is missing and must not be said as a plus.
+
+    Why the sum: missing details travel together (a lead without a title usually has no
+    seniority or function either), and path contributions can credit one of them with a
+    push up that only offsets the others' push down. "No job title" is a plus only when the
+    model, over everything this lead leaves blank, really scores it higher for that.
+    """
+    absent = np.isnan(values) | (values == absent_codes[None, :])
+    pushes = np.ascontiguousarray(np.where(absent, contributions, 0.0))
+    rewarded = pushes.sum(axis=1) >= min_weight  # row-major: the same sum at any batch size
+    return absent & ~rewarded[:, None]
+
+
 def top_reasons(
     contributions: npt.NDArray[np.float64],
     values: npt.NDArray[np.float64],
@@ -343,6 +488,10 @@ def top_reasons(
     `values` is the encoded matrix the booster saw (category codes for the columns in
     `categories`, which maps column position -> category labels). Text is built once per
     distinct (feature, value) pair, so the per-row work is only assembling small dicts.
+
+    A detail the lead has not given (NaN, the "unknown" category, a flag at its
+    `missing_when`) is offered as a plus only when the model rewards what is missing taken
+    together (`unrewarded_absences`); otherwise the next factor takes its place.
     """
     n, n_features = contributions.shape
     if n == 0:
@@ -350,11 +499,21 @@ def top_reasons(
     k = max(0, min(top_k, n_features))
     if k == 0:
         return [[] for _ in range(n)]
-    order_up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    unrewarded = unrewarded_absences(
+        contributions, values, phrasebook.absent_codes(feature_names, categories), min_weight
+    )
+    ranking = np.where(unrewarded, -np.inf, contributions)
+    order_up = np.argsort(-ranking, axis=1, kind="stable")[:, :k]
     order_down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
     chosen = np.concatenate([order_up, order_down], axis=1)  # (n, 2k)
     weights = np.take_along_axis(contributions, chosen, axis=1)
-    keep = np.concatenate([weights[:, :k] >= min_weight, weights[:, k:] <= -min_weight], axis=1)
+    keep = np.concatenate(
+        [
+            (weights[:, :k] >= min_weight) & ~np.take_along_axis(unrewarded, order_up, axis=1),
+            weights[:, k:] <= -min_weight,
+        ],
+        axis=1,
+    )
     chosen_values = np.take_along_axis(values, chosen, axis=1)
 
     if n <= _FEW_ROWS:
@@ -387,3 +546,40 @@ def top_reasons(
         )
     ]
     return out
+
+
+def _interleaved(lists: Sequence[Sequence[str]]) -> list[str]:
+    """First of each, then second of each, ...: the strongest reasons of every part first."""
+    out: list[str] = []
+    for i in range(max((len(x) for x in lists), default=0)):
+        out.extend(x[i] for x in lists if i < len(x))
+    return out
+
+
+def _fitted(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def reason_line(*parts: Sequence[Reason], limit: int = REASON_TEXT_MAX) -> str:
+    """One plain-text line a CRM text property can hold: the pluses, strongest first, then
+    "Against:" the minuses, cut after the last whole reason that fits in `limit` characters.
+
+    Several parts (fit and interest, for the combined score) are interleaved, so the line
+    opens with the strongest reason of each.
+    """
+    ups = _interleaved([[str(r["text"]) for r in p if r["direction"] == "up"] for p in parts])
+    downs = _interleaved([[str(r["text"]) for r in p if r["direction"] != "up"] for p in parts])
+    line = ""
+    for text in ups:
+        longer = f"{line}; {text}" if line else text
+        if len(longer) > limit:
+            line = line or _fitted(longer, limit)
+            break
+        line = longer
+    for i, text in enumerate(downs):
+        longer = line + ("; " if i else (". Against: " if line else "Against: ")) + text
+        if len(longer) > limit:
+            line = line or _fitted(longer, limit)
+            break
+        line = longer
+    return line

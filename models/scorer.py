@@ -25,7 +25,7 @@ from models.encoding import category_lookups, encode, encode_columns, learn_cate
 from models.learners import FAMILIES, Choice, Learner, choose, fit_family, stratified_halves
 from models.linear import row_sum
 from models.policy import QUADRANTS, QuadrantPolicy, to_score
-from models.reasons import Phrasebook, top_reasons
+from models.reasons import Phrasebook, reason_line, top_reasons
 
 FloatArray = npt.NDArray[np.float64]
 PARTS = ("fit", "interest")
@@ -41,6 +41,8 @@ SCORED_COLUMNS: tuple[str, ...] = (
     "speed_to_lead_minutes",
     "fit_reasons",
     "interest_reasons",
+    # One plain-text line per score (`models.reasons.reason_line`), for a CRM text property.
+    *(f"{p}_reason_text" for p in SCORES),
     "unseen_categories",
 )
 
@@ -398,6 +400,10 @@ class LeadScorer(BaseEstimator):  # type: ignore[misc]
             out[f"{p}_reasons"] = (
                 self._reasons(p, M, top_k, contribs[p]) if reasons else [[] for _ in range(n)]
             )
+            out[f"{p}_reason_text"] = [reason_line(r) for r in out[f"{p}_reasons"]]
+        out["combined_reason_text"] = [
+            reason_line(*r) for r in zip(*(out[f"{p}_reasons"] for p in PARTS), strict=True)
+        ]
         out["unseen_categories"] = unseen
         return out
 

@@ -7,11 +7,14 @@ import the other. Reading settings does no I/O: directories are made by
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.feature_sets import DEFAULT_CURRENCY
 
 
 class Settings(BaseSettings):
@@ -28,6 +31,16 @@ class Settings(BaseSettings):
     promotion_auc_tolerance: float = 0.01
     promotion_max_ece: float = 0.03
     promotion_baseline_margin: float = 0.0
+    # The currency the CRM's `annual_revenue` is recorded in (ISO 4217): training records it
+    # in the feature sets, and reason codes say revenue in it ("USD 1.8M").
+    currency: str = DEFAULT_CURRENCY
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("must be a three-letter ISO 4217 code in capitals, such as USD")
+        return value
 
     @property
     def resolved_tracking_uri(self) -> str:

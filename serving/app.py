@@ -21,6 +21,7 @@ from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.access_log import log_config
 from serving.champion import ChampionHolder
+from serving.docs import add_offline_docs
 from serving.feedback import FEEDBACK, FeedbackLog
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import MULTIPROCESS_ENV, Metrics
@@ -169,7 +170,10 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local assets below: they work offline
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.settings = settings
     app.state.keys = keys
     app.state.holder = holder

@@ -22,6 +22,7 @@ from data_contracts.crm_data import CrmData
 from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
+from models.scorer import SCORES
 from serving.scoring import ScoringFailed
 from serving.served_model import ServedModel
 from serving.settings import ServingSettings
@@ -63,6 +64,16 @@ def _joined(value: Any) -> str:
     return ",".join(str(v) for v in value)
 
 
+def _texts(scored: pd.DataFrame, n: int) -> dict[str, Any]:
+    """Each score's one-line `reason_text`, as the API answers it."""
+    return {
+        f"{p}_reason_text": scored[f"{p}_reason_text"].astype(str).to_numpy()
+        if f"{p}_reason_text" in scored.columns
+        else [""] * n
+        for p in SCORES
+    }
+
+
 def flatten(
     scored: pd.DataFrame, champion: Champion, as_of: pd.Timestamp, run_id: str
 ) -> pd.DataFrame:
@@ -80,6 +91,7 @@ def flatten(
             "fit_reasons": [_reason_text(v) for v in scored["fit_reasons"]]
             if has_reasons
             else [""] * n,
+            **_texts(scored, n),
             "interest_score": scored["interest_score"].astype("int64").to_numpy(),
             "interest_probability": scored["interest_probability"].astype("float64").to_numpy(),
             "interest_reasons": [_reason_text(v) for v in scored["interest_reasons"]]

@@ -33,6 +33,7 @@ from data_contracts.vocab import (
     EVENT_TYPES,
     FUNCTIONS,
     QUADRANTS,
+    REASON_TEXT_MAX,
     SCORE_MAX,
     SENIORITIES,
     SOURCES,
@@ -251,6 +252,62 @@ class BatchScoreIn(BaseModel):
     )
 
 
+# Request examples for the OpenAPI page (`/docs`), so an integrator can copy a valid body.
+# Tests post each one to a live server: they must stay valid requests.
+_EXAMPLE_LEAD: dict[str, Any] = {
+    "lead_id": "L-20261102-0042",
+    "created_at": "2026-11-02T09:30:00Z",
+    "seniority": "vp",
+    "function": "marketing",
+    "source": "inbound_form",
+    "is_named_account": False,
+    "email": "dana.reyes@northwind-software.example",
+    "company": "Northwind Software",
+    "industry": "Software",
+    "employees": 800,
+    "annual_revenue": 95000000.0,
+    "country": "US",
+    "title": "VP Marketing",
+}
+_EXAMPLE_EVENTS: list[dict[str, Any]] = [
+    {"occurred_at": "2026-11-02T09:31:00Z", "type": "content_download", "channel": "web"},
+    {"occurred_at": "2026-11-09T16:05:00Z", "type": "webinar_registered", "channel": "email"},
+    {"occurred_at": "2026-11-12T10:15:00Z", "type": "pricing_page", "channel": "web"},
+    {"occurred_at": "2026-11-12T10:18:00Z", "type": "pricing_page", "channel": "web"},
+]
+SCORE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "lead_with_events": {
+        "summary": "A lead with its recent engagement",
+        "description": "Scored as of now; `as_of` may name an earlier moment.",
+        "value": {"lead": _EXAMPLE_LEAD, "events": _EXAMPLE_EVENTS},
+    },
+}
+BATCH_EXAMPLES: dict[str, dict[str, Any]] = {
+    "two_leads": {
+        "summary": "Two leads, one without events, scored as of one moment",
+        "value": {
+            "items": [
+                {"lead": _EXAMPLE_LEAD, "events": _EXAMPLE_EVENTS},
+                {
+                    "lead": {
+                        "lead_id": "L-20261105-0107",
+                        "created_at": "2026-11-05T14:00:00Z",
+                        "seniority": "manager",
+                        "function": "it",
+                        "source": "webinar",
+                        "is_named_account": True,
+                        "industry": "Manufacturing",
+                        "country": "DE",
+                    },
+                    "events": [],
+                },
+            ],
+            "as_of": "2026-11-20T08:00:00Z",
+        },
+    },
+}
+
+
 class ReasonOut(BaseModel):
     """Why a score is what it is, in a BDR's words."""
 
@@ -260,19 +317,31 @@ class ReasonOut(BaseModel):
     weight: float
 
 
+REASON_TEXT = Field(
+    max_length=REASON_TEXT_MAX,
+    description=(
+        "The reasons as one plain-text line (the pluses, then 'Against:' the minuses), at "
+        f"most {REASON_TEXT_MAX} characters: a CRM text property can hold it as it is."
+    ),
+)
+
+
 class PartOut(BaseModel):
     """A fit or interest score with its reasons."""
 
     score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
     reasons: list[ReasonOut]
+    reason_text: str = REASON_TEXT
 
 
 class CombinedOut(BaseModel):
-    """The combined win score."""
+    """The combined win score; its `reason_text` leads with the strongest fit and interest
+    reasons."""
 
     score: int = Field(ge=0, le=SCORE_MAX)
     probability: float = Field(ge=0, le=1)
+    reason_text: str = REASON_TEXT
 
 
 class FeatureSetOut(BaseModel):

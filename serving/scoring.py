@@ -286,6 +286,7 @@ def answers(
     fit_reasons = _tolist(scored.get("fit_reasons", none))
     interest_reasons = _tolist(scored.get("interest_reasons", none))
     unseen = _tolist(scored.get("unseen_categories", none))
+    texts = {p: _tolist(scored.get(f"{p}_reason_text", [""] * n)) for p in SCORES}
     out: list[dict[str, Any]] = []
     for i, (lead_id, when) in enumerate(zip(lead_ids, as_of, strict=True)):
         out.append(
@@ -297,15 +298,18 @@ def answers(
                     "score": int(col["fit_score"][i]),
                     "probability": _prob(col["fit_probability"][i], "fit_probability"),
                     "reasons": _reasons(fit_reasons[i]),
+                    "reason_text": texts["fit"][i],
                 },
                 "interest": {
                     "score": int(col["interest_score"][i]),
                     "probability": _prob(col["interest_probability"][i], "interest_probability"),
                     "reasons": _reasons(interest_reasons[i]),
+                    "reason_text": texts["interest"][i],
                 },
                 "combined": {
                     "score": int(col["combined_score"][i]),
                     "probability": _prob(col["combined_probability"][i], "combined_probability"),
+                    "reason_text": texts["combined"][i],
                 },
                 "quadrant": str(col["quadrant"][i]),
                 "action": str(col["action"][i]),

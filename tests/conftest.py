@@ -1,4 +1,4 @@
-"""Shared fixtures: offline MLflow, and where the shared public datasets live."""
+"""Shared fixtures: offline MLflow, the shared public datasets, a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -273,6 +273,67 @@ value = "outbound"
 [columns.is_named_account]
 value = false
 """
+
+
+# ---------------------------------------------------------------------------------------
+# A real headless Chromium (Debian's package; nothing downloads a browser) for page tests.
+# ---------------------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Playwright driving the system Chromium; skipped only where none is installed (CI
+    installs it: `apt-get install -y chromium`)."""
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """Where browser tests save their screenshots (test artefacts, never committed); the
+    folder is printed in the test output."""
+    folder = tmp_path_factory.mktemp("screenshots", numbered=False)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"browser screenshots: {folder}")
+    return folder
+
+
+def loopback_only(context: Any) -> list[str]:
+    """Make a browser context refuse every request that leaves this machine; the list it
+    returns fills with the URLs it refused (a page that works offline leaves it empty)."""
+    from urllib.parse import urlsplit
+
+    refused: list[str] = []
+
+    def route(route: Any) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if host in ("127.0.0.1", "localhost", "::1") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    return refused
 
 
 # ---------------------------------------------------------------------------------------

@@ -355,3 +355,24 @@ def test_cli_mapping_check_bad_mapping_is_one_clear_line(tmp_path: Path) -> None
     bad.write_text('version = 2\n[tables.L]\nfile = "L.csv"\n[leads]\ntable = "L"\n')
     said = refused_cleanly(run("mapping", "check", bad, tmp_path, home=tmp_path))
     assert "leads.created_at: missing" in said
+
+
+def test_cli_review_user_prints_an_entry_with_a_hash_never_the_password(tmp_path: Path) -> None:
+    import tomllib
+
+    password = "a long enough passphrase"
+    result = CliRunner().invoke(
+        app,
+        ["review-user", "dana", "--name", "Dana Reyes", "--team", "marketing"],
+        input=f"{password}\n{password}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert password not in result.stdout
+    entry = tomllib.loads(result.stdout)["users"]["dana"]
+    assert entry["team"] == "marketing" and entry["password_hash"].startswith("$argon2id$")
+
+
+def test_cli_review_without_a_users_file_says_what_to_set(tmp_path: Path) -> None:
+    result = run("review", home=tmp_path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "HANDOFF_REVIEW_USERS_FILE" in str(result.exception) + result.output

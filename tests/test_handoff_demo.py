@@ -30,3 +30,6 @@ def test_demo_runs_the_whole_loop_with_defaults(tmp_path: Path) -> None:
     scores = pd.read_parquet(tmp_path / "home" / "demo" / "scores.parquet")
     assert len(scores) == 20_000 and scores["lead_id"].is_unique
     assert f"scored {len(scores)} leads with model version 1" in text
+    report = (tmp_path / "home" / "demo" / "report-v1.html").resolve()
+    assert lines[-1].endswith(f"Review report: {report}")
+    assert not any(" min)" in line for line in scored), "speed-to-lead said in words"

@@ -40,6 +40,8 @@ class ChampionComparison:
     note: str = ""
     # win probability per lead_id on the candidate's test window, when scored there
     probabilities: pd.Series | None = None
+    # fit, interest and combined probabilities per lead_id there (for the quadrants it makes)
+    parts: pd.DataFrame | None = None
     # says so when the champion was trained on another source than the candidate
     source_note: str = ""
 
@@ -125,9 +127,11 @@ def _score_champion(
             X, y = load_test_features(run_id_of(candidate))
             loaded = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{champion.version}")
             scorer = _scorer_of(loaded.unwrap_python_model())
-            p = scorer.predict_parts(X)["combined_probability"].to_numpy(dtype=float)
+            parts = scorer.predict_parts(X)
+            p = parts["combined_probability"].to_numpy(dtype=float)
             out.metrics = binary_metrics(y, p)
             out.probabilities = pd.Series(p, index=X.index.astype(str), name="champion")
+            out.parts = parts.set_axis(X.index.astype(str))
             out.same_window = True
             out.note = (
                 f"champion version {champion.version} scored on version {candidate.version}'s "

@@ -18,7 +18,7 @@ import pandas as pd
 from data_contracts.crm_data import CrmData
 from data_contracts.validate import ValidationResult, validate_folder
 from features.build import Extras, FeatureFrame, build_features
-from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
+from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS
 from features.labels import make_labels
 from training.leakage import LeakageReport, UnknownKeep, guard_features
 from training.phases import PhaseClock
@@ -239,10 +239,14 @@ def prepare_training_data(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     skip_invalid_rows: bool = False,
     clock: PhaseClock | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> TrainingData:
     """Validate, label, build features, split by time and run the leakage guard on the
     training window; refuse data a model cannot learn from (failing contracts, or a fold
-    without both wins and losses)."""
+    without both wins and losses).
+
+    `currency` is what the leads' revenue is in: the feature sets record it, so the model's
+    reasons say money in it."""
     clock = clock or PhaseClock()
     data_dir = Path(data_dir)
     with clock.phase("fingerprint"):
@@ -251,6 +255,7 @@ def prepare_training_data(
         validation = validated(data_dir, mapping, skip_invalid_rows)
     with clock.phase("features"):
         features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
+        features.feature_sets = [fs.with_currency(currency) for fs in features.feature_sets]
     X, y, snapshot = labelled_rows(features, labels)
     split, features, X, leakage = split_and_guarded(
         validation.valid, features, X, y, snapshot, clock

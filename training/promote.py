@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -61,6 +62,7 @@ from training.versions import (
 )
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
 DEFAULT_AUC_TOLERANCE = 0.01
@@ -167,6 +169,78 @@ def _unjudged_champion(
     return []
 
 
+class GateBounds(TypedDict):
+    """The bounds of the automatic gates, as `promote_version` takes them."""
+
+    auc_tolerance: float
+    max_ece: float
+    baseline_margin: float
+
+
+def configured_gates(settings: Settings) -> GateBounds:
+    """The gate bounds `promote_version` takes, as the settings configure them: what
+    `handoff promote`, the review page and the report all use."""
+    return GateBounds(
+        auc_tolerance=settings.promotion_auc_tolerance,
+        max_ece=settings.promotion_max_ece,
+        baseline_margin=settings.promotion_baseline_margin,
+    )
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """The automatic gates on one version against the champion of the moment."""
+
+    failures: list[str]  # every gate it fails, in `gate_failures`' words (empty: all hold)
+    metrics: dict[str, float]  # the version's run metrics
+    comparison: ChampionComparison | None  # None when there is no champion
+    verdict: Verdict | None  # the run's verdict, with the champion's comparison when any
+    record: dict[str, Any]  # what the audit log keeps of the gates
+
+
+def check_gates(
+    client: MlflowClient,
+    settings: Settings,
+    mv: ModelVersion,
+    champion: str | None,
+    bounds: GateBounds,
+) -> GateCheck:
+    """The gates `promote_version` applies, without moving anything: promotion and the
+    review page both ask this, so the page says what promotion would."""
+    run = client.get_run(run_id_of(mv))
+    metrics = dict(run.data.metrics)
+    comparison = None
+    verdict: Verdict | None = None
+    try:
+        verdict = run_verdict(run_id_of(mv))
+    except Exception:  # gate_failures names the missing verdict
+        verdict = None
+    if champion is not None:
+        champ_mv = get_version(client, settings, champion)
+        comparison = compare_with_champion(client, settings, mv, champ_mv)
+        if verdict is not None:
+            verdict = verdict.with_champion(
+                champion_difference(run_id_of(mv), run_id_of(champ_mv), comparison)
+            )
+    elif verdict is not None:  # judged against the champion of the moment: none now
+        verdict = verdict.with_champion(None)
+    failures = gate_failures(metrics, verdict, comparison, **bounds)
+    record = {
+        "family": run.data.params.get(family_param("combined")),
+        "baseline_compared": None
+        if verdict is None or verdict.baseline is None
+        else verdict.baseline.against,
+        "auc": metrics.get(AUC_METRIC),
+        "ece": metrics.get(ECE_METRIC),
+        **bounds,
+        "champion": champion,
+        "champion_auc": None if comparison is None else comparison.roc_auc,
+        "champion_comparison": None if comparison is None else comparison.note,
+        "verdict": None if verdict is None else verdict.to_dict(),
+    }
+    return GateCheck(failures, metrics, comparison, verdict, record)
+
+
 def _refuse(
     settings: Settings,
     version: str | None,
@@ -213,46 +287,13 @@ def promote_version(
         if old_champion == version:
             return f"version {version} is already the champion; nothing changed"
 
-        reasons = version_problems(mv)
-        run = client.get_run(run_id_of(mv))
-        metrics = dict(run.data.metrics)
-        family = run.data.params.get(family_param("combined"))
-        comparison = None
-        verdict: Verdict | None = None
-        try:
-            verdict = run_verdict(run_id_of(mv))
-        except Exception:  # gate_failures names the missing verdict
-            verdict = None
-        if old_champion is not None:
-            champ_mv = get_version(client, settings, old_champion)
-            comparison = compare_with_champion(client, settings, mv, champ_mv)
-            if verdict is not None:
-                verdict = verdict.with_champion(
-                    champion_difference(run_id_of(mv), run_id_of(champ_mv), comparison)
-                )
-        reasons += gate_failures(
-            metrics,
-            verdict,
-            comparison,
-            auc_tolerance=auc_tolerance,
-            max_ece=max_ece,
-            baseline_margin=baseline_margin,
+        bounds = GateBounds(
+            auc_tolerance=auc_tolerance, max_ece=max_ece, baseline_margin=baseline_margin
         )
-        gates = {
-            "family": family,
-            "baseline_compared": None
-            if verdict is None or verdict.baseline is None
-            else verdict.baseline.against,
-            "auc": metrics.get(AUC_METRIC),
-            "ece": metrics.get(ECE_METRIC),
-            "auc_tolerance": auc_tolerance,
-            "max_ece": max_ece,
-            "baseline_margin": baseline_margin,
-            "champion": old_champion,
-            "champion_auc": None if comparison is None else comparison.roc_auc,
-            "champion_comparison": None if comparison is None else comparison.note,
-            "verdict": None if verdict is None else verdict.to_dict(),
-        }
+        check = check_gates(client, settings, mv, old_champion, bounds)
+        reasons = version_problems(mv) + check.failures
+        metrics, comparison, gates = check.metrics, check.comparison, check.record
+        verdict = check.verdict
         if reasons:
             raise _refuse(
                 settings,

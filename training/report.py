@@ -28,23 +28,19 @@ from models.mlflow_layout import CHAMPION, POLICY_FILE, TEAMS, run_id_of
 from models.policy import QUADRANT_SIDES, QUADRANTS, QuadrantPolicy
 from models.pyfunc import as_feature_sets
 from models.settings import Settings
+from models.wording import duration
 from training.audit import read_events
-from training.champion_compare import (
-    ChampionComparison,
-    champion_difference,
-    compare_with_champion,
-    run_verdict,
-)
+from training.champion_compare import ChampionComparison, run_verdict
+from training.decision import build_decision, champion_policy_of
 from training.evaluate import calibration_bins
 from training.leakage import RULES, LeakageReport
-from training.promote import DEFAULT_AUC_TOLERANCE, DEFAULT_MAX_ECE
+from training.promote import check_gates, configured_gates
 from training.report_metrics import (
     gain_curve,
     psi_table,
     weekly_rate,
 )
 from training.sample_size import choice_sentence
-from training.verdict import Verdict
 from training.versions import (
     alias_version,
     get_version,
@@ -138,7 +134,7 @@ def _png(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _gain_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+def gain_figure(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
     fig, ax = _figure()
     for name, p in curves.items():
         x, g = gain_curve(y, p)
@@ -150,10 +146,10 @@ def _gain_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
     ax.set_title("Gain: how many wins the top of the list holds")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
-def _calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
+def calibration_figure(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
     fig, ax = _figure()
     top = 0.0
     for name, p in curves.items():
@@ -166,10 +162,10 @@ def _calibration_plot(y: np.ndarray, curves: dict[str, np.ndarray]) -> str:
     ax.set_title("Calibration: does a 20% lead win 20% of the time?")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
-def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
+def quadrant_figure(scores: pd.DataFrame, policy: dict[str, Any]) -> Figure:
     sample = scores.sample(n=min(SCATTER_POINTS, len(scores)), random_state=0)
     jitter = np.random.default_rng(0).uniform(-0.4, 0.4, size=(len(sample), 2))
     won = sample["label"].to_numpy() == 1
@@ -195,10 +191,10 @@ def _quadrant_plot(scores: pd.DataFrame, policy: dict[str, Any]) -> str:
     ax.set_ylabel(f"interest score (threshold {policy['interest_threshold']})")
     ax.set_title("Test-window leads by fit and interest")
     ax.legend(fontsize=8, loc="center right")
-    return _png(fig)
+    return fig
 
 
-def _distribution_plot(scores: pd.DataFrame) -> str:
+def distribution_figure(scores: pd.DataFrame) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9.6, 3.2), dpi=96, layout="constrained")
@@ -210,12 +206,14 @@ def _distribution_plot(scores: pd.DataFrame) -> str:
         ax.hist(values[~won], bins=bins, alpha=0.6, density=True, color="#9aa5b1", label="not won")
         ax.hist(values[won], bins=bins, alpha=0.6, density=True, color="#d9480f", label="won")
         ax.set_title(f"{part} score")
+        ax.set_xlabel(f"{part} score (0–100)")
         ax.set_yticks([])
+    axes[0].set_ylabel("share of leads (each group sums to 1)")
     axes[0].legend(fontsize=8)
-    return _png(fig)
+    return fig
 
 
-def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, str]) -> str:
+def importance_figure(importance: dict[str, dict[str, float]], names: dict[str, str]) -> Figure:
     from matplotlib.figure import Figure
 
     parts = [p for p in ("fit", "interest") if importance.get(p)]
@@ -225,9 +223,11 @@ def _importance_plot(importance: dict[str, dict[str, float]], names: dict[str, s
         gains = pd.Series(importance[part], dtype=float)
         share = (gains / gains.sum()).sort_values(ascending=True).tail(8) if gains.sum() else gains
         ax.barh([names.get(f, f) for f in share.index], 100 * share.to_numpy(), color="#1c7ed6")
-        ax.set_title(f"{part}: share of influence (%)")
+        ax.set_title(f"What drives the {part} score")
+        ax.set_xlabel("share of the model's total gain (%)")
+        ax.set_ylabel("factor")
         ax.tick_params(axis="y", labelsize=7)
-    return _png(fig)
+    return fig
 
 
 # ---------------------------------------------------------------- tables
@@ -322,13 +322,7 @@ def _quadrant_rows(art: RunArtifacts) -> tuple[list[dict[str, Any]], dict[str, A
 
 
 def _speed_text(minutes: int | None) -> str:
-    if minutes is None:
-        return "-"
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 1440:
-        return f"{minutes / 60:g} h"
-    return f"{minutes / 1440:g} days"
+    return "-" if minutes is None else duration(minutes)
 
 
 def _reason_list(reasons: Any) -> list[str]:
@@ -367,15 +361,17 @@ def _drift(
 ) -> dict[str, Any]:
     if champion_profile is not None:
         reference, current = champion_profile, art.train_profile
-        what = (
+        compared = (
             f"this version's training leads against champion version {champion_version}'s "
             "training leads"
         )
+        why = ""
     else:
         reference, current = art.train_profile, art.test_features
-        what = (
-            "there is no other champion to compare with, so this version's recent test-window "
-            "leads against its own training leads"
+        compared = "this version's most recent (test-window) leads against its training leads"
+        why = (
+            "There is no other champion to compare with, so the leads the model will meet "
+            "next are compared with the leads it learned from."
         )
     table = psi_table(reference, current)
     rows = [
@@ -388,7 +384,13 @@ def _drift(
         for r in table.head(DRIFT_ROWS).to_dict(orient="records")
     ]
     worst = [r for r in rows if r["shift"] in ("major", "moderate")]
-    return {"what": what, "rows": rows, "worst": worst[:3], "n_features": len(table)}
+    return {
+        "compared": compared,
+        "why": why,
+        "rows": rows,
+        "worst": worst[:3],
+        "n_features": len(table),
+    }
 
 
 # ---------------------------------------------------------------- the page
@@ -420,32 +422,16 @@ def _choice(summary: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _champion_context(
-    client: Any, settings: Settings, version: str, workdir: Path
-) -> tuple[ChampionComparison | None, pd.DataFrame | None, str | None]:
-    """The champion beside this version, its training profile, and its run id."""
-    champion = alias_version(client, settings, CHAMPION)
-    if champion is None or champion == version:
-        return None, None, None
-    candidate = get_version(client, settings, version)
-    champ_mv = get_version(client, settings, champion)
-    comparison = compare_with_champion(client, settings, candidate, champ_mv)
+def _champion_profile(client: Any, settings: Settings, champion: str, workdir: Path) -> Any:
+    """The champion's training profile, for the drift section (None for an older champion)."""
     try:
+        champ_mv = get_version(client, settings, champion)
         profile = pd.read_parquet(
             _artifact(run_id_of(champ_mv), layout.TRAIN_PROFILE_FILE, workdir / "champ")
         )
-        profile = profile.set_index("lead_id") if "lead_id" in profile.columns else profile
     except Exception:  # an older champion without a profile: no drift section against it
-        profile = None
-    return comparison, profile, run_id_of(champ_mv)
-
-
-def _verdict(run_id: str, champion: ChampionComparison | None, champion_run: str | None) -> Verdict:
-    """The run's logged verdict, with the champion as it serves now (it may have changed)."""
-    verdict = run_verdict(run_id)
-    if champion is None or champion_run is None:
-        return verdict.with_champion(None)
-    return verdict.with_champion(champion_difference(run_id, champion_run, champion))
+        return None
+    return profile.set_index("lead_id") if "lead_id" in profile.columns else profile
 
 
 def _leakage(summary: dict[str, Any]) -> LeakageReport | None:
@@ -461,8 +447,29 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
     run_id = run_id_of(mv)
     info = version_info(settings, version)
     art = load_run_artifacts(client, run_id, workdir / "run")
-    champion, champion_profile, champion_run = _champion_context(client, settings, version, workdir)
-    verdict = _verdict(run_id, champion, champion_run)
+    serving = alias_version(client, settings, CHAMPION)
+    is_champion = serving == version
+    check = check_gates(
+        client, settings, mv, None if is_champion else serving, configured_gates(settings)
+    )
+    champion = check.comparison
+    champion_profile = (
+        None
+        if champion is None
+        else _champion_profile(client, settings, champion.champion_version, workdir)
+    )
+    verdict = check.verdict if check.verdict is not None else run_verdict(run_id)
+    choice = _choice(art.summary)
+    decision = build_decision(
+        check,
+        tags=dict(mv.tags),
+        scores=art.scores,
+        policy=QuadrantPolicy.model_validate(art.policy),
+        test_window=art.summary["windows"]["test"],
+        champion_policy=champion_policy_of(client, settings, check),
+        is_champion=is_champion,
+        family="" if choice is None else choice["sentence"],
+    )
     names = _feature_names(art.feature_sets)
 
     scores = art.scores
@@ -495,7 +502,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "version": version,
         "run_id": run_id,
         "info": info,
-        "is_champion": CHAMPION in info.aliases,
+        "is_champion": is_champion,
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "summary": s,
         "metrics": art.metrics,
@@ -520,7 +527,7 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "model_rows": _model_rows(
             art, champion, (s.get("model_choice") or {}).get("combined", {}).get("chosen")
         ),
-        "choice": _choice(s),
+        "choice": choice,
         "small_data": s.get("small_data"),
         "metric_columns": METRIC_COLUMNS,
         "champion": champion,
@@ -530,13 +537,14 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         ),
         "signoffs": signoffs,
         "history": history,
-        "gates": {"auc_tolerance": DEFAULT_AUC_TOLERANCE, "max_ece": DEFAULT_MAX_ECE},
+        "gates": configured_gates(settings),
+        "decision": decision,
         "plots": {
-            "gain": _gain_plot(y, curves),
-            "calibration": _calibration_plot(y, calib),
-            "quadrants": _quadrant_plot(scores, art.policy),
-            "distributions": _distribution_plot(scores),
-            "importance": _importance_plot(art.importance, names),
+            "gain": _png(gain_figure(y, curves)),
+            "calibration": _png(calibration_figure(y, calib)),
+            "quadrants": _png(quadrant_figure(scores, art.policy)),
+            "distributions": _png(distribution_figure(scores)),
+            "importance": _png(importance_figure(art.importance, names)),
         },
     }
 

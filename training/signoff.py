@@ -17,6 +17,7 @@ refuses an approval without it, so promotion and serving agree.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from models.mlflow_layout import (
     ACKNOWLEDGEMENTS,
@@ -27,6 +28,7 @@ from models.mlflow_layout import (
     TEAMS,
     Signoff,
     acknowledgement_problems,
+    binding_problems,
     decision_tags,
     rejection_problems,
     signoff_problems,
@@ -40,6 +42,9 @@ from training.versions import (
     registry_client,
     sync_status_tags,
 )
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 
 class SignoffError(ValueError):
@@ -56,6 +61,16 @@ def _check_team(team: str) -> str:
     return normalised
 
 
+def _binding_refusals(mv: ModelVersion, binding: str, expected: str | None) -> list[str]:
+    problems = []
+    if expected is not None and expected != binding:
+        problems.append(
+            f"the decision was made on binding {expected[:12] or 'none'}, but the version's "
+            f"binding is {binding[:12]}: review the version as it is now"
+        )
+    return problems + binding_problems(mv)
+
+
 def record_signoff(
     version: str,
     *,
@@ -65,10 +80,14 @@ def record_signoff(
     comment: str = "",
     acknowledge: Collection[str] = (),
     settings: Settings,
+    expected_binding: str | None = None,
 ) -> str:
     """Record one team's approval or rejection of `version`; return what happened, in words.
 
     `acknowledge` names what the signer accepts about the version (`ACKNOWLEDGEMENTS`).
+    The files are re-hashed first (`binding_problems`): a decision is about exactly what was
+    registered, so a version whose files changed cannot be signed. `expected_binding` is the
+    binding the signer reviewed (the review page sends it); any other binding is refused.
     """
     team = _check_team(team)
     unknown = sorted(set(acknowledge) - set(ACKNOWLEDGEMENTS))
@@ -92,6 +111,17 @@ def record_signoff(
                 f"version {version} has no {BINDING_TAG} tag, so a sign-off could not say which "
                 "model and policy it approves; register versions with `handoff train`"
             )
+        unbound = _binding_refusals(mv, binding, expected_binding)
+        if unbound:
+            append_refusal(
+                settings,
+                version=version,
+                by=by,
+                binding=binding,
+                refused=f"{'approval' if approve else 'rejection'} by {team}",
+                reasons=unbound,
+            )
+            raise SignoffError(f"version {version} cannot be signed: {'; '.join(unbound)}")
         rejections = rejection_problems(tags)
         if approve and rejections:
             append_refusal(

@@ -46,6 +46,7 @@ def run_training(
         half_life_days=half_life_days,
         skip_invalid_rows=skip_invalid_rows,
         clock=clock,
+        currency=settings.currency,
     )
     return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)
 

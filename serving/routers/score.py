@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 
 from serving.champion import Champion
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
-from serving.schemas import BatchScoreIn, BatchScoreOut, ErrorOut, ScoreIn, ScoreOut
+from serving.schemas import (
+    BATCH_EXAMPLES,
+    SCORE_EXAMPLES,
+    BatchScoreIn,
+    BatchScoreOut,
+    ErrorOut,
+    ScoreIn,
+    ScoreOut,
+)
 from serving.score_log import rows_from_answers
 from serving.scoring import (
     FieldError,
@@ -93,7 +101,9 @@ def _score(
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
-def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
+def score_one(
+    body: Annotated[ScoreIn, Body(openapi_examples=SCORE_EXAMPLES)], ctx: ScoreContextDep
+) -> Response:
     """Score one lead with its recent events: scores, quadrant, action, SLA, reasons.
 
     A plain `def`, so FastAPI runs it in its thread pool: chosen by measurement
@@ -120,7 +130,9 @@ def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
 
 
 @router.post("/batch", response_model=BatchScoreOut, responses=_ERRORS)
-def score_batch(body: BatchScoreIn, ctx: ScoreContextDep) -> Response:
+def score_batch(
+    body: Annotated[BatchScoreIn, Body(openapi_examples=BATCH_EXAMPLES)], ctx: ScoreContextDep
+) -> Response:
     """Score up to `max_batch` leads, answers in request order.
 
     Each item is validated on its own: a bad item is answered with its errors (by index)

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from data_contracts.vocab import REASON_TEXT_MAX
 from features.feature_sets import FIT_V1, INTEREST_V1
 from models.encoding import encode
-from models.reasons import Phrasebook, _display_number, _Value, phrase
+from models.reasons import Phrasebook, _display_number, _Value, phrase, reason_line, top_reasons
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +174,148 @@ def test_phrase_matches_plain_str_format_for_every_template() -> None:
             assert phrase(template, "Seniority", v, is_category=True) == _phrase_by_format(
                 template, "Seniority", v, is_category=True
             ), (template, v)
+
+
+SHIPPED = Phrasebook.from_feature_sets([FIT_V1, INTEREST_V1])
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "said"),
+    [
+        ("log_employees", float("nan"), "Headcount not known"),
+        ("log_employees", math.log10(800), "Company of about 800 employees"),
+        ("log_employees", 0.0, "Company of about 1 employee"),
+        ("log_revenue", math.log10(1 + 1_750_000), "Company revenue of about USD 1.8M"),
+        ("log_revenue", float("nan"), "Revenue not known"),
+        ("n_webinar_registered_90d", 1.0, "1 webinar registration in the last 90 days"),
+        ("n_pricing_page_7d", 2.0, "2 pricing-page visits in the last 7 days"),
+        ("n_touches_30d", 1.0, "1 touch in the last 30 days"),
+        ("n_web_visit_30d", 0.0, "No web visits in the last 30 days"),
+        ("days_since_last_touch", 0.7, "Last touch 17 hours ago"),
+        ("days_since_first_touch", 7.0, "First touch 7 days ago"),
+        ("days_since_last_high_intent", float("nan"), "No high-intent touch yet"),
+        ("velocity_7d", 0.8, "Activity picking up (last 7 days against the month before)"),
+        ("velocity_7d", -0.6, "Activity slowing down (last 7 days against the month before)"),
+        ("title_present", 0.0, "No job title"),
+        ("employees_missing", 1.0, "Headcount not known"),
+    ],
+)
+def test_shipped_numbers_said_in_a_bdrs_words(feature: str, value: float, said: str) -> None:
+    assert SHIPPED.say_number(feature, value) == said
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "said"),
+    [
+        ("seniority", "vp", "Seniority: VP"),
+        ("seniority", "ic", "Seniority: IC"),
+        ("seniority", "c_level", "Seniority: C-level"),
+        ("seniority", "unknown", "Seniority not known"),
+        ("function", "it", "Works in IT"),
+        ("function", None, "Business function not known"),
+        ("source", "inbound_form", "Came in via an inbound form"),
+        ("industry", "Software", "Software industry"),
+        ("industry", None, "Industry not known"),
+    ],
+)
+def test_shipped_categories_said_as_words(feature: str, value: Any, said: str) -> None:
+    assert SHIPPED.say_category(feature, value) == said
+
+
+def test_shipped_phrases_never_fall_back_to_the_description() -> None:
+    """Whatever the value, a BDR never reads a feature's technical description."""
+    for spec in (*FIT_V1.features, *INTEREST_V1.features):
+        if spec.kind == "categorical":
+            said = [SHIPPED.say_category(spec.name, v) for v in (None, "unknown", "vp", "other")]
+        elif spec.phrase_true:  # a flag: 0 or 1, never missing
+            said = [SHIPPED.say_number(spec.name, v) for v in (0.0, 1.0)]
+        else:  # counts and scores are never missing; the rest say so in words
+            assert bool(spec.phrase_missing) == ("NaN" in spec.description), spec.name
+            values = (float("nan"),) if spec.phrase_missing else ()
+            values += (0.0, 1.0, -0.5, 2.7, 4.0, 30.0)
+            said = [SHIPPED.say_number(spec.name, v) for v in values]
+        for text in said:
+            assert spec.description not in text and "NaN" not in text, (spec.name, text)
+            assert "unknown" not in text.lower() and "(1 = yes)" not in text, (spec.name, text)
+
+
+def test_money_said_in_the_currency_training_recorded() -> None:
+    book = Phrasebook.from_feature_sets([FIT_V1.with_currency("EUR")])
+    assert book.say_number("log_revenue", 6.0) == "Company revenue of about EUR 1M"
+
+
+def test_phrasebook_pickled_before_sayings_keeps_its_phrasing() -> None:
+    """A scorer trained before `sayings` existed unpickles a phrasebook without them."""
+    old = Phrasebook.__new__(Phrasebook)
+    old.__setstate__(
+        {
+            "templates": {"emp": "{value:.0f} employees"},
+            "descriptions": {"emp": "Employees"},
+            "flag_phrases": {"named": ("Named account", "Not a named account")},
+            "pow10": frozenset({"emp"}),
+        }
+    )
+    assert old.say_number("emp", 2.0) == "100 employees"
+    assert old.say_number("named", 0.0) == "Not a named account"
+    assert old.absent_codes(["emp"], {}).tolist() == [] or math.isnan(
+        old.absent_codes(["emp"], {})[0]
+    )
+
+
+def _ups_and_downs(reasons: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    ups = [r["text"] for r in reasons if r["direction"] == "up"]
+    return ups, [r["text"] for r in reasons if r["direction"] == "down"]
+
+
+def test_missing_detail_is_a_plus_only_when_the_model_rewards_what_is_missing() -> None:
+    names = ["title_present", "seniority", "industry", "is_named_account"]
+    categories = {1: ["ic", "unknown", "vp"], 2: ["Software"]}
+    values = np.array(
+        [
+            [0.0, 1.0, 0.0, 1.0],  # no title, seniority unknown: they travel together
+            [0.0, 2.0, 0.0, 1.0],  # no title, but a VP: nothing else is missing
+        ]
+    )
+    contributions = np.array(
+        [
+            [0.20, -0.30, 0.10, 0.05],  # what is missing lowers the score in total
+            [0.20, 0.30, 0.10, 0.05],
+        ]
+    )
+    blank, vp = top_reasons(contributions, values, names, categories, SHIPPED, top_k=3)
+    ups, downs = _ups_and_downs(blank)
+    assert "No job title" not in ups and ups == ["Software industry", "Named account"]
+    assert downs == ["Seniority not known"]
+    ups, _ = _ups_and_downs(vp)
+    assert ups == ["Seniority: VP", "No job title", "Software industry"]
+
+
+def test_reasons_carry_no_plus_sign_and_no_missing_plus_unrewarded(raw_model) -> None:
+    """On a model trained on generated leads: no text of a reason says "+", and a missing
+    detail is a plus only where the lead's missing details push up in total."""
+    model, _, _, X = raw_model
+    scored = model.score_features(X.head(1500))
+    for rs in [*scored["fit_reasons"], *scored["interest_reasons"]]:
+        for r in rs:
+            assert "+" not in r["text"], r
+    assert any("not known" in r["text"] for rs in scored["fit_reasons"] for r in rs)
+
+
+def test_reason_line_pluses_first_then_against_within_the_bound() -> None:
+    fit = [
+        {"text": "Seniority: VP", "direction": "up"},
+        {"text": "Works in marketing", "direction": "up"},
+        {"text": "Free-mail or no email address", "direction": "down"},
+    ]
+    interest = [{"text": "2 pricing-page visits in the last 7 days", "direction": "up"}]
+    assert reason_line(fit) == (
+        "Seniority: VP; Works in marketing. Against: Free-mail or no email address"
+    )
+    assert reason_line(fit, interest).startswith(
+        "Seniority: VP; 2 pricing-page visits in the last 7 days; Works in marketing"
+    )
+    assert reason_line([]) == ""
+    long = [{"text": f"reason number {i} " + "x" * 40, "direction": "up"} for i in range(20)]
+    line = reason_line(long)
+    assert len(line) <= REASON_TEXT_MAX and line.endswith("x") and "\n" not in line
+    assert len(reason_line([{"text": "y" * 400, "direction": "down"}])) == REASON_TEXT_MAX

@@ -66,6 +66,25 @@ def test_score_leads_columns_and_ranges(fitted_scorer, synthetic_folds) -> None:
     assert set(reason) == {"feature", "text", "direction", "weight"}
 
 
+def test_score_leads_reason_text_is_each_scores_reasons_on_one_line(
+    fitted_scorer, synthetic_folds
+) -> None:
+    from models.reasons import reason_line
+
+    out = fitted_scorer.score_leads(synthetic_folds["test"].X.head(40), QuadrantPolicy())
+    for _, row in out.iterrows():
+        assert row["fit_reason_text"] == reason_line(row["fit_reasons"])
+        assert row["interest_reason_text"] == reason_line(row["interest_reasons"])
+        assert row["combined_reason_text"] == reason_line(
+            row["fit_reasons"], row["interest_reasons"]
+        )
+    assert out["combined_reason_text"].str.len().gt(0).all()
+    silent = fitted_scorer.score_leads(
+        synthetic_folds["test"].X.head(3), QuadrantPolicy(), reasons=False
+    )
+    assert silent["combined_reason_text"].tolist() == ["", "", ""]
+
+
 def test_score_leads_empty_frame(fitted_scorer, synthetic_folds) -> None:
     out = fitted_scorer.score_leads(synthetic_folds["test"].X.head(0), QuadrantPolicy())
     assert len(out) == 0 and list(out.columns) == list(SCORED_COLUMNS)

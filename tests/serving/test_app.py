@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from data_contracts import CONTRACT_VERSION
-from data_contracts.vocab import QUADRANTS
+from data_contracts.vocab import QUADRANTS, REASON_TEXT_MAX
 from models.mlflow_setup import configure_mlflow
 from models.policy import QuadrantPolicy
 from models.pyfunc import as_feature_sets
@@ -68,6 +68,10 @@ def test_score_one_lead_returns_full_answer(client: httpx.Client, api: Api) -> N
     assert out.fit.score == round(100 * out.fit.probability)
     assert out.combined.score == round(100 * out.combined.probability)
     assert out.fit.reasons and out.interest.reasons
+    for part in (out.fit, out.interest):
+        ups = [r.text for r in part.reasons if r.direction == "up"]
+        assert part.reason_text.startswith(ups[0] if ups else "Against: ")
+    assert 0 < len(out.combined.reason_text) <= REASON_TEXT_MAX
     action = champion_policy(api.registry).actions[out.quadrant]
     assert (out.action, out.tier, out.speed_to_lead_minutes) == (
         action.action,
@@ -130,6 +134,7 @@ def test_batch_scores_in_order_and_reports_bad_item_by_index(client: httpx.Clien
     assert [r.index for r in out.results] == [0, 1, 2, 3, 4]
     assert [r.ok for r in out.results] == [True, True, False, False, True]
     assert [r.result.lead_id for r in out.results if r.result] == ["B-0", "B-1", "B-4"]
+    assert all(r.result.combined.reason_text for r in out.results if r.result)
     bad = out.results[2].errors
     assert bad and bad[0].loc == ["body", "items", 2, "lead", "seniority"]
     assert {r.result.model_version for r in out.results if r.result} == {out.model_version}
@@ -446,3 +451,19 @@ def test_readme_serving_section_states_the_dev_key_and_head_limits() -> None:
     serving = readme.split("## Serving", 1)[1].split("\n## ", 1)[0]
     assert f"`{DEV_API_KEY}`" in serving and "HANDOFF_DEV_MODE=true" in serving
     assert f"{MAX_HEAD_BYTES // 1024} KiB, {MAX_HEADER_FIELDS} header fields" in serving
+
+
+def test_openapi_request_examples_are_valid_requests(client: httpx.Client) -> None:
+    """The examples `/docs` offers for copying score as they stand."""
+    spec = client.get("/openapi.json").json()
+    for path in ("/v1/score", "/v1/score/batch"):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["examples"], path
+        for example in body["examples"].values():
+            response = client.post(path, json=example["value"])
+            assert response.status_code == 200, (path, response.text)
+            answer = response.json()
+            if path.endswith("batch"):
+                assert answer["n_failed"] == 0 and answer["n_ok"] == len(example["value"]["items"])
+            else:
+                assert answer["lead_id"] == example["value"]["lead"]["lead_id"]

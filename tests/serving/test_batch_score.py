@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from data_contracts.schemas import ScoredLead
+from data_contracts.vocab import REASON_TEXT_MAX
 from serving.batch_score import (
     OUTPUT_COLUMNS,
     NoChampion,
@@ -31,6 +32,9 @@ def test_score_folder_writes_parquet_and_csv_in_chunks(api: Api, tmp_path: Path)
     assert len(frame) == len(leads) and frame["lead_id"].is_unique
     assert set(frame["model_version"]) == {reg.v1}
     assert frame["fit_reasons"].str.len().gt(0).all()
+    assert frame["combined_reason_text"].str.len().between(1, REASON_TEXT_MAX).all()
+    downs = frame["fit_reasons"].str.split("; ").explode()
+    assert not downs[downs.str.endswith("(-)")].str.contains(r"\+").any()
     ScoredLead.validate(frame)  # what was written is what the contract says
     assert f"scored {len(frame)} leads" in summary
 

@@ -17,7 +17,16 @@ import pytest
 from tests.conftest import ACKNOWLEDGED
 from training.evaluate import calibration_bins
 from training.promote import promote_version
-from training.report import write_report
+from training.report import (
+    build_context,
+    calibration_figure,
+    distribution_figure,
+    gain_figure,
+    importance_figure,
+    quadrant_figure,
+    render_report,
+    write_report,
+)
 from training.report_metrics import gain_curve, psi
 from training.signoff import record_signoff
 
@@ -303,3 +312,110 @@ def test_report_says_which_learner_serves_and_that_the_data_is_too_small(
     assert f"about {LIGHTGBM_OVERTAKES_AT_WINS:,} wins" in said
     assert summary["small_data"] and "The data is too small to trust." in page
     assert "--acknowledge-small-data" in page
+
+
+def test_report_charts_label_both_axes() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.uniform(size=400) < 0.3).astype(int)
+    p = np.clip(0.3 + 0.2 * (y - 0.3) + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    scores = pd.DataFrame(
+        {
+            "label": y,
+            **{f"{part}_score": np.rint(100 * p).astype(int) for part in ("fit", "interest")},
+            "combined_score": np.rint(100 * p).astype(int),
+        }
+    )
+    figures = [
+        gain_figure(y, {"Handoff combined": p}),
+        calibration_figure(y, {"Handoff combined": p}),
+        quadrant_figure(scores, {"fit_threshold": 30, "interest_threshold": 30}),
+        distribution_figure(scores),
+        importance_figure({"fit": {"a": 2.0, "b": 1.0}, "interest": {"c": 1.0}}, {"a": "A"}),
+    ]
+    for fig in figures:
+        assert all(ax.get_xlabel() for ax in fig.axes), fig.axes
+        assert fig.axes[0].get_ylabel(), fig.axes
+
+
+def test_report_without_a_champion_reads_as_sentences(
+    governance_module: Store, tmp_path: Path
+) -> None:
+    """Version 1 is the champion: its own report has no other champion to compare with."""
+    context = build_context(governance_module.versions[0], governance_module.settings, tmp_path)
+    assert context["champion"] is None
+    said = context["decision"].against_champion
+    if context["is_champion"]:  # after the module's report fixture promoted it
+        assert said == "this version is the champion: it is serving now"
+    else:
+        assert (
+            said == "there is no champion: promoting it makes it the first version to route leads"
+        )
+    parsed = ReportParser()
+    parsed.feed(render_report(context))
+    text = " ".join(" ".join(parsed.text).split())
+    assert (
+        "There is no other champion to compare with, so the leads the model will meet next are "
+        "compared with the leads it learned from. Population stability index (PSI) of this "
+        "version's most recent (test-window) leads against its training leads" in text
+    )
+    assert "PSI) of there is" not in text
+    assert "with no other champion, this gate has nothing to compare with" in text
+
+
+def test_report_decision_box_comes_first_from_the_gates_and_verdicts(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    """Version 2 against champion version 1: the gates `handoff promote` would apply, the
+    verdicts in words with their intervals, the boxes on the same leads, the sign-offs."""
+    from training.promote import check_gates, configured_gates
+    from training.versions import get_version, registry_client
+
+    path, parsed = report
+    html = path.read_text(encoding="utf-8")
+    assert html.index('id="decision"') < html.index("What this model is for")
+    settings = governance_module.settings
+    client = registry_client(settings)
+    v1, v2 = governance_module.versions
+    mv = get_version(client, settings, v2)
+    check = check_gates(client, settings, mv, v1, configured_gates(settings))
+    assert check.verdict is not None and check.verdict.champion is not None
+    assert parsed.ids["decision-champion"] == check.verdict.champion.sentence()
+    assert "95% interval" in parsed.ids["decision-champion"]
+    if check.verdict.baseline is not None:
+        assert parsed.ids["decision-baseline"] == check.verdict.baseline.sentence()
+    text = " ".join(" ".join(parsed.text).split())
+    if check.failures:
+        assert f"Fails {len(check.failures)} promotion gate" in text
+        assert all(" ".join(r.split()) in text for r in check.failures)
+    else:
+        assert "Passes every promotion gate." in text
+    assert "sales now (tier 1, immediate_contact):" in text
+    assert f"; champion version {v1}: " in text and "a week to reach within 5 minutes" in text
+    assert "Both teams approved this exact model and policy." in text
+    from training.sample_size import choice_sentence
+
+    summary = governance_module.results[1].summary
+    combined = summary["model_choice"]["combined"]
+    family = choice_sentence(combined["chosen"], combined["runner_up"], summary["n_train_wins"])
+    assert " ".join(parsed.ids["decision-family"].split()) == family
+
+
+def test_report_decision_box_lists_every_failing_gate(
+    governance_module: Store, report: tuple[Path, ReportParser], tmp_path: Path
+) -> None:
+    """Bounds no model meets (version 1 the champion, as `report` leaves it): the box says
+    it fails, with every reason promotion gives."""
+    strict = governance_module.settings.model_copy(
+        update={"promotion_auc_tolerance": -1.0, "promotion_baseline_margin": 1.0}
+    )
+    context = build_context(governance_module.versions[1], strict, tmp_path)
+    decision = context["decision"]
+    reasons = decision.gate_reasons
+    assert not decision.passes
+    assert any("whole interval is below the margin +1.0000" in r for r in reasons)
+    assert any("more than the tolerance -1.0000 below zero" in r for r in reasons)
+    parsed = ReportParser()
+    parsed.feed(render_report(context))
+    text = " ".join(" ".join(parsed.text).split())
+    assert f"Fails {len(reasons)} promotion gates:" in text
+    assert all(" ".join(r.split()) in text for r in decision.gate_reasons)

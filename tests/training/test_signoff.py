@@ -221,3 +221,32 @@ def test_signoff_unknown_acknowledgement_refused_by_name(governance: Store) -> N
             acknowledge=("leakage",),
             settings=governance.settings,
         )
+
+
+def test_signoff_refused_when_the_binding_reviewed_is_not_the_versions(governance: Store) -> None:
+    v1 = governance.versions[0]
+    with pytest.raises(SignoffError, match="review the version as it is now"):
+        record_signoff(
+            v1,
+            team="marketing",
+            by="Mara",
+            approve=True,
+            **ACKNOWLEDGED,
+            settings=governance.settings,
+            expected_binding="0" * 64,
+        )
+    assert "signoff.marketing.decision" not in _tags(governance, v1)
+    (record,) = read_events(governance.settings)
+    assert record["action"] == "refusal" and record["refused"] == "approval by marketing"
+
+
+def test_signoff_refused_when_the_files_changed_after_registration(one_run: Any) -> None:
+    from tests.conftest import appended_byte
+
+    version = one_run.new_version()
+    with (
+        appended_byte(one_run.artifact_files(version)[1]),
+        pytest.raises(SignoffError, match="files changed after registration"),
+    ):
+        record_signoff(version, team="bdr", by="Ben", approve=False, settings=one_run.settings)
+    assert "signoff.bdr.decision" not in _tags(one_run, version)

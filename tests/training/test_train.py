@@ -22,8 +22,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     root = tmp_path_factory.mktemp("train")
     data_dir = root / "crm"
     generate_to_folder(n_leads=4_000, seed=11, out_dir=data_dir)
-    settings = Settings(home=root / "home")
+    settings = Settings(home=root / "home", currency="EUR")
     return run_training(data_dir, settings=settings), settings, data_dir
+
+
+def test_train_records_the_revenue_currency_in_the_feature_sets(trained: Trained) -> None:
+    """The reasons say revenue in the currency training was told (`HANDOFF_CURRENCY`)."""
+    result, settings, _ = trained
+    configure_mlflow(settings)
+    from mlflow.artifacts import load_dict
+
+    logged = load_dict(f"runs:/{result.run_id}/feature_sets.json")
+    units = {f["name"]: f.get("unit") for fs in logged for f in fs["features"]}
+    assert units["log_revenue"] == "EUR"
 
 
 def test_train_registers_candidate_without_touching_champion(trained: Trained) -> None:
