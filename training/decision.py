@@ -28,6 +28,7 @@ from models.settings import Settings
 from models.wording import duration
 from training.promote import GateCheck
 from training.report_metrics import weekly_rate
+from training.sample_size import run_choice_sentence
 from training.verdict import NO_SIGNAL, WORDS, Verdict
 from training.versions import get_version
 
@@ -267,12 +268,14 @@ def load_decision(
     if "lead_id" in scores.columns:
         scores = scores.set_index("lead_id")
     scores.index = scores.index.astype(str)
+    summary = _run_json(run_id, layout.SUMMARY_FILE)
     return build_decision(
         check,
         tags=dict(mv.tags),
         scores=scores,
         policy=QuadrantPolicy.model_validate(_run_json(run_id, POLICY_FILE)),
-        test_window=_run_json(run_id, layout.SUMMARY_FILE)["windows"]["test"],
+        test_window=summary["windows"]["test"],
         champion_policy=None if champion else champion_policy_of(client, settings, check),
         is_champion=champion,
+        family=run_choice_sentence(summary),
     )

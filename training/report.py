@@ -40,7 +40,7 @@ from training.report_metrics import (
     psi_table,
     weekly_rate,
 )
-from training.sample_size import choice_sentence
+from training.sample_size import run_choice_sentence
 from training.versions import (
     alias_version,
     get_version,
@@ -404,9 +404,7 @@ def _choice(summary: dict[str, Any]) -> dict[str, Any] | None:
         return None
     combined = record["combined"]
     return {
-        "sentence": choice_sentence(
-            combined["chosen"], combined.get("runner_up"), int(summary.get("n_train_wins", 0))
-        ),
+        "sentence": run_choice_sentence(summary),
         "rule": combined.get("rule", ""),
         "scores": [
             {

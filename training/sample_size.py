@@ -17,6 +17,9 @@ vendor's rule of thumb; rerun it before changing them (its docstring says how).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from models.learners import FAMILY_LABELS
 
 MIN_TRAINING_WINS = 200
@@ -46,3 +49,15 @@ def choice_sentence(chosen: str, runner_up: str | None, train_wins: int) -> str:
     if train_wins >= LIGHTGBM_OVERTAKES_AT_WINS:
         return f"{said}, as expected from {at} on data like yours."
     return f"{said}, earlier than the {at} from which it usually overtakes the simpler models."
+
+
+def run_choice_sentence(summary: Mapping[str, Any]) -> str:
+    """`choice_sentence` for a run's summary; empty for runs trained before learners were
+    chosen (the report, the decision box and the review page all say it this way)."""
+    choice = summary.get("model_choice")
+    if not choice:
+        return ""
+    combined = choice["combined"]
+    return choice_sentence(
+        combined["chosen"], combined.get("runner_up"), int(summary.get("n_train_wins", 0))
+    )

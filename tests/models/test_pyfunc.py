@@ -187,11 +187,16 @@ def test_scoring_uses_the_interest_parameters_training_used(raw_model) -> None:
 def test_model_trained_without_absent_fields_scores_without_them(tmp_path) -> None:
     """Fields an export lacks are in no feature and no reason, and the model scores leads
     that do not carry them (as a mapped export's leads do not) with the set it was trained on."""
+    from models.boosted import Capacity
     from tests.models.conftest import train_on_generated
 
     absent = ("seniority", "is_named_account", "employees")
     model, crm, labels, X = train_on_generated(
-        tmp_path / "crm", n_leads=2_000, seed=4, absent_fields=absent, n_estimators=40
+        tmp_path / "crm",
+        n_leads=2_000,
+        seed=4,
+        absent_fields=absent,
+        capacity=Capacity(num_leaves=7, min_data_in_leaf=20, max_rounds=40, patience=0),
     )
     fit_set = model.training_feature_sets()[0]
     assert fit_set.absent_fields == ("employees", "is_named_account", "seniority")

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from models.mlflow_layout import TEAMS
+from models.mlflow_layout import ACKNOWLEDGEMENTS, TEAMS
 from models.mlflow_setup import disable_telemetry
 from models.wording import duration
 from training.audit import append_refusal
@@ -376,6 +376,7 @@ def _sign(settings: ReviewSettings, version: str, user: User, form: dict[str, st
         by=user.signer,
         approve=DECISIONS[form["decision"]],
         comment=form.get("comment", "").strip(),
+        acknowledge=tuple(w for w in ACKNOWLEDGEMENTS if form.get(f"acknowledge_{w}") == "yes"),
         settings=settings,
         expected_binding=form.get("binding", ""),
     )

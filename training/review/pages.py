@@ -83,6 +83,8 @@ class VersionPage:
     history: list[dict[str, Any]]
     verdict: str | None
     decision: Decision  # the report's first box, the same here
+    # What an approval must acknowledge about this version (`ACKNOWLEDGEMENTS` word -> why).
+    acknowledgements: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class ReviewData:
             history=read_events(self.settings, version=info.version),
             verdict=self._verdict_line(mv, gates),
             decision=self.decision(client, mv, champion, serving=serving),
+            acknowledgements=layout.needed_acknowledgements(dict(mv.tags)),
         )
 
     def _verdict_line(self, mv: ModelVersion, check: GateCheck | None) -> str | None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from models.mlflow_layout import signoff_tag
+from tests.conftest import ACKNOWLEDGED
 from tests.training.review.conftest import PASSWORDS, LiveReview
 from training.audit import read_events
 from training.review.sessions import COOKIE
@@ -19,6 +20,7 @@ from training.versions import get_version, registry_client
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 BINDING = re.compile(r'name="binding" value="([^"]*)"')
+ACKNOWLEDGE_BOX = re.compile(r'name="(acknowledge_[a-z_]+)"')
 
 
 def csrf_of(html: str) -> str:
@@ -38,10 +40,15 @@ def signed_in(live: LiveReview, username: str) -> httpx.Client:
     return client
 
 
-def decide(client: httpx.Client, version: str, **form: str) -> httpx.Response:
+def decide(
+    client: httpx.Client, version: str, *, acknowledge: bool = True, **form: str
+) -> httpx.Response:
+    """Post the page's form; `acknowledge` ticks every acknowledgement the page asks for."""
     page = client.get(f"/versions/{version}").text
     binding = BINDING.search(page)
     fields = {"csrf": csrf_of(page), "binding": binding.group(1) if binding else "", **form}
+    if acknowledge:
+        fields |= {name: "yes" for name in ACKNOWLEDGE_BOX.findall(page)}
     return client.post(f"/versions/{version}/decision", data=fields)
 
 
@@ -136,6 +143,7 @@ def test_review_sign_off_is_the_same_record_as_the_cli(
         by="Mara (CLI)",
         approve=True,
         comment="cli",
+        **ACKNOWLEDGED,
         settings=governance.settings,
     )
     page_tags, cli_tags = _tags(governance, v1), _tags(governance, v2)
@@ -281,8 +289,26 @@ def test_review_version_page_shows_the_reports_decision_box(
     assert ("Passes every promotion gate." in page) == (not check.failures)
     assert "sales now (tier 1, immediate_contact)" in page and "speed-to-lead load:" in page
     assert "marketing has not signed off" in page and "bdr has not signed off" in page
-    assert 'id="decision-family"' not in page
+    assert 'id="decision-family"' in page  # which learner serves, as in the report
     decide(reviewer, v2, team="marketing", decision="approve", comment="fits")
     after = reviewer.get(f"/versions/{v2}").text
     box = after[after.index('id="decision"') : after.index("Sign-offs")]
     assert "bdr has not signed off" in box and "marketing has not signed off" not in box
+
+
+def test_review_small_data_approval_needs_the_box_ticked(
+    live_review: LiveReview, governance: Any
+) -> None:
+    """A version trained on too few wins asks each approver to acknowledge it, as the CLI's
+    --acknowledge-small-data does; unticked, the approval is refused and nothing recorded."""
+    v1 = governance.versions[0]
+    client = signed_in(live_review, "mara")
+    page = client.get(f"/versions/{v1}").text
+    assert ACKNOWLEDGE_BOX.findall(page) == ["acknowledge_small_data"]
+    assert "too small to trust" in page
+    refused = decide(client, v1, acknowledge=False, team="marketing", decision="approve")
+    assert refused.status_code == 409 and "does not acknowledge" in refused.text
+    assert "signoff.marketing.decision" not in _tags(governance, v1)
+    accepted = decide(client, v1, team="marketing", decision="approve", comment="small, known")
+    assert accepted.status_code == 200 and "marketing approved version" in accepted.text
+    assert _tags(governance, v1)["signoff.marketing.acknowledged"] == "small_data"
