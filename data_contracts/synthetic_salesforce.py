@@ -42,6 +42,7 @@ from data_contracts.synthetic_shapes import (
     stamps,
     strings,
 )
+from data_contracts.vocab import STAGES
 
 SOURCE_LABELS = {
     "inbound_form": "Web Form",
@@ -165,19 +166,7 @@ class Salesforce:
         n = leads.num_rows
         ids = self.lead_ids(numbers)
         st = stage_times(tables["outcomes"], native)
-        t = {
-            s: at(st, s, n)
-            for s in (
-                "mql",
-                "accepted",
-                "meeting_set",
-                "sales_accepted",
-                "sales_rejected",
-                "opportunity",
-                "closed_won",
-                "closed_lost",
-            )
-        }
+        t = {s: at(st, s, n) for s in STAGES}
         has_opp = t["opportunity"] >= 0
         decided = np.where(t["sales_accepted"] >= 0, t["sales_accepted"], t["sales_rejected"])
         status = np.select(

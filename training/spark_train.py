@@ -44,7 +44,7 @@ from data_contracts.spark_validate import (
 )
 from features._table import resolve_extras
 from features.build import FeatureFrame, feature_sets
-from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet
+from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS, FeatureSet
 from features.spark_features import as_rows, feature_ddl, restore_features
 from models.settings import Settings
 from training.phases import PhaseClock
@@ -164,6 +164,7 @@ def prepare_on_spark(
     skip_invalid_rows: bool = False,
     max_rows: int = MAX_TRAIN_ROWS,
     clock: PhaseClock | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> TrainingData:
     """`prepare.prepare_training_data` with contracts, labels and features on Spark."""
     from pyspark.sql import functions as F
@@ -212,7 +213,7 @@ def prepare_on_spark(
         fit_columns=fit_set.columns,
         interest_columns=interest_set.columns,
         categorical_columns=fit_set.categorical_columns + interest_set.categorical_columns,
-        feature_sets=sets,
+        feature_sets=[fs.with_currency(currency) for fs in sets],
     )
     y = labels["label"].loc[X.index].to_numpy().astype(int)
     snapshot = labels["snapshot_at"].loc[X.index]
@@ -264,5 +265,6 @@ def train_on_spark(
         skip_invalid_rows=skip_invalid_rows,
         max_rows=max_rows,
         clock=clock,
+        currency=settings.currency,
     )
     return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)

@@ -16,6 +16,7 @@ from data_contracts.mapping import shipped_mapping
 from data_contracts.synthetic import generate_to_folder
 from data_contracts.synthetic_shapes import export_lead_ids
 from data_contracts.validate import ValidationResult, validate_folder
+from data_contracts.vocab import STAGES
 from features.labels import make_labels
 
 N_LEADS = 1_500
@@ -95,16 +96,7 @@ def test_shape_reads_back_the_native_outcomes(read: Read, shape: str) -> None:
     keys = ["lead_id", "stage"]
     native = _comparable(_native(read, "outcomes", shape), keys)
     shaped = _comparable(read.shaped[shape].valid.outcomes[list(native.columns)], keys)
-    assert set(native["stage"]) == {
-        "mql",
-        "accepted",
-        "meeting_set",
-        "sales_accepted",
-        "sales_rejected",
-        "opportunity",
-        "closed_won",
-        "closed_lost",
-    }
+    assert set(native["stage"]) == set(STAGES)
     if shape == "hubspot":
         # A HubSpot deal has one amount, the latest: a won deal's opening amount is gone.
         won = set(native.loc[native["stage"] == "closed_won", "lead_id"])
