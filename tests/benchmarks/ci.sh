@@ -9,13 +9,9 @@ if [ -d ../shared/data ]; then
   echo "-- training quality: the public datasets, time-ordered"
   $PY tests/benchmarks/bench_train.py --shared ../shared/data 2>&1 | { grep -v -i warn || true; }
 fi
-if [ -d ../shared/data ]; then
-  echo "-- rolling-origin backtests of the public datasets (4 folds each)"
-  .venv/bin/handoff backtest ../shared/data/leads_x_education \
-    --mapping data_contracts/mappings/leads_x_education.toml 2>&1 | { grep -v -i warn || true; }
-  .venv/bin/handoff backtest ../shared/data/uci_bank_marketing \
-    --mapping data_contracts/mappings/uci_bank_marketing.toml 2>&1 | { grep -v -i warn || true; }
-fi
+# The rolling-origin backtests of the public datasets run by hand (a minute or two each):
+#   .venv/bin/handoff backtest ../shared/data/leads_x_education \
+#     --mapping data_contracts/mappings/leads_x_education.toml
 echo "-- serving: handoff vs mlflow models serve, 10k-lead batch, score_folder over 10k leads"
 $PY tests/benchmarks/bench_serving.py --score-leads 10000 --single 200 --per-thread 100 \
   --batch-repeats 2 2>&1 | { grep -v -i warn || true; } | tail -n 12
