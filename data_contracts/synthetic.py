@@ -45,9 +45,11 @@ from data_contracts.synthetic_events import (
     marketing_events,
     sales_events,
 )
+from data_contracts.synthetic_hubspot import HubSpot
 from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
-from data_contracts.synthetic_shapes import SHAPES, CsvFolder, shape_tables
+from data_contracts.synthetic_salesforce import Salesforce
+from data_contracts.synthetic_shapes import SHAPES, CsvFolder, ShapeTables
 from data_contracts.vocab import SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
@@ -311,3 +313,21 @@ def generate_to_folder(
         "extracted_at": end.isoformat(),
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def shape_tables(shape: str) -> ShapeTables:
+    """The writer of one export shape."""
+    if shape == "salesforce":
+        return Salesforce()
+    if shape == "hubspot":
+        return HubSpot()
+    raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
+
+
+def export_lead_ids(shape: str, native_ids: pd.Series) -> pd.Series:
+    """The ids a shape gives the native folder's leads (`L0000123` -> the CRM's record id)."""
+    if shape == "native":
+        return native_ids.astype("str")
+    numbers = native_ids.astype("str").str.slice(1).astype(np.int64).to_numpy()
+    ids = shape_tables(shape).lead_ids(numbers)
+    return pd.Series(ids.to_pylist(), index=native_ids.index, dtype="str")

@@ -188,25 +188,3 @@ class CsvFolder:
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()
-
-
-def shape_tables(shape: str) -> ShapeTables:
-    """The writer of one export shape."""
-    if shape == "salesforce":
-        from data_contracts.synthetic_salesforce import Salesforce
-
-        return Salesforce()
-    if shape == "hubspot":
-        from data_contracts.synthetic_hubspot import HubSpot
-
-        return HubSpot()
-    raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
-
-
-def export_lead_ids(shape: str, native_ids: pd.Series) -> pd.Series:
-    """The ids a shape gives the native folder's leads (`L0000123` -> the CRM's record id)."""
-    if shape == "native":
-        return native_ids.astype("str")
-    numbers = native_ids.astype("str").str.slice(1).astype(np.int64).to_numpy()
-    ids = shape_tables(shape).lead_ids(numbers)
-    return pd.Series(ids.to_pylist(), index=native_ids.index, dtype="str")

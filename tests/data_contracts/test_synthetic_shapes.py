@@ -13,8 +13,7 @@ import pytest
 
 from data_contracts.crm_data import CrmData
 from data_contracts.mapping import shipped_mapping
-from data_contracts.synthetic import generate_to_folder
-from data_contracts.synthetic_shapes import export_lead_ids
+from data_contracts.synthetic import export_lead_ids, generate_to_folder
 from data_contracts.validate import ValidationResult, validate_folder
 from data_contracts.vocab import STAGES
 from features.labels import make_labels
