@@ -29,16 +29,14 @@ import pyarrow.compute as pc
 from data_contracts.synthetic_events import DAY_US
 from data_contracts.synthetic_leads import COUNTRIES, INDUSTRY_NAMES, Companies
 from data_contracts.synthetic_shapes import (
-    at,
+    chunk_stages,
     either,
     epoch_ms,
     lead_positions,
     relabel,
-    stage_times,
     stamps,
     strings,
 )
-from data_contracts.vocab import STAGES
 
 CONTACT_IDS, COMPANY_IDS, DEAL_IDS, ENGAGEMENT_IDS = (
     100_000_000,
@@ -140,13 +138,15 @@ class HubSpot:
         self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray
     ) -> dict[str, pa.Table]:
         leads = tables["leads"]
-        native = pa.array(leads["lead_id"].to_pylist(), type=pa.string())
-        n = leads.num_rows
         ids = self.lead_ids(numbers)
-        st = stage_times(tables["outcomes"], native)
-        t = {s: at(st, s, n) for s in STAGES}
-        has_opp = t["opportunity"] >= 0
-        decided = np.where(t["sales_accepted"] >= 0, t["sales_accepted"], t["sales_rejected"])
+        stages = chunk_stages(tables)
+        native, st, t, has_opp, decided = (
+            stages.native,
+            stages.times,
+            stages.t,
+            stages.has_opp,
+            stages.decided,
+        )
         lifecycle = np.select(
             [t["closed_won"] >= 0, has_opp, t["accepted"] >= 0, t["mql"] >= 0],
             ["customer", "opportunity", "salesqualifiedlead", "marketingqualifiedlead"],

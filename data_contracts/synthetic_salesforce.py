@@ -31,18 +31,16 @@ import pyarrow.compute as pc
 from data_contracts.synthetic_events import DAY_US
 from data_contracts.synthetic_leads import COUNTRIES, INDUSTRY_NAMES, Companies
 from data_contracts.synthetic_shapes import (
-    at,
+    chunk_stages,
     day,
     either,
     iso_ms,
     lead_positions,
     padded,
     relabel,
-    stage_times,
     stamps,
     strings,
 )
-from data_contracts.vocab import STAGES
 
 SOURCE_LABELS = {
     "inbound_form": "Web Form",
@@ -162,13 +160,15 @@ class Salesforce:
         self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray
     ) -> dict[str, pa.Table]:
         leads = tables["leads"]
-        native = pa.array(leads["lead_id"].to_pylist(), type=pa.string())
-        n = leads.num_rows
         ids = self.lead_ids(numbers)
-        st = stage_times(tables["outcomes"], native)
-        t = {s: at(st, s, n) for s in STAGES}
-        has_opp = t["opportunity"] >= 0
-        decided = np.where(t["sales_accepted"] >= 0, t["sales_accepted"], t["sales_rejected"])
+        stages = chunk_stages(tables)
+        native, st, t, has_opp, decided = (
+            stages.native,
+            stages.times,
+            stages.t,
+            stages.has_opp,
+            stages.decided,
+        )
         status = np.select(
             [
                 has_opp,

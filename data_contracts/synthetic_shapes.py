@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from data_contracts.synthetic_leads import Companies
+from data_contracts.vocab import STAGES
 
 SHAPES: tuple[str, ...] = ("native", "salesforce", "hubspot")
 
@@ -157,6 +158,28 @@ def stage_times(outcomes: pa.Table, lead_ids: pa.Array) -> StageTimes:
 
 def at(times: StageTimes, stage: str, n: int) -> np.ndarray:
     return times.t.get(stage, np.full(n, -1, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class ChunkStages:
+    """A chunk's leads with the time each entered each stage (-1: never), as both writers
+    need them: the native ids, the pivot, per-stage times, who reached an opportunity and
+    when sales decided (accepted or rejected)."""
+
+    native: pa.Array
+    times: StageTimes
+    t: dict[str, np.ndarray]
+    has_opp: np.ndarray
+    decided: np.ndarray
+
+
+def chunk_stages(tables: dict[str, pa.Table]) -> ChunkStages:
+    leads = tables["leads"]
+    native = pa.array(leads["lead_id"].to_pylist(), type=pa.string())
+    times = stage_times(tables["outcomes"], native)
+    t = {s: at(times, s, leads.num_rows) for s in STAGES}
+    decided = np.where(t["sales_accepted"] >= 0, t["sales_accepted"], t["sales_rejected"])
+    return ChunkStages(native, times, t, t["opportunity"] >= 0, decided)
 
 
 def stamps(us: np.ndarray) -> pa.Array:
