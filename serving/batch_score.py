@@ -218,6 +218,9 @@ def _chunks(
     leads: pd.DataFrame, events: pd.DataFrame, chunk_leads: int
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """Valid leads `chunk_leads` at a time, each with its events."""
+    if len(leads) <= chunk_leads:  # one chunk: no need to map 20 events a lead to chunks
+        yield leads, events
+        return
     ids = leads["lead_id"].astype(str).to_numpy()
     chunk_of = pd.Series(np.arange(len(ids)) // chunk_leads, index=ids)
     event_chunks = {
@@ -236,13 +239,14 @@ class _LeftOut:
 
 
 def _bucket_chunks(
-    buckets: FolderBuckets, chunk_leads: int, left: _LeftOut
+    buckets: FolderBuckets, left: _LeftOut
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Each bucket's valid leads and events, validated one bucket at a time."""
+    """Each bucket's valid leads and events, validated one bucket at a time and scored as
+    one chunk (buckets hold about `chunk_leads` leads; one a few percent over is not split)."""
     for checked in iter_buckets(buckets):
         left.leads += checked.counts["leads"]["rows"] - checked.counts["leads"]["valid"]
         left.events += checked.counts["events"]["rows"] - checked.counts["events"]["valid"]
-        yield from _chunks(checked.valid.leads, checked.valid.events, chunk_leads)
+        yield checked.valid.leads, checked.valid.events
 
 
 def _write_scored(
@@ -342,7 +346,7 @@ def score_folder(
         left = _LeftOut()
         with scratch_dir() as root:
             buckets = split_folder(template, paths, _SPLIT_TABLES, chunk_leads, Path(root))
-            chunks = _bucket_chunks(buckets, chunk_leads, left)
+            chunks = _bucket_chunks(buckets, left)
             quadrants = _write_scored(chunks, champion, when, out, reasons)
         left_out = (left.leads, left.events)
     else:
