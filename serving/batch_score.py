@@ -1,7 +1,8 @@
 """`handoff score`: score a whole CRM folder with the champion, for nightly runs.
 
-Same answer per lead as the API (reasons flattened to text columns), in chunks so a million
-leads fit in memory, written as parquet or csv. Rows failing the contracts are left out
+Same answer per lead as the API (reasons flattened to text columns), in chunks, written as
+parquet or csv; a plain Parquet folder larger than one chunk is read a lead-id bucket at a
+time (`data_contracts.folder_buckets`), so memory does not grow with the folder. Rows failing the contracts are left out
 and counted; leads are scored as of the data's extraction time unless told otherwise.
 """
 
