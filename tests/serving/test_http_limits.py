@@ -171,8 +171,8 @@ def test_server_options_pickle_for_worker_processes(tmp_path: Path) -> None:
 
 
 def test_connections_have_nagle_off_on_a_workers_socket_under_asyncio() -> None:
-X
-    it up to 0.5x) leaves asyncio's own TCP_NODELAY off; the protocol turns Nagle off itself
+    """A listening socket made with proto 0 (as uvicorn's `bind_socket` for `--workers` made
+    it in earlier releases) leaves asyncio's own TCP_NODELAY off; the protocol turns Nagle off itself
     (else head and body wait ~40 ms on the client's delayed ACK), whatever the socket says."""
 
     import uvicorn
