@@ -472,6 +472,35 @@ def promote(
 
 
 @app.command()
+def challenger(
+    version: Annotated[
+        str | None, typer.Argument(help="Model version number (omit with --clear).")
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Remove the challenger alias instead.")
+    ] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Score a version in the shadow as the challenger, if it passes promotion's gates
+    (sign-offs not needed: the shadow's evidence is what they sign with)."""
+    from training.challenger import clear_challenger, set_challenger
+    from training.promote import PromotionRefused, configured_gates
+
+    if clear == (version is not None):
+        typer.echo("handoff challenger: give a VERSION, or --clear (not both)", err=True)
+        raise typer.Exit(code=2)
+    settings = _settings(model)
+    try:
+        if version is None:
+            typer.echo(clear_challenger(settings=settings))
+        else:
+            typer.echo(set_challenger(version, settings=settings, **configured_gates(settings)))
+    except PromotionRefused as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
 def rollback(
     to: Annotated[
         str | None,

@@ -275,6 +275,27 @@ def test_rollback_to_from_the_command_line(
     assert f"version {v1} is the champion again (rolled back from version {v2})" in restored.output
 
 
+def test_challenger_command_needs_a_version_or_clear(
+    clean_env: pytest.MonkeyPatch, one_run: OneRunStore
+) -> None:
+    clean_env.setenv("HANDOFF_HOME", str(one_run.settings.home))
+    runner = CliRunner()
+    for args in (["challenger"], ["challenger", "1", "--clear"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "a VERSION, or --clear" in result.output
+    version = one_run.new_version()
+    # The configured gates (production bounds) on a small run: refused or accepted, the
+    # command says which with exit 1 or 0, never a traceback.
+    result = runner.invoke(app, ["challenger", version])
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert f"version {version} is now the challenger" in result.output
+    else:
+        assert f"challenger alias for version {version} refused" in result.output
+    cleared = runner.invoke(app, ["challenger", "--clear"])
+    assert cleared.exit_code == 0, cleared.output
+
+
 SECRET = "my-secret-key-b81e"
 
 
