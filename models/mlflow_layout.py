@@ -81,6 +81,8 @@ TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
 VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
 LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
+# `training.feedback_eval.feedback_ranking`: AE decisions and meeting ratings per score band.
+FEEDBACK_FILE = f"{EVALUATION_DIR}/feedback.json"
 
 
 # Run params naming the learner family serving each score and its runner-up on validation,

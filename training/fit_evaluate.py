@@ -18,6 +18,7 @@ from models.baselines import BASELINE_NAMES, make_baselines
 from models.policy import QuadrantPolicy, propose_policy, to_score
 from models.scorer import SCORES, LeadScorer
 from training.evaluate import gate_baselines, metrics_by_model, quadrant_table, unseen_summary
+from training.feedback_eval import feedback_ranking, sales_feedback
 from training.phases import PhaseClock
 from training.prepare import TrainingData
 from training.verdict import Verdict, verdict_for
@@ -39,6 +40,7 @@ class Candidate:
     examples: list[dict[str, Any]]  # a few test leads per quadrant, with reasons
     verdict: Verdict  # the combined model against chance and the best baseline, intervals
     unseen: dict[str, Any]  # test leads with a category the training window never held
+    feedback: dict[str, Any]  # how it ranks AE decisions and ratings (`training.feedback_eval`)
 
     @property
     def baseline_probabilities(self) -> dict[str, np.ndarray]:
@@ -119,6 +121,9 @@ def fit_and_evaluate(
         test_metrics = metrics_by_model(y_test, probs)
         val_metrics = metrics_by_model(y_val, val_probs)
         examples = _examples(scorer, X_test, scored, policy)
+        feedback = feedback_ranking(
+            probs["combined"], sales_feedback(data.crm.outcomes, X_test.index)
+        )
     with clock.phase("verdict"):
         family = scorer.choices_["combined"].chosen
         others = gate_baselines(candidate_baselines(probs), family)
@@ -134,4 +139,5 @@ def fit_and_evaluate(
         examples=examples,
         verdict=verdict,
         unseen=unseen_summary(scored["unseen_categories"].tolist(), y_test),
+        feedback=feedback,
     )

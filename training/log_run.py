@@ -22,6 +22,7 @@ from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
 from training.champion_compare import champion_verdict
 from training.evaluate import flatten_metrics
+from training.feedback_eval import feedback_metrics
 from training.fit_evaluate import Candidate
 from training.leakage import LeakageReport
 from training.phases import PhaseClock
@@ -141,6 +142,7 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         "n_leakage_kept": float(len(summary["leakage"]["kept"])),
         **candidate.verdict.metrics(),
         layout.TRAIN_WINS_METRIC: float(summary["n_train_wins"]),
+        **feedback_metrics(candidate.feedback),
     }
     for score, choice in candidate.scorer.choices_.items():
         for family, auc in choice.val_auc.items():
@@ -197,6 +199,7 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
     (folder / Path(layout.LEAKAGE_FILE).name).write_text(
         json.dumps(data.leakage.to_dict(), indent=2)
     )
+    (folder / Path(layout.FEEDBACK_FILE).name).write_text(json.dumps(candidate.feedback, indent=2))
 
 
 def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""How a run ranks the AEs' decisions and meeting ratings: per band, percentiles, AUC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.feedback_eval import (
+    feedback_metrics,
+    feedback_ranking,
+    sales_feedback,
+    score_bands,
+)
+
+T0 = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+def _outcomes(rows: list[tuple[str, str, int, str | None, int | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": [r[0] for r in rows],
+            "stage": [r[1] for r in rows],
+            "occurred_at": [T0 + pd.Timedelta(days=r[2]) for r in rows],
+            "reject_reason": pd.array([r[3] for r in rows], dtype="string"),
+            "amount": np.nan,
+            "meeting_rating": pd.array([r[4] for r in rows], dtype="Int64"),
+        }
+    )
+
+
+def test_sales_feedback_takes_each_leads_first_decision_and_rating() -> None:
+    outcomes = _outcomes(
+        [
+            ("a", "meeting_set", 1, None, 4),
+            ("a", "sales_accepted", 3, None, None),
+            ("b", "meeting_set", 1, None, 2),
+            ("b", "sales_rejected", 2, "no_budget", None),
+            ("b", "sales_accepted", 9, None, None),  # a later change of mind is not the decision
+            ("z", "sales_rejected", 2, "poor_fit", None),  # not a lead asked about
+        ]
+    )
+    fb = sales_feedback(outcomes, pd.Index(["a", "b", "c"]))
+    assert fb["ae_decision"].tolist()[:2] == ["accepted", "rejected"]
+    assert pd.isna(fb.loc["c", "ae_decision"])
+    assert fb.loc["b", "reject_reason"] == "no_budget" and pd.isna(fb.loc["a", "reject_reason"])
+    assert fb.loc["a", "meeting_rating"] == 4 and fb.loc["b", "meeting_rating"] == 2
+    assert list(fb.index) == ["a", "b", "c"]
+
+
+def test_score_bands_split_by_rank_best_first() -> None:
+    assert score_bands([0.1, 0.9, 0.5, 0.7, 0.3], bands=5).tolist() == [5, 1, 3, 2, 4]
+
+
+def test_feedback_ranking_rejected_at_the_bottom_gives_auc_one() -> None:
+    n = 10
+    p = np.linspace(0.9, 0.0, n)  # lead 0 best
+    fb = pd.DataFrame(
+        {
+            "ae_decision": pd.array(["accepted"] * 4 + [None] * 2 + ["rejected"] * 4, "string"),
+            "reject_reason": pd.array([None] * 6 + ["poor_fit"] * 3 + ["no_need"], "string"),
+            "meeting_rating": pd.array([5, 5, 4, 4, None, None, 2, 2, 1, 1], "Float64"),
+        },
+        index=pd.Index([f"l{i}" for i in range(n)], name="lead_id"),
+    )
+    ranking = feedback_ranking(p, fb)
+    assert ranking["accept_auc"] == 1.0
+    assert ranking["n_decided"] == 8 and ranking["n_rejected"] == 4
+    assert ranking["accepted_mean_percentile"] == pytest.approx(100 * (10 + 9 + 8 + 7) / 4 / 10)
+    assert ranking["rejected_mean_percentile"] == pytest.approx(100 * (4 + 3 + 2 + 1) / 4 / 10)
+    first, *_, last = ranking["bands"]
+    assert (first["rejected_share"], first["mean_rating"]) == (0.0, 5.0)
+    assert (last["rejected_share"], last["mean_rating"]) == (1.0, 1.0)
+    assert ranking["bands"][2]["rejected_share"] is None  # band 3: no decision
+    assert ranking["reasons"] == {"poor_fit": 3, "no_need": 1}
+    metrics = feedback_metrics(ranking)
+    assert metrics["test_ae_accept_auc"] == 1.0 and metrics["test_band5_meeting_rating"] == 1.0
+    assert "test_band3_ae_rejected_share" not in metrics  # MLflow takes no missing value
+
+
+def test_feedback_ranking_without_any_decision_says_nothing_it_cannot_know() -> None:
+    fb = sales_feedback(_outcomes([]), pd.Index(["a", "b"]))
+    ranking = feedback_ranking([0.2, 0.4], fb)
+    assert ranking["n_decided"] == 0 and ranking["accept_auc"] is None
+    assert feedback_metrics(ranking) == {"test_ae_decided": 0.0, "test_ae_rejected": 0.0}
