@@ -300,10 +300,21 @@ def train(
     model: ModelOpt = None,
     engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
+    rejection_as_negative: Annotated[
+        bool,
+        typer.Option(
+            "--rejection-as-negative",
+            help="Count each lead an AE rejected twice as a loss in the training window "
+            "(off by default; recorded in the run; single-machine engine only).",
+        ),
+    ] = False,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
     from training.train import TrainingRefused, run_training
 
+    if rejection_as_negative and engine is Engine.spark:
+        typer.echo("handoff train: --rejection-as-negative runs on --engine single only", err=True)
+        raise typer.Exit(code=2)
     given = ("--mapping", mapping) if mapping else ()
     settings = _settings(model)
     try:
@@ -329,6 +340,7 @@ def train(
                     policy_path=policy,
                     settings=settings,
                     skip_invalid_rows=skip_invalid_rows,
+                    rejection_as_negative=rejection_as_negative,
                 )
     except TrainingRefused as refused:
         engine_words = ("--engine", "spark") if engine is Engine.spark else ()

@@ -6,6 +6,15 @@ the `outcomes` contract (`sales_accepted` / `sales_rejected` rows, `meeting_rati
 run reads them from the same rows as its labels, on the test window only: the model never
 saw them, and they never enter a feature. Pure: frames in, a plain dict out (logged by
 `training.log_run`, shown by the report).
+
+`with_rejections_as_negative` is the option that feeds the AEs' rejections back into
+training: a lead an AE turned down is already a loss in its label, and the option counts it
+twice, as an explicit "no" is stronger evidence than a lead that went quiet. It changes the
+training rows only: features are built as of each snapshot whatever the feedback says, and
+the validation and test windows stay as they are, so the run's metrics compare with and
+without it on the same leads. Why not the rejected leads still inside their horizon (the
+freshest ones, censored otherwise)? They come after the test window: training on them would
+learn from later leads than the ones it is judged on.
 """
 
 from __future__ import annotations
@@ -20,6 +29,20 @@ from sklearn.metrics import roc_auc_score
 ACCEPTED = "sales_accepted"
 REJECTED = "sales_rejected"
 N_BANDS = 5  # score bands of equal size, band 1 the best-scored fifth
+REJECTION_EXTRA_COPIES = 1  # each AE-rejected training lead counts 1 + this many times
+
+
+def with_rejections_as_negative(
+    X: pd.DataFrame, y: npt.NDArray[np.int64], labels: pd.DataFrame
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64], int]:
+    """The training rows with each AE-rejected loss repeated (`REJECTION_EXTRA_COPIES`), and
+    how many rows were added. `labels` (`features.labels.make_labels`, indexed by lead)
+    names the rejection: the lead's first terminal stage, with no win in its horizon."""
+    terminal = labels["terminal_stage"].reindex(X.index).astype("string")
+    rejected = np.flatnonzero((terminal == REJECTED).fillna(False).to_numpy(dtype=bool) & (y == 0))
+    extra = np.tile(rejected, REJECTION_EXTRA_COPIES)
+    rows = np.concatenate([np.arange(len(X)), extra])
+    return X.iloc[rows], y[rows], len(extra)
 
 
 def sales_feedback(outcomes: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:

@@ -18,7 +18,11 @@ from models.baselines import BASELINE_NAMES, make_baselines
 from models.policy import QuadrantPolicy, propose_policy, to_score
 from models.scorer import SCORES, LeadScorer
 from training.evaluate import gate_baselines, metrics_by_model, quadrant_table, unseen_summary
-from training.feedback_eval import feedback_ranking, sales_feedback
+from training.feedback_eval import (
+    feedback_ranking,
+    sales_feedback,
+    with_rejections_as_negative,
+)
 from training.phases import PhaseClock
 from training.prepare import TrainingData
 from training.verdict import Verdict, verdict_for
@@ -41,6 +45,7 @@ class Candidate:
     verdict: Verdict  # the combined model against chance and the best baseline, intervals
     unseen: dict[str, Any]  # test leads with a category the training window never held
     feedback: dict[str, Any]  # how it ranks AE decisions and ratings (`training.feedback_eval`)
+    n_rejection_extra: int = 0  # training rows added by `rejection_as_negative`
 
     @property
     def baseline_probabilities(self) -> dict[str, np.ndarray]:
@@ -84,6 +89,9 @@ def fit_and_evaluate(
     given), score the models and baselines on the test window, and give the verdict."""
     clock = clock or PhaseClock()
     X_train, y_train = data.fold("train")
+    n_extra = 0
+    if data.rejection_as_negative:
+        X_train, y_train, n_extra = with_rejections_as_negative(X_train, y_train, data.labels)
     X_val, y_val = data.fold("val")
     X_test, y_test = data.fold("test")
     features = data.features
@@ -140,4 +148,5 @@ def fit_and_evaluate(
         verdict=verdict,
         unseen=unseen_summary(scored["unseen_categories"].tolist(), y_test),
         feedback=feedback,
+        n_rejection_extra=n_extra,
     )

@@ -111,6 +111,8 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "model_choice": model_choice(candidate),
         "code_version": code_version(),
         "engine": data.engine,
+        "rejection_as_negative": data.rejection_as_negative,
+        "n_rejection_extra": candidate.n_rejection_extra,
     }
 
 
@@ -143,6 +145,7 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         **candidate.verdict.metrics(),
         layout.TRAIN_WINS_METRIC: float(summary["n_train_wins"]),
         **feedback_metrics(candidate.feedback),
+        "n_train_rejection_extra": float(candidate.n_rejection_extra),
     }
     for score, choice in candidate.scorer.choices_.items():
         for family, auc in choice.val_auc.items():
@@ -212,6 +215,7 @@ def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[
         "code_version": summary["code_version"],
         "source": summary["source"],
         "policy_proposed_by": candidate.policy.proposed_by,
+        "rejection_as_negative": summary["rejection_as_negative"],
         **{f"scorer_{k}": v for k, v in candidate.scorer.get_params().items()},
         **{layout.family_param(s): c.chosen for s, c in candidate.scorer.choices_.items()},
         **{

@@ -1,17 +1,27 @@
-"""How a run ranks the AEs' decisions and meeting ratings: per band, percentiles, AUC."""
+"""How a run ranks the AEs' decisions and meeting ratings (per band, percentiles, AUC), and
+the option counting their rejections as extra negative evidence, point in time."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from data_contracts.crm_data import CrmData
+from data_contracts.synthetic import generate_to_folder
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from training.feedback_eval import (
     feedback_metrics,
     feedback_ranking,
     sales_feedback,
     score_bands,
+    with_rejections_as_negative,
 )
+from training.fit_evaluate import fit_and_evaluate
+from training.prepare import labelled_features, prepare_training_data, validated
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -83,3 +93,50 @@ def test_feedback_ranking_without_any_decision_says_nothing_it_cannot_know() -> 
     ranking = feedback_ranking([0.2, 0.4], fb)
     assert ranking["n_decided"] == 0 and ranking["accept_auc"] is None
     assert feedback_metrics(ranking) == {"test_ae_decided": 0.0, "test_ae_rejected": 0.0}
+
+
+def test_rejections_as_negative_repeat_only_rejected_losses() -> None:
+    ids = pd.Index(["a", "b", "c", "d"], name="lead_id")
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}, index=ids)
+    y = np.array([0, 1, 0, 0])
+    labels = pd.DataFrame(  # in another order than the rows, with a lead not trained on
+        {"terminal_stage": pd.array([None, "closed_lost", "sales_rejected", "sales_rejected"])},
+        index=pd.Index(["d", "c", "a", "elsewhere"], name="lead_id"),
+    ).reindex(["d", "c", "b", "a", "elsewhere"])
+    labels.loc["b", "terminal_stage"] = "closed_won"
+    X2, y2, added = with_rejections_as_negative(X, y, labels)
+    assert added == 1 and X2.index.tolist() == ["a", "b", "c", "d", "a"]
+    assert y2.tolist() == [0, 1, 0, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> CrmData:
+    folder = tmp_path_factory.mktemp("feedback") / "crm"
+    generate_to_folder(n_leads=2_500, seed=4, out_dir=folder)
+    return validated(folder, None).valid
+
+
+def test_sales_feedback_never_reaches_a_leads_features(crm: CrmData) -> None:
+    """Point in time: the AE decisions and ratings (all recorded after the snapshot) removed,
+    every lead's features are the same; only its label side can differ."""
+    outcomes = crm.outcomes
+    sales = outcomes["stage"].isin(["sales_accepted", "sales_rejected"])
+    assert sales.sum() > 100 and outcomes["meeting_rating"].notna().sum() > 100
+    without = outcomes.loc[~sales].assign(meeting_rating=pd.NA)
+    with_fb, labels = labelled_features(crm, 180, DEFAULT_HALF_LIFE_DAYS)
+    no_fb, _ = labelled_features(replace(crm, outcomes=without), 180, DEFAULT_HALF_LIFE_DAYS)
+    pd.testing.assert_frame_equal(with_fb.frame, no_fb.frame)
+    first = outcomes.loc[sales].groupby("lead_id")["occurred_at"].min()
+    assert (first > labels["snapshot_at"].reindex(first.index)).all()
+
+
+def test_train_option_adds_rejected_losses_to_the_training_window_only(tmp_path: Path) -> None:
+    folder = tmp_path / "crm"
+    generate_to_folder(n_leads=2_500, seed=4, out_dir=folder)
+    plain = prepare_training_data(folder)
+    data = replace(plain, rejection_as_negative=True)
+    X_train, _ = data.fold("train")
+    rejected = int((data.labels.loc[X_train.index, "terminal_stage"] == "sales_rejected").sum())
+    candidate = fit_and_evaluate(data)
+    assert candidate.n_rejection_extra == rejected > 20
+    assert len(candidate.scored) == len(data.split.test)  # the test window is untouched
