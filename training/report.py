@@ -516,6 +516,8 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "leakage": _leakage(s),
         "unseen": s.get("unseen_categories"),
         "feedback": _optional_json(run_id, layout.FEEDBACK_FILE, workdir / "feedback"),
+        # Written by `handoff monitor` while this version was the challenger (serving side).
+        "live": _optional_json(run_id, layout.live_comparison_file(version), workdir / "live"),
         "kept_warning": info.leakage_kept,
         "rules": RULES,
         "windows": [
