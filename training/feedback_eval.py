@@ -130,17 +130,34 @@ def feedback_ranking(
     }
 
 
+# The ranking's headline numbers and the run metrics that hold them.
+RANKING_METRICS: dict[str, str] = {
+    "rejected_mean_percentile": "test_ae_rejected_mean_percentile",
+    "accepted_mean_percentile": "test_ae_accepted_mean_percentile",
+    "accept_auc": "test_ae_accept_auc",
+}
+
+
+def ranking_lines(metrics: dict[str, float]) -> list[str]:
+    """The line `handoff train` prints about the AEs' view, from the run's metrics."""
+    got = {key: metrics.get(name) for key, name in RANKING_METRICS.items()}
+    if any(v is None for v in got.values()):
+        return ["AE decisions: none accepted and rejected in the test window to rank"]
+    return [
+        f"AE decisions (test window, {int(metrics['test_ae_decided']):,}): rejected leads at "
+        f"score percentile {got['rejected_mean_percentile']:.0f} on average, accepted at "
+        f"{got['accepted_mean_percentile']:.0f}; the score tells them apart with AUC "
+        f"{got['accept_auc']:.3f}"
+    ]
+
+
 def feedback_metrics(ranking: dict[str, Any]) -> dict[str, float]:
     """The run metrics of a ranking (the parts that exist; MLflow takes no missing value)."""
     out = {
         "test_ae_decided": float(ranking["n_decided"]),
         "test_ae_rejected": float(ranking["n_rejected"]),
     }
-    for key, name in (
-        ("rejected_mean_percentile", "test_ae_rejected_mean_percentile"),
-        ("accepted_mean_percentile", "test_ae_accepted_mean_percentile"),
-        ("accept_auc", "test_ae_accept_auc"),
-    ):
+    for key, name in RANKING_METRICS.items():
         if ranking[key] is not None:
             out[name] = float(ranking[key])
     for row in ranking["bands"]:

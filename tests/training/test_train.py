@@ -123,6 +123,8 @@ def test_train_reports_how_the_candidate_ranks_ae_rejections(trained: Trained) -
     assert m["test_ae_rejected_mean_percentile"] < m["test_ae_accepted_mean_percentile"]
     assert sum(b["leads"] for b in ranking["bands"]) == m["n_test"]
     assert m["test_band1_meeting_rating"] > m["test_band5_meeting_rating"]
+    said = f"the score tells them apart with AUC {m['test_ae_accept_auc']:.3f}"
+    assert said in result.summary_text()
 
 
 def test_train_summary_text_names_version_and_models(trained: Trained) -> None:
