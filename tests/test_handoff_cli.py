@@ -144,6 +144,12 @@ def test_cli_score_on_spark_refuses_a_file_output_before_spark_starts(
     assert "x.csv: the Spark engine writes a Parquet folder" in said
 
 
+def test_cli_train_rejection_option_is_single_machine_only(tmp_path: Path) -> None:
+    result = run("train", tmp_path, "--rejection-as-negative", "--engine", "spark", home=tmp_path)
+    assert result.exit_code == 2
+    assert "--rejection-as-negative runs on --engine single only" in result.output
+
+
 def test_cli_spark_engine_without_java_is_one_line(tmp_path: Path) -> None:
     generate_to_folder(n_leads=50, seed=1, out_dir=tmp_path / "crm")
     result = CliRunner().invoke(

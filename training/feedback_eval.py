@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from training.verdict import auc_difference, word_for
+
 ACCEPTED = "sales_accepted"
 REJECTED = "sales_rejected"
 N_BANDS = 5  # score bands of equal size, band 1 the best-scored fifth
@@ -128,6 +130,33 @@ def feedback_ranking(
         "accept_auc": auc,
         "reasons": {str(k): int(v) for k, v in counts.items()},
     }
+
+
+def rejection_effect(
+    y: npt.ArrayLike, with_option: npt.ArrayLike, without: npt.ArrayLike
+) -> dict[str, Any]:
+    """Test AUC with `rejection_as_negative` and without it (the same fit on the plain
+    training rows), on the same test leads, with the paired DeLong interval of the
+    difference and its word (better / ties / worse)."""
+    difference = auc_difference(y, with_option, without)
+    return {
+        "auc_with": float(roc_auc_score(y, with_option)),
+        "auc_without": float(roc_auc_score(y, without)),
+        "difference": difference.to_dict(),
+        "word": word_for(difference),
+    }
+
+
+def rejection_lines(effect: dict[str, Any] | None) -> list[str]:
+    """What `handoff train` says about the option, when it was on."""
+    if effect is None:
+        return []
+    d = effect["difference"]
+    return [
+        f"--rejection-as-negative: test AUC {effect['auc_with']:.4f} with it, "
+        f"{effect['auc_without']:.4f} without (difference {d['estimate']:+.4f}, 95% interval "
+        f"{d['low']:+.4f} to {d['high']:+.4f}: {effect['word']})"
+    ]
 
 
 # The ranking's headline numbers and the run metrics that hold them.

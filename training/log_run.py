@@ -113,6 +113,7 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "engine": data.engine,
         "rejection_as_negative": data.rejection_as_negative,
         "n_rejection_extra": candidate.n_rejection_extra,
+        "rejection_effect": candidate.rejection_effect,
     }
 
 
@@ -147,6 +148,11 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         **feedback_metrics(candidate.feedback),
         "n_train_rejection_extra": float(candidate.n_rejection_extra),
     }
+    effect = candidate.rejection_effect
+    if effect is not None:
+        metrics["test_combined_roc_auc_without_rejection_option"] = effect["auc_without"]
+        for end in ("estimate", "low", "high"):
+            metrics[f"test_rejection_option_auc_difference_{end}"] = effect["difference"][end]
     for score, choice in candidate.scorer.choices_.items():
         for family, auc in choice.val_auc.items():
             if np.isfinite(auc):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
-from training.feedback_eval import ranking_lines
+from training.feedback_eval import ranking_lines, rejection_lines
 from training.leakage import LeakageReport
 from training.sample_size import choice_sentence
 from training.verdict import Verdict
@@ -39,6 +39,7 @@ def summary_table(result: TrainResult) -> str:
         *LeakageReport.from_dict(s["leakage"]).lines(),
         *_unseen_lines(s.get("unseen_categories") or {}),
         *ranking_lines(m),
+        *rejection_lines(s.get("rejection_effect")),
         "",
         f"registered {result.model_name} version {result.version} (run {result.run_id}) "
         "as a candidate awaiting marketing and BDR sign-off",

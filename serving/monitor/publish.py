@@ -4,7 +4,8 @@ The report is training's (`training.report`) and training never reads the servin
 database; serving never imports training. So `handoff monitor` writes each challenger's
 comparison with the champion on the same live leads into the challenger's training run
 (`models.mlflow_layout.live_comparison_file`) and stamps the version
-(`LIVE_COMPARISON_TAG`); the report reads it from there. Reviewers then sign off with
+(`LIVE_COMPARISON_TAG`); the report reads it from there, and the stamp changes the version's
+tags, so the review app's cached report of it is rebuilt. Reviewers then sign off with
 evidence from their own traffic, not only the backtest.
 """
 

@@ -3,6 +3,7 @@ the option counting their rejections as extra negative evidence, point in time."
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from training.feedback_eval import (
     feedback_metrics,
     feedback_ranking,
+    rejection_lines,
     sales_feedback,
     score_bands,
     with_rejections_as_negative,
 )
 from training.fit_evaluate import fit_and_evaluate
+from training.log_run import run_metrics, training_summary
 from training.prepare import labelled_features, prepare_training_data, validated
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
@@ -132,11 +135,28 @@ def test_sales_feedback_never_reaches_a_leads_features(crm: CrmData) -> None:
 
 def test_train_option_adds_rejected_losses_to_the_training_window_only(tmp_path: Path) -> None:
     folder = tmp_path / "crm"
-    generate_to_folder(n_leads=2_500, seed=4, out_dir=folder)
+    generate_to_folder(n_leads=1_500, seed=4, out_dir=folder)
     plain = prepare_training_data(folder)
     data = replace(plain, rejection_as_negative=True)
     X_train, _ = data.fold("train")
     rejected = int((data.labels.loc[X_train.index, "terminal_stage"] == "sales_rejected").sum())
     candidate = fit_and_evaluate(data)
-    assert candidate.n_rejection_extra == rejected > 20
+    assert candidate.n_rejection_extra == rejected > 20, rejected
     assert len(candidate.scored) == len(data.split.test)  # the test window is untouched
+    # Its effect measured in the run: the same fit without it, on the same test leads.
+    effect = candidate.rejection_effect
+    assert effect is not None
+    assert effect["auc_with"] == pytest.approx(candidate.test_metrics["combined"]["roc_auc"])
+    d = effect["difference"]
+    assert d["estimate"] == pytest.approx(effect["auc_with"] - effect["auc_without"])
+    assert d["low"] <= d["estimate"] <= d["high"]
+    assert effect["word"] in ("better", "ties", "worse")
+    assert rejection_lines(effect)[0].startswith("--rejection-as-negative: test AUC ")
+    assert rejection_lines(None) == []
+    # What the run records of it (the pure steps `log_and_register` writes).
+    summary = training_summary(data, candidate)
+    json.dumps(summary)  # the summary artifact takes it as it is
+    metrics = run_metrics(summary, candidate)
+    assert metrics["n_train_rejection_extra"] == rejected
+    assert metrics["test_rejection_option_auc_difference_estimate"] == d["estimate"]
+    assert metrics["test_combined_roc_auc_without_rejection_option"] == effect["auc_without"]
