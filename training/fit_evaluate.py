@@ -137,6 +137,9 @@ def fit_and_evaluate(
         test_metrics = metrics_by_model(y_test, probs)
         val_metrics = metrics_by_model(y_val, val_probs)
         examples = _examples(scorer, X_test, scored, policy)
+        feedback = feedback_ranking(
+            probs["combined"], sales_feedback(data.crm.outcomes, X_test.index)
+        )
     effect = None
     if data.rejection_as_negative:
         with clock.phase("rejection option"):  # the same fit without it, on the same leads
@@ -144,9 +147,6 @@ def fit_and_evaluate(
             effect = rejection_effect(
                 y_test, probs["combined"], plain["combined_probability"].to_numpy()
             )
-        feedback = feedback_ranking(
-            probs["combined"], sales_feedback(data.crm.outcomes, X_test.index)
-        )
     with clock.phase("verdict"):
         family = scorer.choices_["combined"].chosen
         others = gate_baselines(candidate_baselines(probs), family)
