@@ -14,7 +14,7 @@ re-read inside it, so racing promotions serialise and leave exactly one champion
 one they displaced as `previous`.
 
 Promotion tags the version `handoff.promoted_at`, so every earlier champion stays known;
-promoting the challenger (`training.challenger`) also clears that alias.
+promoting the challenger (`training.challenger`), or rolling back to it, clears that alias.
 Rollback makes `previous` (or, with `to`, any earlier champion) the champion in one step and
 *clears* `previous`: the version rolled back from is the one that just misbehaved, so it
 must not sit one command away from serving again. It keeps its sign-offs (tagged
@@ -261,6 +261,15 @@ def refusal(
     return PromotionRefused(message, reasons)
 
 
+def _clear_challenger_if(client: MlflowClient, settings: Settings, version: str) -> bool:
+    """Remove the challenger alias when it names `version`, which now answers: scoring it
+    again in the shadow would compare the champion with itself. True when it did."""
+    if alias_version(client, settings, CHALLENGER) != version:
+        return False
+    client.delete_registered_model_alias(settings.model_name, CHALLENGER)
+    return True
+
+
 def promote_version(
     version: str,
     *,
@@ -313,10 +322,7 @@ def promote_version(
         client.set_model_version_tag(settings.model_name, version, PROMOTED_TAG, utc_now())
         if old_champion is not None:
             client.set_registered_model_alias(settings.model_name, PREVIOUS, old_champion)
-        # The challenger promoted answers now; scoring it again in the shadow is no evidence.
-        was_challenger = alias_version(client, settings, CHALLENGER) == version
-        if was_challenger:
-            client.delete_registered_model_alias(settings.model_name, CHALLENGER)
+        was_challenger = _clear_challenger_if(client, settings, version)
         if tags.get(ROLLED_BACK_TAG):
             client.delete_model_version_tag(settings.model_name, version, ROLLED_BACK_TAG)
         sync_status_tags(client, settings)
@@ -421,6 +427,7 @@ def rollback_champion(
                 champion=champion,
             )
         client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        was_challenger = _clear_challenger_if(client, settings, version)
         if alias_version(client, settings, PREVIOUS) is not None:
             client.delete_registered_model_alias(settings.model_name, PREVIOUS)
         if champion is not None:
@@ -434,6 +441,7 @@ def rollback_champion(
             binding=binding,
             rolled_back_from=champion,
             restored=PREVIOUS if to is None else "earlier champion",
+            was_challenger=was_challenger,
         )
     if champion is None:
         return f"version {version} is the champion again (there was no champion)"

@@ -10,7 +10,7 @@ from tests.conftest import OneRunStore, appended_byte
 from tests.serving.conftest import LENIENT
 from training.audit import read_events
 from training.challenger import clear_challenger, set_challenger
-from training.promote import PromotionRefused, promote_version
+from training.promote import PromotionRefused, promote_version, rollback_champion
 from training.signoff import record_signoff
 from training.versions import registry_client, versions_table
 
@@ -94,4 +94,17 @@ def test_promoting_the_challenger_clears_its_alias(one_run: OneRunStore) -> None
     store.approve(version)
     promote_version(version, settings=store.settings, **LENIENT)
     assert _aliases(store) == {CHAMPION: version}
+    assert read_events(store.settings)[-1]["was_challenger"] is True
+
+
+def test_rolling_back_to_the_challenger_clears_its_alias(one_run: OneRunStore) -> None:
+    store = one_run
+    first, second = store.new_version(), store.new_version()
+    for version in (first, second):
+        store.approve(version)
+        promote_version(version, settings=store.settings, **LENIENT)
+    set_challenger(first, settings=store.settings, **LENIENT)  # the previous champion
+    assert _aliases(store) == {CHAMPION: second, "previous": first, CHALLENGER: first}
+    rollback_champion(settings=store.settings)
+    assert _aliases(store) == {CHAMPION: first}
     assert read_events(store.settings)[-1]["was_challenger"] is True
