@@ -145,6 +145,9 @@ RATED_STAGES: tuple[str, ...] = ("meeting_set", "sales_accepted", "sales_rejecte
 # Stages that may carry a deal amount.
 AMOUNT_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
 
+# ABM tiers of a named account (tier_1 = the accounts marketing and sales work hardest).
+ABM_TIERS: tuple[str, ...] = ("tier_1", "tier_2", "tier_3")
+
 # Routing tiers a quadrant's action carries (1 = work first).
 TIERS: tuple[int, ...] = (1, 2, 3, 4)
 
