@@ -1,7 +1,7 @@
 """Realistic synthetic CRM data with a known truth, for tests, demos and benchmarks.
 
-`generate_to_folder(n_leads, seed, out_dir)` writes `leads`, `events`, `outcomes` (parquet,
-contract-shaped), `truth.parquet` (`lead_id, p_win, latent_fit, latent_interest`) and
+`generate_to_folder(n_leads, seed, out_dir)` writes `leads`, `events`, `outcomes`,
+`accounts` (parquet, contract-shaped; `synthetic_accounts`), `truth.parquet` (`lead_id, p_win, latent_fit, latent_interest`) and
 `manifest.json` (`extracted_at` and a `generator` block of the parameters).
 
 The world it simulates, so models can be judged against the truth:
@@ -31,8 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.crm_data import MANIFEST, TABLES, TRUTH
+from data_contracts.crm_data import ACCOUNTS, MANIFEST, TABLES, TRUTH
 from data_contracts.schemas import CONTRACT_VERSION
+from data_contracts.synthetic_accounts import account_ids, accounts_table
 from data_contracts.synthetic_events import (
     DAY_US,
     FAMILIES,
@@ -63,11 +64,19 @@ _DTYPES: dict[str, dict[str, str]] = {
     "leads": {
         "lead_id": "str",
         "created_at": "datetime64[us, UTC]",
-        **dict.fromkeys(("email", "company", "phone", "mobile", "industry"), "str"),
+        **dict.fromkeys(("email", "company", "account_id", "phone", "mobile", "industry"), "str"),
         "employees": "Int64",
         "annual_revenue": "float64",
         **dict.fromkeys(("country", "title", "seniority", "function", "source"), "str"),
         "is_named_account": "bool",
+    },
+    ACCOUNTS: {
+        **dict.fromkeys(("account_id", "name", "domain", "industry"), "str"),
+        "employees": "Int64",
+        "annual_revenue": "float64",
+        "country": "str",
+        "is_named_account": "bool",
+        **dict.fromkeys(("abm_tier", "parent_account_id", "business_unit", "owner"), "str"),
     },
     "events": {
         "lead_id": "str",
@@ -169,23 +178,30 @@ def _chunk(
 
 
 class _NativeFolder:
-    """The contract-shaped folder: one Parquet file per table, appended chunk by chunk."""
+    """The contract-shaped folder: one Parquet file per table, appended chunk by chunk; the
+    accounts are written whole up front, and each lead carries its account's key."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, companies: Companies, seed: int) -> None:
         self.schemas = {name: _schema(name) for name in (*TABLES, TRUTH)}
         self.writers = {
             name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
             for name, schema in self.schemas.items()
         }
+        self.n_companies = len(companies.industry)
+        accounts = accounts_table(companies, seed).cast(_schema(ACCOUNTS))
+        pq.write_table(accounts, out_dir / f"{ACCOUNTS}.parquet")
 
     def write(self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray) -> None:
-        for name, table in tables.items():
+        leads = tables["leads"]
+        at = leads.schema.get_field_index("company") + 1
+        keyed = leads.add_column(at, "account_id", account_ids(company, self.n_companies))
+        for name, table in {**tables, "leads": keyed}.items():
             self.writers[name].write_table(table.cast(self.schemas[name]))
 
     def close(self) -> dict[str, str]:
         for writer in self.writers.values():
             writer.close()
-        return {name: f"{name}.parquet" for name in self.writers}
+        return {name: f"{name}.parquet" for name in (*self.writers, ACCOUNTS)}
 
 
 class _ExportFolder:
@@ -246,7 +262,11 @@ def generate_to_folder(
     width = max(7, len(str(n_leads)))
 
     names = (*TABLES, TRUTH)
-    sink = _NativeFolder(out_dir) if shape == "native" else _ExportFolder(out_dir, shape, companies)
+    sink = (
+        _NativeFolder(out_dir, companies, seed)
+        if shape == "native"
+        else _ExportFolder(out_dir, shape, companies)
+    )
     totals: dict[str, float] = {}
     rows = dict.fromkeys(names, 0)
     try:

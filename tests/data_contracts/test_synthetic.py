@@ -16,7 +16,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from data_contracts.cross_table import cross_table_failures
-from data_contracts.schemas import OPTIONAL_COLUMNS, EngagementEvent, Lead, Outcome
+from data_contracts.schemas import Account, EngagementEvent, Lead, Outcome
 from data_contracts.synthetic import generate_to_folder
 from data_contracts.synthetic_events import Events, latent_interest
 from data_contracts.synthetic_leads import _C_LEVEL
@@ -34,6 +34,7 @@ class Generated:
     leads: pd.DataFrame
     events: pd.DataFrame
     outcomes: pd.DataFrame
+    accounts: pd.DataFrame
     truth: pd.DataFrame
     manifest: dict[str, object]
 
@@ -66,6 +67,7 @@ def _generate(root: Path, n: int, seed: int) -> Generated:
         leads=pd.read_parquet(root / "leads.parquet"),
         events=pd.read_parquet(root / "events.parquet"),
         outcomes=pd.read_parquet(root / "outcomes.parquet"),
+        accounts=pd.read_parquet(root / "accounts.parquet"),
         truth=pd.read_parquet(root / "truth.parquet"),
         manifest=json.loads((root / "manifest.json").read_text()),
     )
@@ -87,7 +89,7 @@ def small_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Generated, Gen
 
 def test_generate_same_seed_identical_frames(small_pair: tuple[Generated, Generated]) -> None:
     a, b = small_pair
-    for name in ("leads", "events", "outcomes", "truth"):
+    for name in ("leads", "events", "outcomes", "accounts", "truth"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
     assert a.manifest == b.manifest
 
@@ -117,11 +119,23 @@ def test_generate_rejects_zero_leads(tmp_path: Path) -> None:
 
 
 def test_output_validates_against_each_contract(gen: Generated) -> None:
-    """The native folder is written as before `account_id`, which the contract lets it omit."""
-    assert not set(OPTIONAL_COLUMNS["leads"]) & set(gen.leads.columns)
-    Lead.to_schema().remove_columns(list(OPTIONAL_COLUMNS["leads"])).validate(gen.leads, lazy=True)
+    Lead.validate(gen.leads, lazy=True)
     EngagementEvent.validate(gen.events, lazy=True)
     Outcome.validate(gen.outcomes, lazy=True)
+    Account.validate(gen.accounts, lazy=True)
+
+
+def test_output_every_lead_has_an_account_with_its_firmographics(gen: Generated) -> None:
+    accounts = gen.accounts.set_index("account_id")
+    assert gen.leads["account_id"].notna().all()
+    assert gen.leads["account_id"].isin(accounts.index).all()
+    mine = accounts.loc[gen.leads["account_id"]]
+    shown = gen.leads["country"].notna().to_numpy()
+    assert (gen.leads["country"].to_numpy()[shown] == mine["country"].to_numpy()[shown]).all()
+    assert (gen.leads["is_named_account"].to_numpy() == mine["is_named_account"].to_numpy()).all()
+    assert gen.accounts["domain"].is_unique
+    assert (gen.accounts["abm_tier"].notna() == gen.accounts["is_named_account"]).all()
+    assert gen.accounts["parent_account_id"].notna().sum() > 0
 
 
 def test_output_passes_cross_table_rules_and_folder_validation(gen: Generated) -> None:
