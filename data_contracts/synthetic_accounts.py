@@ -21,8 +21,19 @@ BUSINESS_UNITS: tuple[str, ...] = ("EMEA", "Americas", "APAC", "Public Sector", 
 OWNERS: tuple[str, ...] = tuple(
     f"{first} {last}"
     for first, last in zip(
-        "Alex Sam Jordan Robin Kim Taylor Morgan Casey Jamie Riley".split(),
-        "Berg Novak Okafor Lindqvist Moreau Tanaka Silva Keller Haas Duarte".split(),
+        ["Alex", "Sam", "Jordan", "Robin", "Kim", "Taylor", "Morgan", "Casey", "Jamie", "Riley"],
+        [
+            "Berg",
+            "Novak",
+            "Okafor",
+            "Lindqvist",
+            "Moreau",
+            "Tanaka",
+            "Silva",
+            "Keller",
+            "Haas",
+            "Duarte",
+        ],
         strict=True,
     )
 )
