@@ -145,6 +145,16 @@ RATED_STAGES: tuple[str, ...] = ("meeting_set", "sales_accepted", "sales_rejecte
 # Stages that may carry a deal amount.
 AMOUNT_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
 
+# A contact's role in the account's buying group (`features.roles` derives it).
+BUYING_ROLES: tuple[str, ...] = ("decision_maker", "buyer", "influencer", "user", "unknown")
+BUYING_ROLE_WORDS: dict[str, str] = {
+    "decision_maker": "decision maker",
+    "buyer": "buyer",
+    "influencer": "influencer",
+    "user": "user",
+    "unknown": "contact of unknown role",
+}
+
 # ABM tiers of a named account (tier_1 = the accounts marketing and sales work hardest).
 ABM_TIERS: tuple[str, ...] = ("tier_1", "tier_2", "tier_3")
 
