@@ -100,7 +100,7 @@ class RolePolicy(BaseModel):
         if col is not None and col in leads.columns and self.contact_roles:
             lookup = {k: BUYING_ROLES.index(v) for k, v in self.contact_roles.items()}
             mapped = leads[col].astype(object).map(lookup)
-            out = mapped.fillna(-1).to_numpy(dtype=np.int64)
+            out = np.asarray(mapped.fillna(-1).to_numpy(dtype=np.int64), dtype=np.int64)
         seniority = _column(leads, "seniority", n)
         function = _column(leads, "function", n)
         for rule in self.rules:
