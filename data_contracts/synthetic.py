@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from data_contracts.crm_data import ACCOUNTS, MANIFEST, TABLES, TRUTH
 from data_contracts.schemas import CONTRACT_VERSION
-from data_contracts.synthetic_accounts import account_ids, accounts_table
+from data_contracts.synthetic_accounts import account_ids, accounts_table, roles_covered, true_roles
 from data_contracts.synthetic_events import (
     DAY_US,
     FAMILIES,
@@ -51,7 +51,7 @@ from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
 from data_contracts.synthetic_salesforce import Salesforce
 from data_contracts.synthetic_shapes import SHAPES, CsvFolder, ShapeTables
-from data_contracts.vocab import SOURCES, STAGES, TERMINAL_STAGES
+from data_contracts.vocab import EVENT_TYPES, SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
 EXTRACTED_AT = pd.Timestamp("2026-06-30T00:00:00Z")
@@ -121,6 +121,7 @@ def _chunk(
     end_us: int,
     month0: np.datetime64,
     campaigns: list[str],
+    buying_group_effect: float = 0.0,
 ) -> tuple[dict[str, pa.Table], dict[str, float], np.ndarray]:
     """All four tables for one chunk of leads, its counts for the summary, and each lead's
     account (an index into `companies`)."""
@@ -140,7 +141,16 @@ def _chunk(
 
     marketing = marketing_events(rng, created, snap, intent, leads.source, end_us)
     interest = latent_interest(marketing, snap)
-    p = p_win(leads.fit, interest, tau)
+    group: np.ndarray | float = 0.0
+    if buying_group_effect:
+        # Deals close when the group is there: log-odds up per buying role engaged (beyond one).
+        touch = marketing.type != EVENT_TYPES.index("unsubscribe")
+        role = true_roles(leads.seniority, leads.function)
+        covered = roles_covered(
+            leads.company, role, snap, marketing.lead[touch], marketing.t[touch]
+        )
+        group = buying_group_effect * (covered - 1.0)
+    p = p_win(leads.fit, interest, tau, group)
     life = lifecycle(rng, snap, is_mql, p, leads.fit, leads.employees, end_us)
     # Marketing stops nurturing a lead once sales has an open opportunity with it.
     marketing = marketing.where(marketing.t <= life.opp_t[marketing.lead])
@@ -235,11 +245,15 @@ def generate_to_folder(
     extracted_at: pd.Timestamp = EXTRACTED_AT,
     chunk_size: int = CHUNK_SIZE,
     shape: str = "native",
+    buying_group_effect: float = 0.0,
 ) -> dict[str, object]:
     """Write a synthetic CRM folder of `n_leads` leads; return counts for the CLI to print.
 
     `shape` "native" writes the contract tables; "salesforce" and "hubspot" write the same
     truth (the same draws) as that CRM's export files (`synthetic_shapes`).
+    `buying_group_effect` > 0 makes wins depend on the buying group: each buying role its
+    account has engaged (a contact's touch in `ENGAGED_DAYS` before the snapshot) beyond the
+    first adds that much to the log-odds; 0 (the default) leaves the truth as it was.
     """
     if n_leads < 1:
         raise ValueError("n_leads must be at least 1")
@@ -281,6 +295,7 @@ def generate_to_folder(
                 end_us,
                 month0,
                 campaigns,
+                buying_group_effect,
             )
             sink.write(tables, company, np.arange(lo + 1, hi + 1, dtype=np.int64))
             for name, table in tables.items():
@@ -299,7 +314,9 @@ def generate_to_folder(
         "chunk_size": chunk_size,
         "span_days": SPAN_DAYS,
         "volume_growth": VOLUME_GROWTH,
-        "latent_model": "p_win = sigmoid(a + b*fit + c*interest + d*fit*interest + e*(tau-0.5))",
+        "latent_model": "p_win = sigmoid(a + b*fit + c*interest + d*fit*interest + e*(tau-0.5)"
+        " + g*(roles_covered - 1))",
+        "buying_group_effect": buying_group_effect,
         "coefficients": LATENT_MODEL,
         "interest": "log1p of intent-weighted touches before the MQL moment, 14-day half-life",
         "campaign_families": list(FAMILIES),

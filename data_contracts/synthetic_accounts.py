@@ -11,7 +11,14 @@ import numpy as np
 import pyarrow as pa
 
 from data_contracts.synthetic_leads import COUNTRIES, INDUSTRY_NAMES, Companies
-from data_contracts.vocab import ABM_TIERS
+from data_contracts.vocab import (
+    ABM_TIERS,
+    BUYING_ROLES,
+    DEFAULT_ROLE_RULES,
+    ENGAGED_DAYS,
+    FUNCTIONS,
+    SENIORITIES,
+)
 
 # A fixed spawn key: the accounts' stream is the same whatever the number of chunks.
 ACCOUNT_STREAM = 17_000
@@ -83,3 +90,48 @@ def accounts_table(companies: Companies, seed: int) -> pa.Table:
             ),
         }
     )
+
+
+def true_roles(seniority: np.ndarray, function: np.ndarray) -> np.ndarray:
+    """Each lead's buying role (index into `BUYING_ROLES`) from its true persona, by the
+    shipped rules (`vocab.DEFAULT_ROLE_RULES`)."""
+    role = np.full(len(seniority), -1, dtype=np.int64)
+    for name, seniorities, functions in DEFAULT_ROLE_RULES:
+        hit = role < 0
+        if seniorities:
+            hit &= np.isin(seniority, [SENIORITIES.index(s) for s in seniorities])
+        if functions:
+            hit &= np.isin(function, [FUNCTIONS.index(f) for f in functions])
+        role[hit] = BUYING_ROLES.index(name)
+    role[role < 0] = BUYING_ROLES.index("unknown")
+    return role
+
+
+def roles_covered(
+    company: np.ndarray,
+    role: np.ndarray,
+    snap_us: np.ndarray,
+    event_lead: np.ndarray,
+    event_t: np.ndarray,
+    window_days: int = ENGAGED_DAYS,
+) -> np.ndarray:
+    """Per lead: how many buying-group roles (all but unknown) its company had a contact of,
+    among the chunk's leads, touching it in the `window_days` before the lead's snapshot.
+
+    The truth sees colleagues of the same chunk only (a chunk spans weeks of creation
+    times); the account features see every colleague, so they estimate it, not copy it.
+    """
+    n_roles = len(BUYING_ROLES)
+    group = [BUYING_ROLES.index(r) for r in BUYING_ROLES if r != "unknown"]
+    sec = event_t // 1_000_000
+    snap = snap_us // 1_000_000
+    origin = min(int(sec.min(initial=snap.min())), int(snap.min())) - window_days * 86_400
+    span = max(int(sec.max(initial=snap.max())), int(snap.max())) - origin + 1
+    key = np.sort((company[event_lead] * n_roles + role[event_lead]) * span + (sec - origin))
+    covered = np.zeros(len(snap_us), dtype=np.int64)
+    for r in group:
+        base = (company * n_roles + r) * span
+        lo = np.searchsorted(key, base + snap - window_days * 86_400 - origin, side="left")
+        hi = np.searchsorted(key, base + snap - origin, side="left")
+        covered += hi > lo
+    return covered

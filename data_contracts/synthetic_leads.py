@@ -292,6 +292,8 @@ class LeadDraw:
     source: np.ndarray  # index into SOURCES
     employees: np.ndarray  # true headcount (deal sizes scale with it)
     company: np.ndarray  # index into the Companies: the lead's account
+    seniority: np.ndarray  # true seniority (index into SENIORITIES), before any blanking
+    function: np.ndarray  # true function (index into FUNCTIONS)
 
 
 FIT_CENTER, FIT_SCALE = 0.40, 0.85  # set from a large sample so latent_fit is ~N(0, 1)
@@ -409,4 +411,12 @@ def make_leads(
             "is_named_account": pa.array(named),
         }
     )
-    return LeadDraw(table=table, fit=fit, source=source, employees=employees, company=company)
+    return LeadDraw(
+        table=table,
+        fit=fit,
+        source=source,
+        employees=employees,
+        company=company,
+        seniority=seniority,
+        function=function,
+    )

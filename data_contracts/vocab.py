@@ -155,6 +155,20 @@ BUYING_ROLE_WORDS: dict[str, str] = {
     "unknown": "contact of unknown role",
 }
 
+# The shipped buying-role policy (`features.roles.RolePolicy`'s default, and the generator's
+# truth): (role, seniorities, functions), first match wins, an empty tuple matches any value,
+# no match is "unknown".
+DEFAULT_ROLE_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("decision_maker", ("c_level", "vp"), ()),
+    ("buyer", ("manager", "director"), ("finance", "other")),
+    ("influencer", ("manager", "director"), ()),
+    ("user", ("ic",), ()),
+)
+
+# A contact counts as engaged (their role covered) with a touch in this many days before the
+# snapshot: the account features and the generator's buying-group truth both read it.
+ENGAGED_DAYS = 90
+
 # ABM tiers of a named account (tier_1 = the accounts marketing and sales work hardest).
 ABM_TIERS: tuple[str, ...] = ("tier_1", "tier_2", "tier_3")
 

@@ -8,11 +8,9 @@ with a lead feature or a mapped extra (`x_`).
 
 from __future__ import annotations
 
-from data_contracts.vocab import ABM_TIERS, BUYING_ROLE_WORDS, BUYING_ROLES
+from data_contracts.vocab import ABM_TIERS, BUYING_ROLE_WORDS, BUYING_ROLES, ENGAGED_DAYS
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet, _cat, _flag, _num
 
-# A contact is engaged when they touched the company in this many days before the snapshot.
-ENGAGED_DAYS = 90
 # The roles a buying group is complete with (unknown is no role at all).
 GROUP_ROLES: tuple[str, ...] = tuple(r for r in BUYING_ROLES if r != "unknown")
 NO_TIER = "none"

@@ -4,7 +4,7 @@ A deal is decided by a group: a decision maker signs, a buyer (finance, procurem
 the purchase, influencers shape the choice and users live with it. Which seniority and
 function play which part is something marketing and the BDRs agree on, so it is data
 (`RolePolicy`, pydantic, JSON round-trip like the quadrant policy): the shipped default
-below, or an override file. Where the CRM records each contact's role (Salesforce's
+(`vocab.DEFAULT_ROLE_RULES`, which the generator's truth reads too), or an override file. Where the CRM records each contact's role (Salesforce's
 contact roles, HubSpot's buying role), the policy maps that column's values instead, and
 the seniority/function rules fill in only where it is empty or unmapped.
 """
@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from data_contracts.vocab import BUYING_ROLES, FUNCTIONS, SENIORITIES
+from data_contracts.vocab import BUYING_ROLES, DEFAULT_ROLE_RULES, FUNCTIONS, SENIORITIES
 
 UNKNOWN_ROLE = "unknown"
 
@@ -57,10 +57,8 @@ class RoleRule(BaseModel):
 
 def _default_rules() -> list[RoleRule]:
     return [
-        RoleRule(role="decision_maker", seniority=["c_level", "vp"]),
-        RoleRule(role="buyer", seniority=["manager", "director"], function=["finance", "other"]),
-        RoleRule(role="influencer", seniority=["manager", "director"]),
-        RoleRule(role="user", seniority=["ic"]),
+        RoleRule(role=role, seniority=list(seniority), function=list(function))
+        for role, seniority, function in DEFAULT_ROLE_RULES
     ]
 
 
