@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 from data_contracts.cross_table import cross_table_failures
 from data_contracts.schemas import Account, EngagementEvent, Lead, Outcome
 from data_contracts.synthetic import generate_to_folder
+from data_contracts.synthetic_accounts import roles_covered
 from data_contracts.synthetic_events import Events, latent_interest
 from data_contracts.synthetic_leads import _C_LEVEL
 from data_contracts.validate import validate_folder
@@ -293,3 +294,32 @@ def test_drift_source_and_industry_mix_shift_first_vs_last_quarter(gen: Generate
         distance = 0.5 * a.sub(b, fill_value=0).abs().sum()
         assert distance > min_distance, column
     assert len(last) > 1.5 * len(first)  # volume grows
+
+
+def test_roles_covered_counts_group_roles_touching_in_the_window() -> None:
+    day = 86_400 * 1_000_000
+    company = np.array([0, 0, 0, 1])
+    role = np.array([0, 1, 4, 0])  # decision maker, buyer, unknown; another company's DM
+    snap = np.array([100, 100, 100, 100]) * day
+    lead = np.array([0, 1, 2, 3, 1])
+    t = np.array([95, 5, 99, 99, 100]) * day  # the buyer's touches: too old, and at the snapshot
+    assert roles_covered(company, role, snap, lead, t).tolist() == [1, 1, 1, 1]
+    t[1] = 15 * day  # 85 days before: in the window
+    assert roles_covered(company, role, snap, lead, t).tolist() == [2, 2, 2, 1]
+
+
+def test_buying_group_effect_zero_leaves_the_truth_and_positive_moves_it(
+    small_pair: tuple[Generated, Generated], tmp_path: Path
+) -> None:
+    a = small_pair[0]
+    same = _generate(tmp_path / "zero", 2_000, seed=3)
+    pd.testing.assert_frame_equal(same.truth, a.truth)
+    summary = generate_to_folder(
+        n_leads=2_000, seed=3, out_dir=tmp_path / "g", buying_group_effect=1.0
+    )
+    truth = pd.read_parquet(tmp_path / "g" / "truth.parquet")
+    pd.testing.assert_series_equal(truth["latent_fit"], a.truth["latent_fit"])
+    assert not truth["p_win"].equals(a.truth["p_win"])
+    manifest = json.loads((tmp_path / "g" / "manifest.json").read_text())
+    assert manifest["generator"]["buying_group_effect"] == 1.0
+    assert summary["leads"] == 2_000
