@@ -182,18 +182,49 @@ def account_interest_arrays(
 ) -> Columns:
     """The `ACCOUNT_INTEREST_V1` columns, one row per lead of `leads` (rows of accounts
     `code`), each seen as of its own `as_of_us`; the contacts are the rows of `leads`."""
-    n = len(leads)
     q = np.flatnonzero(code >= 0)
-    seg_q, t_q = code[q], as_of_us[q]
-    out: Columns = {}
+    found = account_interest_at(
+        leads,
+        events,
+        code,
+        code[q],
+        as_of_us[q],
+        half_life_days=half_life_days,
+        type_weights=type_weights,
+        roles=roles,
+    )
+    cols: Columns = {}
+    for spec in ACCOUNT_INTEREST_V1.features:
+        fill = np.nan if spec.display == "days" else 0  # no account: nothing engaged
+        full = np.full(len(leads), fill, dtype=spec.dtype)
+        full[q] = found[spec.name]
+        cols[spec.name] = full
+    return cols
 
+
+def account_interest_at(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    code: I64,
+    seg_q: I64,
+    t_q: I64,
+    *,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    type_weights: Mapping[str, float] | None = None,
+    roles: RolePolicy | None = None,
+) -> Columns:
+    """The `ACCOUNT_INTEREST_V1` columns of account rows `seg_q`, each as of `t_q` (µs):
+    one row per query. `code`: each contact's (row of `leads`) account row, -1 for none.
+    The lead features ask once per lead at its snapshot; the account model per account and
+    moment."""
+    out: Columns = {}
     created = epoch_us(leads["created_at"]) if "created_at" in leads.columns else None
     if created is not None:
         has = (code >= 0) & (created != NAT)
         m = _Merged(seg_q, t_q, code[has], created[has])
         out["acct_contacts"] = m.count_before(np.ones(int(has.sum()), dtype=np.int64))
     else:
-        out["acct_contacts"] = np.zeros(len(q), dtype=np.int64)
+        out["acct_contacts"] = np.zeros(len(seg_q), dtype=np.int64)
 
     if n_rows(events):
         lead = _codes(events["lead_id"], pd.Index(leads["lead_id"]))
@@ -213,12 +244,12 @@ def account_interest_arrays(
     eng = _IS_ENGAGEMENT[etype]
     run_lead, start, end = _engaged_runs(lead[eng], t[eng])
     run_seg = code[run_lead] * _R + role[run_lead]
-    by_role = np.zeros((len(q), _R), dtype=np.int64)
+    by_role = np.zeros((len(seg_q), _R), dtype=np.int64)
+    signs = np.r_[np.ones(len(start), np.int64), -np.ones(len(end), np.int64)]
     for r in range(_R):
         m = _Merged(
             seg_q * _R + r, t_q, np.r_[run_seg, run_seg], np.r_[start, end].astype(np.int64)
         )
-        signs = np.r_[np.ones(len(start), np.int64), -np.ones(len(end), np.int64)]
         by_role[:, r] = m.count_before(signs)
     out["acct_engaged_contacts"] = by_role.sum(axis=1)
     for r_name in GROUP_ROLES:
@@ -228,14 +259,10 @@ def account_interest_arrays(
 
     high = _IS_HIGH[etype]
     out["acct_days_since_last_high_intent"] = _last_before(seg_q, t_q, seg_e[high], t[high])
-
-    cols: Columns = {}
-    for spec in ACCOUNT_INTEREST_V1.features:
-        fill = np.nan if spec.display == "days" else 0  # no account: nothing engaged
-        full = np.full(n, fill, dtype=spec.dtype)
-        full[q] = out[spec.name]
-        cols[spec.name] = full
-    return cols
+    return {
+        spec.name: np.asarray(out[spec.name], dtype=spec.dtype)
+        for spec in ACCOUNT_INTEREST_V1.features
+    }
 
 
 def account_features(
