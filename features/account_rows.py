@@ -67,7 +67,7 @@ def account_rows(
                 {
                     "account_row": open_,
                     "as_of_us": cut,
-                    "label": pd.array(np.where(known, win, pd.NA), dtype="Int8"),
+                    "label": pd.Series(win.astype(np.int8), dtype="Int8").where(known),
                     "censored": ~known,
                     "won_us": won[open_],
                 }
