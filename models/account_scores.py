@@ -62,7 +62,8 @@ def group_sentence(engaged_contacts: int, missing: list[str]) -> str:
     head = count(engaged_contacts, "engaged contact", "engaged contacts")
     if not missing:
         return f"{head}, every buying role engaged"
-    return f"{head}, no {' or '.join(missing)} yet"
+    roles = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
+    return f"{head}, no {roles} yet"
 
 
 def score_accounts(

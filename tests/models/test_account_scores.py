@@ -47,6 +47,9 @@ def test_missing_roles_names_the_roles_without_an_engaged_contact() -> None:
 def test_group_sentence_says_contacts_and_missing_roles() -> None:
     assert group_sentence(3, ["decision maker"]) == "3 engaged contacts, no decision maker yet"
     assert group_sentence(1, []) == "1 engaged contact, every buying role engaged"
+    assert group_sentence(0, ["decision maker", "buyer", "user"]) == (
+        "0 engaged contacts, no decision maker, buyer or user yet"
+    )
 
 
 def test_score_accounts_calibrated_quadrants_and_reasons(
