@@ -54,6 +54,21 @@ _TYPE_INDEX = pd.Index(EVENT_TYPES)
 _LIFT_MARGIN = 800.0
 
 
+def _order(seg: I64, t: I64, n_q: int) -> I64:
+    """The sort order by (segment, time, snapshot before item) as one int64 key argsorted.
+
+    Why not `np.lexsort`: three stable passes cost about three times one quicksort here. The
+    times are replaced by their rank (one `np.unique`), so segment x rank fits in an int64.
+    """
+    if not len(seg):
+        return np.zeros(0, dtype=np.int64)
+    _, rank = np.unique(t, return_inverse=True)
+    kind = np.ones(len(seg), dtype=np.int64)
+    kind[:n_q] = 0
+    key = (seg - seg.min()) * (2 * int(rank.max()) + 2) + 2 * rank.astype(np.int64) + kind
+    return np.asarray(np.argsort(key), dtype=np.int64)
+
+
 class _Merged:
     """Snapshots and items of the same segments in one array sorted by (segment, time),
     snapshots before items at equal times (an item exactly at the snapshot is not seen)."""
@@ -61,8 +76,7 @@ class _Merged:
     def __init__(self, seg_q: I64, t_q: I64, seg_x: I64, t_x: I64) -> None:
         seg = np.concatenate([seg_q, seg_x])
         t = np.concatenate([t_q, t_x])
-        kind = np.concatenate([np.zeros(len(seg_q), np.int8), np.ones(len(seg_x), np.int8)])
-        self.order = np.lexsort((kind, t, seg))
+        self.order = _order(seg, t, len(seg_q))
         self.n_q = len(seg_q)
         self.seg = seg[self.order]
         self.t = t[self.order]
@@ -125,7 +139,7 @@ def _engaged_runs(lead: I64, t: I64) -> tuple[I64, I64, I64]:
     window = int(ENGAGED_DAYS * US_PER_DAY)
     if not len(t):
         return lead, t, t
-    order = np.lexsort((t, lead))
+    order = _order(lead, t, 0)
     lead, t = lead[order], t[order]
     starts = np.flatnonzero(np.r_[True, (lead[1:] != lead[:-1]) | (t[1:] - t[:-1] > window)])
     ends = np.r_[starts[1:], len(t)] - 1
