@@ -6,9 +6,13 @@ as `Table`s and written through one `Store`, which owns the choice of database b
 connection and the rule every caller relies on:
 
 **A row is committed before `write` returns.** Concurrent writers (requests, threads) put
-their rows on one queue; a writer thread commits everything waiting in one transaction
-(group commit) and only then wakes each caller, so an answer that depends on its rows is
-sent after they are in the database. A commit that fails three times fails every caller
+their rows in line and whoever commits takes everything waiting in one transaction (group
+commit), waking each caller only then, so an answer that depends on its rows is sent after
+they are in the database. Callers on the event loop (`write`) hand their rows to a writer
+thread; callers in a thread (`write_blocking`: the routes in FastAPI's thread pool) commit
+themselves when the connection is free, taking along every row that waits: a request
+alone pays no hand-over between threads, each of which can cost the interpreter's 5 ms
+switch interval while another thread holds the GIL. A commit that fails three times fails every caller
 waiting on it (`StoreUnavailable`): the caller refuses the request rather than answer
 something that was never recorded.
 
@@ -247,6 +251,9 @@ class Store:
         self.on_commit = on_commit
         self.max_group_rows = max_group_rows
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._waiting: list[_Pending] = []  # `write_blocking` rows not yet taken by a commit
+        self._waiting_lock = threading.Lock()
+        self._commit_lock = threading.Lock()  # one transaction at a time on the connection
         self._thread: threading.Thread | None = None
         self._conn = _Connection(self.url)
 
@@ -289,12 +296,30 @@ class Store:
             raise StoreUnavailable(f"no commit within {timeout:g}s") from None
 
     def write_blocking(self, table: Table, rows: Sequence[Row], timeout: float) -> None:
-        """`write` for code running in a thread (the batch endpoint, scripts)."""
-        done = self.submit(table, rows)
+        """`write` for code running in a thread: the caller commits its rows (and every row
+        waiting beside them) itself once the connection is free.
+
+        Rows leave `_waiting` only under the commit lock and are settled before it is
+        released, so a caller that gets the lock finds its rows either still waiting (it
+        commits them) or already committed by the caller before it.
+        """
+        if not rows:
+            return
+        if self._thread is None:
+            raise StoreUnavailable("the serving database is not open")
+        pending = _Pending(table, rows, Future())
+        with self._waiting_lock:
+            self._waiting.append(pending)
+        if not self._commit_lock.acquire(timeout=timeout):
+            raise StoreUnavailable(f"no commit within {timeout:g}s")
         try:
-            done.result(timeout)
-        except TimeoutError:
-            raise StoreUnavailable(f"no commit within {timeout:g}s") from None
+            if not pending.done.done():
+                with self._waiting_lock:
+                    group, self._waiting = self._waiting, []
+                self._commit_group(group)
+        finally:
+            self._commit_lock.release()
+        pending.done.result(0)  # raises the commit's failure, if it failed
 
     def _run(self) -> None:
         stopping = False
@@ -316,9 +341,14 @@ class Store:
                     break
             if group:
                 self._commit(group)
-        self._conn.close()
+        with self._commit_lock:
+            self._conn.close()
 
     def _commit(self, group: list[_Pending]) -> None:
+        with self._commit_lock:
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Pending]) -> None:
         by_table: dict[Table, list[Row]] = {}
         for pending in group:
             by_table.setdefault(pending.table, []).extend(pending.rows)

@@ -12,7 +12,9 @@ meets the same load from the rest of the machine:
 - `mlflow-1`, `mlflow-N`: `mlflow models serve -w 1|N` on the champion's fit LightGBM booster
   (one encoded row: a tenth of Handoff's work, no features, no reasons, no log);
 - with `--variants`, the design choices measured against the defaults: `uvloop-N` (uvloop
-  instead of asyncio), `eventloop-N` (the single-lead route on the event loop, not the thread pool),
+  instead of asyncio), `eventloop-N` (the single-lead route on the event loop, not the thread pool,
+  awaiting the writer thread's commit), `eventloop-direct-N` (on the event loop, committing
+  its row itself, blocking the loop for the commit),
   `no-freeze-N` (no `gc.freeze` after start-up), `poll-fast-N` (the champion poll every
   0.2 s instead of every 5 s), `switch-N` (the interpreter's thread switch interval at 0.5 ms).
 
@@ -255,6 +257,7 @@ def main() -> None:
             {
                 "uvloop-N": (free_port(), n, {"HANDOFF_EVENT_LOOP": "uvloop"}),
                 "eventloop-N": (free_port(), n, {"BENCH_VARIANT": "eventloop"}),
+                "eventloop-direct-N": (free_port(), n, {"BENCH_VARIANT": "eventloop-direct"}),
                 "no-freeze-N": (free_port(), n, {"BENCH_VARIANT": "no-freeze"}),
                 "poll-fast-N": (free_port(), n, {"HANDOFF_RELOAD_INTERVAL_SECONDS": "0.2"}),
                 "switch-N": (free_port(), n, {"BENCH_VARIANT": "switch-0.5ms"}),
@@ -266,6 +269,9 @@ def main() -> None:
     targets: dict[str, Target] = {}
     try:
         for name, (port, workers, extra) in servers.items():
+            wanted = {name, "healthz-N"} if name == "handoff-N" else {name}
+            if only and not wanted & only:
+                continue  # an idle server still polls the registry: start only what is measured
             procs.append(start_handoff(settings, port, workers, work, name, extra))
             ready.append((f"http://127.0.0.1:{port}/readyz", procs[-1]))
             targets[name] = Target(name, f"http://127.0.0.1:{port}/v1/score", bodies["score"])
@@ -274,6 +280,8 @@ def main() -> None:
                     "healthz-N", f"http://127.0.0.1:{port}/healthz", bodies["none"], "GET", ""
                 )
         for name, workers in (("mlflow-1", 1), ("mlflow-N", n)):
+            if only and name not in only:
+                continue
             port = free_port()
             shutil.rmtree(work / name, ignore_errors=True)  # a fresh store for the booster
             procs.append(serve_booster(booster, work / name, port, workers=workers))

@@ -20,7 +20,7 @@ step `handoff train` runs. The public datasets are subsampled the same way.
 Per run: the family serving the combined score, its test AUC and ECE, the best baseline
 (and the best *other* one, the gate's, when the chosen family is a baseline's twin), the
 oracle, whether the choice was the best family on test (every family refitted for the
-combined score, `LeadScorer.refit_family`), and a paired bootstrap 95% interval of the
+combined score, `LeadScorer.refit_family`), and the paired DeLong 95% interval of the
 served model's test AUC minus the best baseline's: "within the noise" means that interval
 reaches zero or above. The interval's width, per size, is where verdicts stop meaning
 anything; `training.sample_size` keeps the minimum and the crossover read from here.
@@ -54,12 +54,12 @@ from models.learners import BASELINE_TWINS, FAMILIES  # noqa: E402
 from training.fit_evaluate import fit_and_evaluate  # noqa: E402
 from training.prepare import TrainingData, prepare_training_data  # noqa: E402
 from training.split import time_ordered_split  # noqa: E402
+from training.verdict import auc_difference  # noqa: E402
 
 WINS = (50, 100, 200, 500, 1_000, 5_000)
 SHARED_WINS = (100, 500)
 SHARED = ("leads_x_education", "uci_bank_marketing")
 WINS_PER_LEAD = 0.031  # training-window wins per generated lead (60/20/20 split), measured
-RESAMPLES = 200
 
 
 def subsample(data: TrainingData, wins: int, seed: int) -> TrainingData:
@@ -86,19 +86,6 @@ def subsample(data: TrainingData, wins: int, seed: int) -> TrainingData:
     )
 
 
-def paired_interval(y: np.ndarray, a: np.ndarray, b: np.ndarray, seed: int) -> tuple[float, float]:
-    """95% bootstrap interval of AUC(a) - AUC(b) on the same rows."""
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(RESAMPLES):
-        rows = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[rows])) < 2:
-            continue
-        diffs.append(roc_auc_score(y[rows], a[rows]) - roc_auc_score(y[rows], b[rows]))
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def run_once(data: TrainingData, wins: int, seed: int, label: str) -> dict[str, Any]:
     """One subsample through `fit_and_evaluate`, with every family's test AUC beside it."""
     sub = subsample(data, wins, seed)
@@ -120,12 +107,15 @@ def run_once(data: TrainingData, wins: int, seed: int, label: str) -> dict[str, 
     M_te, _ = scorer._encoded(X_te)
     family_auc = {f: float(roc_auc_score(y_te, m.raw(M_te[:, idx]))) for f, m in learners.items()}
     served = candidate.test_probabilities["combined"]
-    low, high = paired_interval(y_te, served, candidate.test_probabilities[best], seed)
+    difference = auc_difference(y_te, served, candidate.test_probabilities[best])
+    low, high = difference.low, difference.high
     record: dict[str, Any] = {
         "data": label,
         "target_wins": wins,
         "seed": seed,
         "train_wins": int(y_tr.sum()),
+        "val_wins": int(y_val.sum()),
+        "val_leads": len(y_val),
         "test_wins": int(y_te.sum()),
         "chosen": choice.chosen,
         "runner_up": choice.runner_up,

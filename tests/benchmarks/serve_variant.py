@@ -4,6 +4,8 @@
 
 - `eventloop`: `/v1/score` as an `async def` route, scored on the event loop and awaiting
   its commit (the alternative to `handoff serve`'s thread pool);
+- `eventloop-direct`: the same route committing its row itself on the event loop (no
+  thread at all on a request's path; the loop waits for each commit);
 - `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`);
 - `switch-0.5ms`: the interpreter's thread switch interval at 0.5 ms instead of 5 ms.
 
@@ -36,7 +38,7 @@ from serving.score_log import rows_from_answers  # noqa: E402
 from serving.scoring import check_extras, check_item, utc_now  # noqa: E402
 
 
-def _score_on_event_loop() -> None:
+def _score_on_event_loop(direct: bool = False) -> None:
     async def score_one(body: ScoreIn, ctx: ScoreContextDep) -> Response:
         now = utc_now()
         as_of, errors = check_item(
@@ -49,7 +51,11 @@ def _score_on_event_loop() -> None:
         if errors:
             return score._invalid(errors, ctx.request_id)
         out = score._score(ctx.champion, [body], [as_of], ctx.request_id)
-        await ctx.score_log.record(rows_from_answers(out, now.isoformat()))
+        rows = rows_from_answers(out, now.isoformat())
+        if direct:
+            ctx.score_log.record_blocking(rows)  # the loop waits for the commit itself
+        else:
+            await ctx.score_log.record(rows)
         ctx.metrics.observe_scores([out[0]["quadrant"]])
         return score._json_response(out[0])
 
@@ -75,6 +81,8 @@ def create_app(settings: Any = None) -> Any:
     variant = os.environ.get("BENCH_VARIANT", "")
     if variant == "eventloop":
         _score_on_event_loop()
+    elif variant == "eventloop-direct":
+        _score_on_event_loop(direct=True)
     elif variant == "switch-0.5ms":
         sys.setswitchinterval(0.0005)
     elif variant == "no-freeze":

@@ -74,6 +74,35 @@ def test_concurrent_writes_share_commits_and_all_land(store: Store, database_url
     assert len(read_table(database_url, NOTES)) == 600
 
 
+def test_blocking_and_queued_writers_share_one_connection_and_all_land(
+    store: Store, database_url: str
+) -> None:
+    """Thread-pool callers commit themselves, event-loop callers go through the writer
+    thread: mixed, every row lands once and the blocking ones group their commits."""
+    errors: list[BaseException] = []
+
+    def blocking(k: int) -> None:
+        try:
+            for i in range(25):
+                store.write_blocking(NOTES, [(f"b{k}", i, 0.0)], timeout=30)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=blocking, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    queued = [store.submit(NOTES, [(f"q{i}", 0, 1.0)]) for i in range(100)]
+    for t in threads:
+        t.join(timeout=120)
+    for f in queued:
+        f.result(timeout=60)
+    assert not errors
+    commits = store.commits  # type: ignore[attr-defined]
+    assert sum(commits) == 300
+    assert len(commits) < 300
+    assert len(read_table(database_url, NOTES)) == 300
+
+
 def test_close_commits_everything_queued(database_url: str) -> None:
     store = Store(database_url, [NOTES])
     store.start()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,21 @@ class Review:
             return None
         return self.refuse(visit, 404, "No such version", f"{version!r} is not a version number.")
 
+    def for_reviewer(
+        self, request: Request, version: str, answer: Callable[[Visit], Response]
+    ) -> Response:
+        """`answer(visit)` for a signed-in reviewer asking about an existing version; the
+        sign-in page, or a 404 naming the version, otherwise (every reading route's start)."""
+        visit = self.identify(request)
+        if visit.user is None:
+            return self.stranger(visit, request)
+        if (refused := self.no_version(visit, version)) is not None:
+            return refused
+        try:
+            return answer(visit)
+        except UnknownVersion as missing:
+            return self.refuse(visit, 404, "No such version", str(missing))
+
     def version_page(
         self, visit: Visit, version: str, *, status: int = 200, error: list[str] | None = None
     ) -> HTMLResponse:
@@ -270,40 +286,31 @@ def _reading_routes(app: FastAPI, review: Review) -> None:
 
     @app.get("/versions/{version}", response_class=HTMLResponse)
     def version(request: Request, version: str) -> Response:
-        visit = review.identify(request)
-        if visit.user is None:
-            return review.stranger(visit, request)
-        return review.no_version(visit, version) or review.version_page(visit, version)
+        return review.for_reviewer(request, version, lambda v: review.version_page(v, version))
 
     @app.get("/versions/{version}/report", response_class=HTMLResponse)
     def report(request: Request, version: str) -> Response:
-        visit = review.identify(request)
-        if visit.user is None:
-            return review.stranger(visit, request)
-        if (refused := review.no_version(visit, version)) is not None:
-            return refused
-        try:
+        def answer(visit: Visit) -> Response:
             html = review.data.report(version)
-        except UnknownVersion as missing:
-            return review.refuse(visit, 404, "No such version", str(missing))
-        response = with_cookie(HTMLResponse(html), visit.cookie, review.settings)
-        response.headers["Content-Security-Policy"] = REPORT_POLICY
-        return response
+            response = with_cookie(HTMLResponse(html), visit.cookie, review.settings)
+            response.headers["Content-Security-Policy"] = REPORT_POLICY
+            return response
+
+        return review.for_reviewer(request, version, answer)
 
     @app.get("/versions/{version}/compare", response_class=HTMLResponse)
     def compare(request: Request, version: str) -> Response:
-        visit = review.identify(request)
-        if visit.user is None:
-            return review.stranger(visit, request)
-        if (refused := review.no_version(visit, version)) is not None:
-            return refused
-        try:
+        def answer(visit: Visit) -> Response:
             comparison = review.data.comparison(version)
-        except UnknownVersion as missing:
-            return review.refuse(visit, 404, "No such version", str(missing))
-        return review.render(
-            visit, "compare.html.j2", version=version, comparison=comparison, labels=METRIC_LABELS
-        )
+            return review.render(
+                visit,
+                "compare.html.j2",
+                version=version,
+                comparison=comparison,
+                labels=METRIC_LABELS,
+            )
+
+        return review.for_reviewer(request, version, answer)
 
 
 def _decision_routes(app: FastAPI, review: Review) -> None:
