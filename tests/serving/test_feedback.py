@@ -3,11 +3,8 @@ everything acknowledged still there after a restart and after `kill -9` of two w
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 
 from serving.feedback import read_feedback
 from tests.serving.conftest import HEADERS, Api, LiveServer, Registry
-from tests.serving.test_score_log import _log_url, _serve
+from tests.serving.test_score_log import _log_url, _serve, kill_9_during
 
 pytestmark = pytest.mark.e2e
 
@@ -192,18 +189,7 @@ def test_feedback_kill_9_of_two_workers_loses_nothing_acknowledged(
         threading.Thread(target=_send, args=(url, k, stop, acked, recorded), daemon=True)
         for k in range(4)
     ]
-    try:
-        for c in clients:
-            c.start()
-        deadline = time.monotonic() + 60
-        while len(acked) < 300 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        stop.set()
-        for c in clients:
-            c.join(timeout=60)
+    kill_9_during(proc, clients, stop, lambda: len(acked) >= 300)
     assert len(acked) >= 300
     stored = list(read_feedback(url_db)["event_id"])
     assert len(stored) == len(set(stored))  # no event twice

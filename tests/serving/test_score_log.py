@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,28 @@ def _load(url: str, stop: threading.Event, answered: list[tuple[str, str]], k: i
                 return  # the server was killed under us: what was answered is what counts
 
 
+def kill_9_during(
+    proc: subprocess.Popen[bytes],
+    clients: list[threading.Thread],
+    stop: threading.Event,
+    enough: Callable[[], bool],
+) -> None:
+    """Start the client threads, wait until `enough()` (60 s at most), then SIGKILL every
+    server process at once and let the clients finish with what they were told."""
+    try:
+        for c in clients:
+            c.start()
+        deadline = time.monotonic() + 60
+        while not enough() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        stop.set()
+        for c in clients:
+            c.join(timeout=60)
+
+
 @pytest.mark.slow
 def test_kill_9_under_load_loses_no_answered_score(api: Api, tmp_path: Path) -> None:
     """Two workers writing the same log, killed (SIGKILL, every process at once) in the
@@ -151,18 +174,7 @@ def test_kill_9_under_load_loses_no_answered_score(api: Api, tmp_path: Path) -> 
     clients = [
         threading.Thread(target=_load, args=(url, stop, answered, k), daemon=True) for k in range(6)
     ]
-    try:
-        for c in clients:
-            c.start()
-        deadline = time.monotonic() + 60
-        while len(answered) < 400 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        stop.set()
-        for c in clients:
-            c.join(timeout=60)
+    kill_9_during(proc, clients, stop, lambda: len(answered) >= 400)
     assert len(answered) >= 400
     logged = {(r["request_id"], r["lead_id"]) for r in read_rows(log_url)}
     missing = [a for a in answered if a not in logged]
