@@ -163,6 +163,15 @@ def generate(
             "hubspot export, read with data_contracts/mappings/<shape>.toml.",
         ),
     ] = "native",
+    buying_group_effect: Annotated[
+        float,
+        typer.Option(
+            "--buying-group-effect",
+            min=0.0,
+            help="Log-odds a win gains per buying role engaged at the account beyond the "
+            "first (0: wins do not depend on the buying group).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Write a realistic synthetic CRM folder with known true win probabilities."""
     from data_contracts.synthetic import generate_to_folder
@@ -171,7 +180,13 @@ def generate(
     if shape not in SHAPES:
         typer.echo(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}", err=True)
         raise typer.Exit(code=2)
-    summary = generate_to_folder(n_leads=leads, seed=seed, out_dir=out, shape=shape)
+    summary = generate_to_folder(
+        n_leads=leads,
+        seed=seed,
+        out_dir=out,
+        shape=shape,
+        buying_group_effect=buying_group_effect,
+    )
     for key, value in summary.items():
         typer.echo(f"{key:>24}: {value}")
 
