@@ -163,6 +163,15 @@ def generate(
             "hubspot export, read with data_contracts/mappings/<shape>.toml.",
         ),
     ] = "native",
+    buying_group_effect: Annotated[
+        float,
+        typer.Option(
+            "--buying-group-effect",
+            min=0.0,
+            help="Log-odds a win gains per buying role engaged at the account beyond the "
+            "first (0: wins do not depend on the buying group).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Write a realistic synthetic CRM folder with known true win probabilities."""
     from data_contracts.synthetic import generate_to_folder
@@ -171,7 +180,13 @@ def generate(
     if shape not in SHAPES:
         typer.echo(f"--shape must be one of {', '.join(SHAPES)}, not {shape!r}", err=True)
         raise typer.Exit(code=2)
-    summary = generate_to_folder(n_leads=leads, seed=seed, out_dir=out, shape=shape)
+    summary = generate_to_folder(
+        n_leads=leads,
+        seed=seed,
+        out_dir=out,
+        shape=shape,
+        buying_group_effect=buying_group_effect,
+    )
     for key, value in summary.items():
         typer.echo(f"{key:>24}: {value}")
 
@@ -300,10 +315,21 @@ def train(
     model: ModelOpt = None,
     engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
+    rejection_as_negative: Annotated[
+        bool,
+        typer.Option(
+            "--rejection-as-negative",
+            help="Count each lead an AE rejected twice as a loss in the training window "
+            "(off by default; recorded in the run; single-machine engine only).",
+        ),
+    ] = False,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version."""
     from training.train import TrainingRefused, run_training
 
+    if rejection_as_negative and engine is Engine.spark:
+        typer.echo("handoff train: --rejection-as-negative runs on --engine single only", err=True)
+        raise typer.Exit(code=2)
     given = ("--mapping", mapping) if mapping else ()
     settings = _settings(model)
     try:
@@ -329,6 +355,7 @@ def train(
                     policy_path=policy,
                     settings=settings,
                     skip_invalid_rows=skip_invalid_rows,
+                    rejection_as_negative=rejection_as_negative,
                 )
     except TrainingRefused as refused:
         engine_words = ("--engine", "spark") if engine is Engine.spark else ()
@@ -467,6 +494,35 @@ def promote(
     try:
         typer.echo(promote_version(version, settings=settings, **configured_gates(settings)))
     except (PromotionRefused, UnknownVersion) as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+def challenger(
+    version: Annotated[
+        str | None, typer.Argument(help="Model version number (omit with --clear).")
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Remove the challenger alias instead.")
+    ] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Score a version in the shadow as the challenger, if it passes promotion's gates
+    (sign-offs not needed: the shadow's evidence is what they sign with)."""
+    from training.challenger import clear_challenger, set_challenger
+    from training.promote import PromotionRefused, configured_gates
+
+    if clear == (version is not None):
+        typer.echo("handoff challenger: give a VERSION, or --clear (not both)", err=True)
+        raise typer.Exit(code=2)
+    settings = _settings(model)
+    try:
+        if version is None:
+            typer.echo(clear_challenger(settings=settings))
+        else:
+            typer.echo(set_challenger(version, settings=settings, **configured_gates(settings)))
+    except PromotionRefused as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
 

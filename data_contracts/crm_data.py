@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from data_contracts.export_report import ExportReport
 
 TABLES: tuple[str, ...] = ("leads", "events", "outcomes")
+# A table a folder may hold or not: without it leads are scored alone, as before 1.2.0.
+ACCOUNTS = "accounts"
 MANIFEST = "manifest.json"
 TRUTH = "truth"
 # CSV cells that mean "missing" (pandas' own default list, written out so that every engine
@@ -48,7 +50,8 @@ class RowOrigin:
 
 @dataclass
 class CrmData:
-    """The three contract tables plus what a mapping said about extra columns."""
+    """The three contract tables, the optional accounts, and what a mapping said about
+    extra columns."""
 
     leads: pd.DataFrame
     events: pd.DataFrame
@@ -76,6 +79,8 @@ class CrmData:
     origin: dict[str, RowOrigin] = field(default_factory=dict)
     # What each table of a mapped export contributed (`handoff mapping check`).
     report: ExportReport | None = None
+    # The accounts the leads' `account_id` points into; None: the data has no account table.
+    accounts: pd.DataFrame | None = None
 
     @property
     def data_end(self) -> pd.Timestamp:
@@ -94,7 +99,16 @@ class CrmData:
         return data_end_of(stamps)
 
     def table(self, name: str) -> pd.DataFrame:
+        if name == ACCOUNTS:
+            if self.accounts is None:
+                raise KeyError(f"{self.source} has no {ACCOUNTS} table")
+            return self.accounts
         return {"leads": self.leads, "events": self.events, "outcomes": self.outcomes}[name]
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables this data holds: the three, and accounts when it has them."""
+        return TABLES if self.accounts is None else (*TABLES, ACCOUNTS)
 
 
 # The column whose latest value says when a table's data ends.
@@ -200,6 +214,13 @@ def read_folder(data_dir: Path) -> CrmData:
             frames[name] = read_table(path)
         except pd.errors.EmptyDataError:
             frames[name] = pd.DataFrame()
+    accounts = None
+    if (path := table_path(data_dir, ACCOUNTS)) is not None:
+        files[ACCOUNTS] = path.name
+        try:
+            accounts = read_table(path)
+        except pd.errors.EmptyDataError:
+            accounts = pd.DataFrame()
     manifest = read_manifest(data_dir)
     extracted = manifest.get("extracted_at")
     leads = frames["leads"]
@@ -211,6 +232,7 @@ def read_folder(data_dir: Path) -> CrmData:
         extracted_at=pd.Timestamp(extracted) if extracted else None,
         files=files,
         absent_fields=_absent(manifest, leads),
+        accounts=accounts,
     )
 
 
@@ -228,11 +250,12 @@ def missing_optional(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
 
 
 def write_folder(crm: CrmData, out_dir: Path, *, fmt: str = "parquet") -> dict[str, Path]:
-    """Write the three tables (and a manifest with the extraction time) to a folder."""
+    """Write the tables (accounts when there are any) and a manifest with the extraction
+    time to a folder."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name in TABLES:
+    for name in crm.tables:
         path = out_dir / f"{name}.{fmt}"
         frame = crm.table(name)
         if fmt == "parquet":

@@ -29,6 +29,10 @@ BEFORE_CREATED = "outcome before lead created_at"
 REJECT_REASON_MISPLACED = "reject_reason only on sales_rejected"
 RATING_MISPLACED = "meeting_rating only on " + ", ".join(RATED_STAGES)
 DUPLICATE_STAGE = "duplicate (lead_id, stage)"
+UNKNOWN_ACCOUNT = "{kind} for unknown account"
+DUPLICATE_DOMAIN = "duplicate domain"
+COMPANY_NOT_ACCOUNT = "company disagrees with its account's name"
+ACCOUNT_QUARANTINED = "account quarantined"
 
 
 def empty_failures() -> pd.DataFrame:
@@ -232,3 +236,95 @@ def cross_table_failures(
     if not parts:
         return empty_failures()
     return pd.concat(parts, ignore_index=True)
+
+
+def _domain_key(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A domain as compared for duplicates: lower case, no spaces, no `www.` prefix."""
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(_arrow_text(values)))
+    return pc.replace_substring_regex(text, pattern=r"^www\.", replacement="")
+
+
+def duplicate_domains(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Accounts sharing a web domain: the same company twice, so leads would split between
+    them; every copy is reported, since which one the leads belong to can't be told."""
+    if "domain" not in accounts.columns or accounts.empty:
+        return empty_failures()
+    key = pd.Series(_domain_key(accounts["domain"]).to_pylist(), dtype=object)
+    mask = key.duplicated(keep=False).to_numpy() & key.notna().to_numpy() & (key != "").to_numpy()
+    return failures_for("accounts", accounts, mask, "domain", DUPLICATE_DOMAIN)
+
+
+def unknown_parents(accounts: pd.DataFrame) -> pd.DataFrame:
+    """A business unit whose parent account is not in the table: the hierarchy is broken."""
+    if "parent_account_id" not in accounts.columns:
+        return empty_failures()
+    parent = accounts["parent_account_id"]
+    mask = parent.notna().to_numpy() & ~isin(parent, accounts["account_id"].dropna())
+    kind = "parent_account_id"
+    return failures_for("accounts", accounts, mask, kind, UNKNOWN_ACCOUNT.format(kind=kind))
+
+
+def account_rules(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The rules an accounts table must keep by itself, across its rows."""
+    parts = [p for p in (duplicate_domains(accounts), unknown_parents(accounts)) if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else empty_failures()
+
+
+def _name_key(values: pd.Series) -> pd.Series:
+    """A company name as compared with its account's: lower case, letters and digits only."""
+    text = pc.replace_substring_regex(
+        pc.utf8_lower(_arrow_text(values)), pattern=r"[^\pL\pN]+", replacement=""
+    )
+    return pd.Series(text.to_pylist(), index=values.index, dtype=object)
+
+
+def company_disagrees(leads: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """Leads whose company is not their account's name (a wrong account link).
+
+    Names agree when, letters and digits only, one starts with the other: "Acme" and
+    "ACME Inc." agree, "Acme" and "Globex" do not. Either name missing is no disagreement.
+    """
+    if "company" not in leads.columns or "name" not in accounts.columns or leads.empty:
+        return empty_failures()
+    at = positions(leads["account_id"], accounts["account_id"])
+    mine = leads["company"].notna().to_numpy() & (at >= 0)
+    theirs = np.zeros(len(leads), dtype=bool)
+    theirs[mine] = accounts["name"].notna().to_numpy()[at[mine]]
+    rows = np.flatnonzero(mine & theirs)
+    if not len(rows):
+        return empty_failures()
+    pairs = pd.DataFrame(
+        {
+            "lead": _name_key(leads["company"].iloc[rows]).to_numpy(),
+            "account": _name_key(accounts["name"].iloc[at[rows]]).to_numpy(),
+        }
+    )
+    # Few distinct (company, account) pairs however many leads: compare each once.
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    agree = np.array([a.startswith(b) or b.startswith(a) for a, b in uniques], dtype=bool)
+    mask = np.zeros(len(leads), dtype=bool)
+    mask[rows] = ~agree[codes]
+    return failures_for("leads", leads, mask, "company", COMPANY_NOT_ACCOUNT)
+
+
+def lead_account_failures(
+    leads: pd.DataFrame, accounts: pd.DataFrame, quarantined_ids: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Leads pointing at no account, at a quarantined one, or at one with another name.
+
+    `accounts` are the accounts that passed; `quarantined_ids` those that did not, so a lead
+    of a failing account is told why rather than called an orphan.
+    """
+    if "account_id" not in leads.columns:
+        return empty_failures()
+    ids = leads["account_id"]
+    gone = list(quarantined_ids)
+    held = ids.notna().to_numpy() & isin(ids, gone) if gone else np.zeros(len(ids), dtype=bool)
+    unknown = ids.notna().to_numpy() & ~isin(ids, accounts["account_id"].dropna()) & ~held
+    parts = [
+        failures_for("leads", leads, held, "account_id", ACCOUNT_QUARANTINED),
+        failures_for("leads", leads, unknown, "account_id", UNKNOWN_ACCOUNT.format(kind="lead")),
+        company_disagrees(leads, accounts),
+    ]
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else empty_failures()

@@ -1,4 +1,5 @@
-"""Pandera contracts for the three CRM tables and the scored output.
+"""Pandera contracts for the CRM tables (leads, events, outcomes, optional accounts) and the
+scored output.
 
 Single-table rules live on the models; rules that need more than one table
 (orphans, won-and-lost, time order) live in `data_contracts.cross_table`.
@@ -13,6 +14,7 @@ import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
 from data_contracts.vocab import (
+    ABM_TIERS,
     CHANNELS,
     EVENT_TYPES,
     FUNCTIONS,
@@ -27,26 +29,36 @@ from data_contracts.vocab import (
 )
 
 # 1.1.0: leads carry the account key `account_id` (nullable; may be left out, see below).
-CONTRACT_VERSION = "1.1.0"
+# 1.2.0: an optional `accounts` table the leads' `account_id` points into.
+CONTRACT_VERSION = "1.2.0"
 
 UTC_TS = {"unit": "us", "tz": "UTC"}
 REASON_TEXT = {"max_value": REASON_TEXT_MAX}
+
+# Fields a lead and its account share, written once so both contracts state the same bounds.
+KEY_TEXT: dict[str, Any] = {"str_length": {"min_value": 1, "max_value": 128}}
+ACCOUNT_KEY: dict[str, Any] = {"nullable": True, "str_length": {"max_value": 128}}
+COMPANY_NAME: dict[str, Any] = {"nullable": True, "str_length": {"max_value": 256}}
+INDUSTRY: dict[str, Any] = {"nullable": True, "str_length": {"max_value": 128}}
+EMPLOYEES: dict[str, Any] = {"nullable": True, "ge": 1, "le": 5_000_000}
+REVENUE: dict[str, Any] = {"nullable": True, "ge": 0, "le": 1e13}
+COUNTRY: dict[str, Any] = {"nullable": True, "str_length": {"max_value": 64}}
 
 
 class Lead(pa.DataFrameModel):
     """One row per lead as marketing hands it over. Extra (mapped) columns are allowed."""
 
-    lead_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 128})
+    lead_id: Series[str] = pa.Field(unique=True, **KEY_TEXT)
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_TS)
     email: Series[str] = pa.Field(nullable=True, str_length={"max_value": 320})
-    company: Series[str] = pa.Field(nullable=True, str_length={"max_value": 256})
-    account_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
+    company: Series[str] = pa.Field(**COMPANY_NAME)
+    account_id: Series[str] = pa.Field(**ACCOUNT_KEY)
     phone: Series[str] = pa.Field(nullable=True, str_length={"max_value": 64})
     mobile: Series[str] = pa.Field(nullable=True, str_length={"max_value": 64})
-    industry: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
-    employees: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1, le=5_000_000)
-    annual_revenue: Series[float] = pa.Field(nullable=True, ge=0, le=1e13)
-    country: Series[str] = pa.Field(nullable=True, str_length={"max_value": 64})
+    industry: Series[str] = pa.Field(**INDUSTRY)
+    employees: Series[pd.Int64Dtype] = pa.Field(**EMPLOYEES)
+    annual_revenue: Series[float] = pa.Field(**REVENUE)
+    country: Series[str] = pa.Field(**COUNTRY)
     title: Series[str] = pa.Field(nullable=True, str_length={"max_value": 256})
     seniority: Series[str] = pa.Field(isin=list(SENIORITIES))
     function: Series[str] = pa.Field(isin=list(FUNCTIONS))
@@ -55,6 +67,34 @@ class Lead(pa.DataFrameModel):
 
     class Config:
         name = "Lead"
+        coerce = True
+        strict = False
+
+
+class Account(pa.DataFrameModel):
+    """One row per account (company) the leads work for: the optional `accounts` table.
+
+    Firmographics are the account's own, so they may differ from what a lead typed in; a
+    business unit is an account with a `parent_account_id`. Rules across accounts and leads
+    (unknown account, duplicate domain, a lead's company that is not its account's) live in
+    `cross_table`.
+    """
+
+    account_id: Series[str] = pa.Field(unique=True, **KEY_TEXT)
+    name: Series[str] = pa.Field(**COMPANY_NAME)
+    domain: Series[str] = pa.Field(nullable=True, str_length={"max_value": 253})
+    industry: Series[str] = pa.Field(**INDUSTRY)
+    employees: Series[pd.Int64Dtype] = pa.Field(**EMPLOYEES)
+    annual_revenue: Series[float] = pa.Field(**REVENUE)
+    country: Series[str] = pa.Field(**COUNTRY)
+    is_named_account: Series[bool] = pa.Field()
+    abm_tier: Series[str] = pa.Field(nullable=True, isin=list(ABM_TIERS))
+    parent_account_id: Series[str] = pa.Field(**ACCOUNT_KEY)
+    business_unit: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
+    owner: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
+
+    class Config:
+        name = "Account"
         coerce = True
         strict = False
 
@@ -135,6 +175,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "leads": Lead.to_schema(),
     "events": EngagementEvent.to_schema(),
     "outcomes": Outcome.to_schema(),
+    "accounts": Account.to_schema(),
 }
 
 # Columns each table must carry, for row-level "missing column" reports and mappings.
@@ -153,6 +194,8 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "leads": ("account_id",),
     "events": (),
     "outcomes": (),
+    # An account export often lacks the ABM and hierarchy fields; they read as missing.
+    "accounts": ("domain", "abm_tier", "parent_account_id", "business_unit", "owner"),
 }
 
 # Lead fields a mapping may declare absent (the export does not have them): every field but

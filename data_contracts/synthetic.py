@@ -1,7 +1,7 @@
 """Realistic synthetic CRM data with a known truth, for tests, demos and benchmarks.
 
-`generate_to_folder(n_leads, seed, out_dir)` writes `leads`, `events`, `outcomes` (parquet,
-contract-shaped), `truth.parquet` (`lead_id, p_win, latent_fit, latent_interest`) and
+`generate_to_folder(n_leads, seed, out_dir)` writes `leads`, `events`, `outcomes`,
+`accounts` (parquet, contract-shaped; `synthetic_accounts`), `truth.parquet` (`lead_id, p_win, latent_fit, latent_interest`) and
 `manifest.json` (`extracted_at` and a `generator` block of the parameters).
 
 The world it simulates, so models can be judged against the truth:
@@ -31,8 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.crm_data import MANIFEST, TABLES, TRUTH
+from data_contracts.crm_data import ACCOUNTS, MANIFEST, TABLES, TRUTH
 from data_contracts.schemas import CONTRACT_VERSION
+from data_contracts.synthetic_accounts import account_ids, accounts_table, roles_covered, true_roles
 from data_contracts.synthetic_events import (
     DAY_US,
     FAMILIES,
@@ -50,7 +51,7 @@ from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
 from data_contracts.synthetic_salesforce import Salesforce
 from data_contracts.synthetic_shapes import SHAPES, CsvFolder, ShapeTables
-from data_contracts.vocab import SOURCES, STAGES, TERMINAL_STAGES
+from data_contracts.vocab import EVENT_TYPES, SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
 EXTRACTED_AT = pd.Timestamp("2026-06-30T00:00:00Z")
@@ -63,11 +64,19 @@ _DTYPES: dict[str, dict[str, str]] = {
     "leads": {
         "lead_id": "str",
         "created_at": "datetime64[us, UTC]",
-        **dict.fromkeys(("email", "company", "phone", "mobile", "industry"), "str"),
+        **dict.fromkeys(("email", "company", "account_id", "phone", "mobile", "industry"), "str"),
         "employees": "Int64",
         "annual_revenue": "float64",
         **dict.fromkeys(("country", "title", "seniority", "function", "source"), "str"),
         "is_named_account": "bool",
+    },
+    ACCOUNTS: {
+        **dict.fromkeys(("account_id", "name", "domain", "industry"), "str"),
+        "employees": "Int64",
+        "annual_revenue": "float64",
+        "country": "str",
+        "is_named_account": "bool",
+        **dict.fromkeys(("abm_tier", "parent_account_id", "business_unit", "owner"), "str"),
     },
     "events": {
         "lead_id": "str",
@@ -112,6 +121,7 @@ def _chunk(
     end_us: int,
     month0: np.datetime64,
     campaigns: list[str],
+    buying_group_effect: float = 0.0,
 ) -> tuple[dict[str, pa.Table], dict[str, float], np.ndarray]:
     """All four tables for one chunk of leads, its counts for the summary, and each lead's
     account (an index into `companies`)."""
@@ -131,7 +141,16 @@ def _chunk(
 
     marketing = marketing_events(rng, created, snap, intent, leads.source, end_us)
     interest = latent_interest(marketing, snap)
-    p = p_win(leads.fit, interest, tau)
+    group: np.ndarray | float = 0.0
+    if buying_group_effect:
+        # Deals close when the group is there: log-odds up per buying role engaged (beyond one).
+        touch = marketing.type != EVENT_TYPES.index("unsubscribe")
+        role = true_roles(leads.seniority, leads.function)
+        covered = roles_covered(
+            leads.company, role, snap, marketing.lead[touch], marketing.t[touch]
+        )
+        group = buying_group_effect * (covered - 1.0)
+    p = p_win(leads.fit, interest, tau, group)
     life = lifecycle(rng, snap, is_mql, p, leads.fit, leads.employees, end_us)
     # Marketing stops nurturing a lead once sales has an open opportunity with it.
     marketing = marketing.where(marketing.t <= life.opp_t[marketing.lead])
@@ -169,23 +188,30 @@ def _chunk(
 
 
 class _NativeFolder:
-    """The contract-shaped folder: one Parquet file per table, appended chunk by chunk."""
+    """The contract-shaped folder: one Parquet file per table, appended chunk by chunk; the
+    accounts are written whole up front, and each lead carries its account's key."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, companies: Companies, seed: int) -> None:
         self.schemas = {name: _schema(name) for name in (*TABLES, TRUTH)}
         self.writers = {
             name: pq.ParquetWriter(out_dir / f"{name}.parquet", schema)
             for name, schema in self.schemas.items()
         }
+        self.n_companies = len(companies.industry)
+        accounts = accounts_table(companies, seed).cast(_schema(ACCOUNTS))
+        pq.write_table(accounts, out_dir / f"{ACCOUNTS}.parquet")
 
     def write(self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray) -> None:
-        for name, table in tables.items():
+        leads = tables["leads"]
+        at = leads.schema.get_field_index("company") + 1
+        keyed = leads.add_column(at, "account_id", account_ids(company, self.n_companies))
+        for name, table in {**tables, "leads": keyed}.items():
             self.writers[name].write_table(table.cast(self.schemas[name]))
 
     def close(self) -> dict[str, str]:
         for writer in self.writers.values():
             writer.close()
-        return {name: f"{name}.parquet" for name in self.writers}
+        return {name: f"{name}.parquet" for name in (*self.writers, ACCOUNTS)}
 
 
 class _ExportFolder:
@@ -219,11 +245,15 @@ def generate_to_folder(
     extracted_at: pd.Timestamp = EXTRACTED_AT,
     chunk_size: int = CHUNK_SIZE,
     shape: str = "native",
+    buying_group_effect: float = 0.0,
 ) -> dict[str, object]:
     """Write a synthetic CRM folder of `n_leads` leads; return counts for the CLI to print.
 
     `shape` "native" writes the contract tables; "salesforce" and "hubspot" write the same
     truth (the same draws) as that CRM's export files (`synthetic_shapes`).
+    `buying_group_effect` > 0 makes wins depend on the buying group: each buying role its
+    account has engaged (a contact's touch in `ENGAGED_DAYS` before the snapshot) beyond the
+    first adds that much to the log-odds; 0 (the default) leaves the truth as it was.
     """
     if n_leads < 1:
         raise ValueError("n_leads must be at least 1")
@@ -246,7 +276,11 @@ def generate_to_folder(
     width = max(7, len(str(n_leads)))
 
     names = (*TABLES, TRUTH)
-    sink = _NativeFolder(out_dir) if shape == "native" else _ExportFolder(out_dir, shape, companies)
+    sink = (
+        _NativeFolder(out_dir, companies, seed)
+        if shape == "native"
+        else _ExportFolder(out_dir, shape, companies)
+    )
     totals: dict[str, float] = {}
     rows = dict.fromkeys(names, 0)
     try:
@@ -261,6 +295,7 @@ def generate_to_folder(
                 end_us,
                 month0,
                 campaigns,
+                buying_group_effect,
             )
             sink.write(tables, company, np.arange(lo + 1, hi + 1, dtype=np.int64))
             for name, table in tables.items():
@@ -279,7 +314,9 @@ def generate_to_folder(
         "chunk_size": chunk_size,
         "span_days": SPAN_DAYS,
         "volume_growth": VOLUME_GROWTH,
-        "latent_model": "p_win = sigmoid(a + b*fit + c*interest + d*fit*interest + e*(tau-0.5))",
+        "latent_model": "p_win = sigmoid(a + b*fit + c*interest + d*fit*interest + e*(tau-0.5)"
+        " + g*(roles_covered - 1))",
+        "buying_group_effect": buying_group_effect,
         "coefficients": LATENT_MODEL,
         "interest": "log1p of intent-weighted touches before the MQL moment, 14-day half-life",
         "campaign_families": list(FAMILIES),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -258,7 +259,7 @@ def make_companies(n_companies: int, rng: np.random.Generator) -> Companies:
     tld = pa.array([row[3] for row in COUNTRIES]).take(pa.array(country))
     p, c = _take(_PREFIX, prefix), _take(_CORE, core)
     name = pc.binary_join_element_wise(p, c, legal, " ")
-    domain = pc.utf8_lower(pc.binary_join_element_wise(p, c, ".", tld, ""))
+    domain = _unique_domains(pc.utf8_lower(pc.binary_join_element_wise(p, c, "", "")), tld)
     counts = np.bincount(industry, minlength=len(INDUSTRIES))
     return Companies(
         industry=industry,
@@ -273,6 +274,15 @@ def make_companies(n_companies: int, rng: np.random.Generator) -> Companies:
     )
 
 
+def _unique_domains(stem: pa.Array, tld: pa.Array) -> pa.Array:
+    """`stem.tld`, numbered from the second company on that would share one
+    (`nordlabs.de`, `nordlabs2.de`): one domain is one account, as the contract checks."""
+    plain = pc.binary_join_element_wise(stem, tld, ".")
+    seen = pd.Series(plain.to_pylist()).groupby(plain.to_pylist(), sort=False).cumcount()
+    number = pa.array(np.where(seen > 0, (seen + 1).astype(str), ""))
+    return pc.binary_join_element_wise(pc.binary_join_element_wise(stem, number, ""), tld, ".")
+
+
 @dataclass
 class LeadDraw:
     """A chunk of leads: the contract table plus the hidden values the outcomes depend on."""
@@ -282,6 +292,8 @@ class LeadDraw:
     source: np.ndarray  # index into SOURCES
     employees: np.ndarray  # true headcount (deal sizes scale with it)
     company: np.ndarray  # index into the Companies: the lead's account
+    seniority: np.ndarray  # true seniority (index into SENIORITIES), before any blanking
+    function: np.ndarray  # true function (index into FUNCTIONS)
 
 
 FIT_CENTER, FIT_SCALE = 0.40, 0.85  # set from a large sample so latent_fit is ~N(0, 1)
@@ -399,4 +411,12 @@ def make_leads(
             "is_named_account": pa.array(named),
         }
     )
-    return LeadDraw(table=table, fit=fit, source=source, employees=employees, company=company)
+    return LeadDraw(
+        table=table,
+        fit=fit,
+        source=source,
+        employees=employees,
+        company=company,
+        seniority=seniority,
+        function=function,
+    )

@@ -36,11 +36,14 @@ DELAYS: dict[str, tuple[float, float]] = {
 _S = {name: i for i, name in enumerate(STAGES)}
 
 
-def p_win(fit: np.ndarray, interest: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """The true probability that a lead is eventually won."""
+def p_win(
+    fit: np.ndarray, interest: np.ndarray, tau: np.ndarray, group: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """The true probability that a lead is eventually won; `group` adds the buying group's
+    part on the log-odds scale (0 unless the generator is asked for it)."""
     m = LATENT_MODEL
     z = m["a"] + m["b"] * fit + m["c"] * interest + m["d"] * fit * interest + m["e"] * (tau - 0.5)
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(-(z + group)))
 
 
 @dataclass

@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from data_contracts.crm_data import TABLES, CrmData, RowOrigin, missing_optional
+from data_contracts.crm_data import ACCOUNTS, TABLES, CrmData, RowOrigin, missing_optional
 from data_contracts.cross_table import (
     FAILURE_COLUMNS,
+    account_rules,
     cross_table_failures,
     empty_failures,
     isin,
+    lead_account_failures,
 )
 from data_contracts.mapping import read_crm
 from data_contracts.schemas import FALSE_WORDS, SCHEMAS, TRUE_WORDS
@@ -392,17 +394,22 @@ def _run(
     absent = frozenset(absent_fields)
     converted = crm.conversion_failures
     sizes = table_rows or {}
+    tables = crm.tables
+    files = {**{name: name for name in tables}, **files}
+    account_absent = (
+        frozenset(missing_optional(crm.accounts, ACCOUNTS)) if crm.accounts is not None else None
+    )
     checked = {
         name: _check_table(
             name,
             crm.table(name),
             files[name],
             name in require_rows,
-            absent=absent if name == "leads" else frozenset(),
+            absent={"leads": absent, ACCOUNTS: account_absent}.get(name) or frozenset(),
             premarked=None if converted is None else converted.loc[converted["table"] == name],
             table_rows=sizes.get(name),
         )
-        for name in TABLES
+        for name in tables
     }
     leads, outcomes = checked["leads"], checked["outcomes"]
     known = _lead_ids(leads.typed).dropna()
@@ -419,6 +426,9 @@ def _run(
             checked[name].bad[rows] = True
         cross["file"] = cross["file"].map(file_of)
         parts.append(cross)
+
+    if ACCOUNTS in checked:
+        parts.extend(_account_failures(checked, files))
 
     # A lead with any failing outcome has an untrustworthy label: quarantine the lead.
     lead_ids = _lead_ids(leads.typed)
@@ -447,6 +457,8 @@ def _run(
     quarantine: dict[str, pd.DataFrame] = {}
     for name, c in checked.items():
         valid_frames[name] = _final_dtypes(_keep(c.typed, ~c.bad), SCHEMAS[name])
+        if name == ACCOUNTS:
+            valid_frames[name] = _with_missing_columns(valid_frames[name], name)
         quarantine[name] = _quarantine_frame(c, failures.loc[failures["file"] == files[name]])
         if name in crm.origin:
             quarantine[name] = _with_origin(quarantine[name], crm.origin[name])
@@ -466,6 +478,7 @@ def _run(
         leads=valid_frames["leads"],
         events=valid_frames["events"],
         outcomes=valid_frames["outcomes"],
+        accounts=valid_frames.get(ACCOUNTS),
         absent_fields=absent_fields,
         conversion_failures=None,
         origin={},
@@ -473,6 +486,31 @@ def _run(
     failures = _at_source(failures, crm.origin, files)
     result = ValidationResult(ok=failures.empty, valid=valid, failures=failures, counts=counts)
     return result, quarantine
+
+
+def _account_failures(checked: dict[str, _Checked], files: dict[str, str]) -> list[pd.DataFrame]:
+    """The account rules: across accounts first, then each lead against the accounts that
+    passed; failing rows are marked bad, so a lead of a broken account is quarantined (with
+    its events and outcomes) rather than scored with a wrong account."""
+    accounts, leads = checked[ACCOUNTS], checked["leads"]
+    ok_accounts = _keep(accounts.typed, ~accounts.bad)
+    found = account_rules(ok_accounts)
+    if not found.empty:
+        accounts.bad[found["row"].astype(int).to_numpy()] = True
+    ids = accounts.typed["account_id"]
+    gone = pd.unique(ids[accounts.bad].dropna())
+    kept = _keep(accounts.typed, ~accounts.bad)
+    on_leads = lead_account_failures(_keep(leads.typed, ~leads.bad), kept, gone)
+    if not on_leads.empty:
+        leads.bad[on_leads["row"].astype(int).to_numpy()] = True
+    out = [f.assign(file=f["file"].map(files)) for f in (found, on_leads) if not f.empty]
+    return out
+
+
+def _with_missing_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Optional columns a table left out, added as missing, so readers see every column."""
+    absent = [c for c in SCHEMAS[name].columns if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(absent, None)) if absent else frame
 
 
 def _at_source(
@@ -614,7 +652,7 @@ def validate_folder(
     data_dir = Path(data_dir)
     crm = read_crm(data_dir, mapping)
     # Failures name the file a table came from; a table that had a file must have rows.
-    files = {name: crm.files.get(name, name) for name in TABLES}
+    files = {name: crm.files.get(name, name) for name in crm.tables}
     result, quarantine = _run(crm, files, require_rows=frozenset(crm.files))
     out_dir = Path(quarantine_dir) if quarantine_dir is not None else data_dir / "quarantine"
     result.quarantined = _write_quarantine(quarantine, out_dir)

@@ -145,6 +145,33 @@ RATED_STAGES: tuple[str, ...] = ("meeting_set", "sales_accepted", "sales_rejecte
 # Stages that may carry a deal amount.
 AMOUNT_STAGES: tuple[str, ...] = ("opportunity", "closed_won", "closed_lost")
 
+# A contact's role in the account's buying group (`features.roles` derives it).
+BUYING_ROLES: tuple[str, ...] = ("decision_maker", "buyer", "influencer", "user", "unknown")
+BUYING_ROLE_WORDS: dict[str, str] = {
+    "decision_maker": "decision maker",
+    "buyer": "buyer",
+    "influencer": "influencer",
+    "user": "user",
+    "unknown": "contact of unknown role",
+}
+
+# The shipped buying-role policy (`features.roles.RolePolicy`'s default, and the generator's
+# truth): (role, seniorities, functions), first match wins, an empty tuple matches any value,
+# no match is "unknown".
+DEFAULT_ROLE_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("decision_maker", ("c_level", "vp"), ()),
+    ("buyer", ("manager", "director"), ("finance", "other")),
+    ("influencer", ("manager", "director"), ()),
+    ("user", ("ic",), ()),
+)
+
+# A contact counts as engaged (their role covered) with a touch in this many days before the
+# snapshot: the account features and the generator's buying-group truth both read it.
+ENGAGED_DAYS = 90
+
+# ABM tiers of a named account (tier_1 = the accounts marketing and sales work hardest).
+ABM_TIERS: tuple[str, ...] = ("tier_1", "tier_2", "tier_3")
+
 # Routing tiers a quadrant's action carries (1 = work first).
 TIERS: tuple[int, ...] = (1, 2, 3, 4)
 

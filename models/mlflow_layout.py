@@ -54,6 +54,10 @@ SMALL_DATA_TAG = "handoff.small_data"
 VERDICT_TAG = "handoff.verdict"
 LEAKAGE_KEPT_TAG = "handoff.leakage_kept"
 
+# When `handoff monitor` last wrote the version's live comparison as the challenger (serving
+# writes it, the report reads it: `live_comparison_file`).
+LIVE_COMPARISON_TAG = "handoff.live_comparison_at"
+
 # Run tags (on the training run, not the version).
 CODE_VERSION_TAG = "handoff.code_version"
 DATA_FINGERPRINT_TAG = "handoff.data_fingerprint"
@@ -81,6 +85,15 @@ TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
 VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
 LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
+# `training.feedback_eval.feedback_ranking`: AE decisions and meeting ratings per score band.
+FEEDBACK_FILE = f"{EVALUATION_DIR}/feedback.json"
+
+
+def live_comparison_file(version: str) -> str:
+    """The run artifact holding one version's champion-vs-challenger comparison on live
+    traffic (`serving.monitor.summary.challenger_comparison`, written by `handoff monitor`).
+    Named by version: several versions may be registered from one run."""
+    return f"live/challenger_v{version}.json"
 
 
 # Run params naming the learner family serving each score and its runner-up on validation,

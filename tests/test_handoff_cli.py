@@ -144,6 +144,12 @@ def test_cli_score_on_spark_refuses_a_file_output_before_spark_starts(
     assert "x.csv: the Spark engine writes a Parquet folder" in said
 
 
+def test_cli_train_rejection_option_is_single_machine_only(tmp_path: Path) -> None:
+    result = run("train", tmp_path, "--rejection-as-negative", "--engine", "spark", home=tmp_path)
+    assert result.exit_code == 2
+    assert "--rejection-as-negative runs on --engine single only" in result.output
+
+
 def test_cli_spark_engine_without_java_is_one_line(tmp_path: Path) -> None:
     generate_to_folder(n_leads=50, seed=1, out_dir=tmp_path / "crm")
     result = CliRunner().invoke(
@@ -273,6 +279,27 @@ def test_rollback_to_from_the_command_line(
     restored = runner.invoke(app, ["rollback", "--to", v1])
     assert restored.exit_code == 0, restored.output
     assert f"version {v1} is the champion again (rolled back from version {v2})" in restored.output
+
+
+def test_challenger_command_needs_a_version_or_clear(
+    clean_env: pytest.MonkeyPatch, one_run: OneRunStore
+) -> None:
+    clean_env.setenv("HANDOFF_HOME", str(one_run.settings.home))
+    runner = CliRunner()
+    for args in (["challenger"], ["challenger", "1", "--clear"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "a VERSION, or --clear" in result.output
+    version = one_run.new_version()
+    # The configured gates (production bounds) on a small run: refused or accepted, the
+    # command says which with exit 1 or 0, never a traceback.
+    result = runner.invoke(app, ["challenger", version])
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    if result.exit_code == 0:
+        assert f"version {version} is now the challenger" in result.output
+    else:
+        assert f"challenger alias for version {version} refused" in result.output
+    cleared = runner.invoke(app, ["challenger", "--clear"])
+    assert cleared.exit_code == 0, cleared.output
 
 
 SECRET = "my-secret-key-b81e"

@@ -20,7 +20,15 @@ from typing import Any, Literal
 
 from models.settings import Settings
 
-Action = Literal["signoff", "rejection", "promotion", "refusal", "rollback"]
+Action = Literal[
+    "signoff",
+    "rejection",
+    "promotion",
+    "refusal",
+    "rollback",
+    "challenger",
+    "challenger_cleared",
+]
 LOCK_TIMEOUT_SECONDS = 300.0
 
 

@@ -18,6 +18,12 @@ from models.baselines import BASELINE_NAMES, make_baselines
 from models.policy import QuadrantPolicy, propose_policy, to_score
 from models.scorer import SCORES, LeadScorer
 from training.evaluate import gate_baselines, metrics_by_model, quadrant_table, unseen_summary
+from training.feedback_eval import (
+    feedback_ranking,
+    rejection_effect,
+    sales_feedback,
+    with_rejections_as_negative,
+)
 from training.phases import PhaseClock
 from training.prepare import TrainingData
 from training.verdict import Verdict, verdict_for
@@ -39,6 +45,9 @@ class Candidate:
     examples: list[dict[str, Any]]  # a few test leads per quadrant, with reasons
     verdict: Verdict  # the combined model against chance and the best baseline, intervals
     unseen: dict[str, Any]  # test leads with a category the training window never held
+    feedback: dict[str, Any]  # how it ranks AE decisions and ratings (`training.feedback_eval`)
+    n_rejection_extra: int = 0  # training rows added by `rejection_as_negative`
+    rejection_effect: dict[str, Any] | None = None  # with it against without, when it is on
 
     @property
     def baseline_probabilities(self) -> dict[str, np.ndarray]:
@@ -72,6 +81,22 @@ def _examples(
     return records
 
 
+def _fit_scorer(data: TrainingData, X_train: pd.DataFrame, y_train: np.ndarray) -> LeadScorer:
+    """The scorer on these training rows, calibrated and chosen on the validation window."""
+    X_val, y_val = data.fold("val")
+    features = data.features
+    return LeadScorer().fit(
+        X_train,
+        y_train,
+        X_cal=X_val,
+        y_cal=y_val,
+        fit_columns=features.fit_columns,
+        interest_columns=features.interest_columns,
+        categorical_columns=features.categorical_columns,
+        feature_sets=features.feature_sets,
+    )
+
+
 def fit_and_evaluate(
     data: TrainingData,
     *,
@@ -82,20 +107,13 @@ def fit_and_evaluate(
     given), score the models and baselines on the test window, and give the verdict."""
     clock = clock or PhaseClock()
     X_train, y_train = data.fold("train")
+    n_extra = 0
+    if data.rejection_as_negative:
+        X_train, y_train, n_extra = with_rejections_as_negative(X_train, y_train, data.labels)
     X_val, y_val = data.fold("val")
     X_test, y_test = data.fold("test")
-    features = data.features
     with clock.phase("models"):
-        scorer = LeadScorer().fit(
-            X_train,
-            y_train,
-            X_cal=X_val,
-            y_cal=y_val,
-            fit_columns=features.fit_columns,
-            interest_columns=features.interest_columns,
-            categorical_columns=features.categorical_columns,
-            feature_sets=features.feature_sets,
-        )
+        scorer = _fit_scorer(data, X_train, y_train)
         val_parts = scorer.predict_parts(X_val)
         if policy is None:
             policy = propose_policy(
@@ -119,6 +137,16 @@ def fit_and_evaluate(
         test_metrics = metrics_by_model(y_test, probs)
         val_metrics = metrics_by_model(y_val, val_probs)
         examples = _examples(scorer, X_test, scored, policy)
+        feedback = feedback_ranking(
+            probs["combined"], sales_feedback(data.crm.outcomes, X_test.index)
+        )
+    effect = None
+    if data.rejection_as_negative:
+        with clock.phase("rejection option"):  # the same fit without it, on the same leads
+            plain = _fit_scorer(data, *data.fold("train")).predict_parts(X_test)
+            effect = rejection_effect(
+                y_test, probs["combined"], plain["combined_probability"].to_numpy()
+            )
     with clock.phase("verdict"):
         family = scorer.choices_["combined"].chosen
         others = gate_baselines(candidate_baselines(probs), family)
@@ -134,4 +162,7 @@ def fit_and_evaluate(
         examples=examples,
         verdict=verdict,
         unseen=unseen_summary(scored["unseen_categories"].tolist(), y_test),
+        feedback=feedback,
+        n_rejection_extra=n_extra,
+        rejection_effect=effect,
     )

@@ -22,6 +22,7 @@ from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
 from training.champion_compare import champion_verdict
 from training.evaluate import flatten_metrics
+from training.feedback_eval import feedback_metrics
 from training.fit_evaluate import Candidate
 from training.leakage import LeakageReport
 from training.phases import PhaseClock
@@ -110,6 +111,9 @@ def training_summary(data: TrainingData, candidate: Candidate) -> dict[str, Any]
         "model_choice": model_choice(candidate),
         "code_version": code_version(),
         "engine": data.engine,
+        "rejection_as_negative": data.rejection_as_negative,
+        "n_rejection_extra": candidate.n_rejection_extra,
+        "rejection_effect": candidate.rejection_effect,
     }
 
 
@@ -141,7 +145,14 @@ def run_metrics(summary: dict[str, Any], candidate: Candidate) -> dict[str, floa
         "n_leakage_kept": float(len(summary["leakage"]["kept"])),
         **candidate.verdict.metrics(),
         layout.TRAIN_WINS_METRIC: float(summary["n_train_wins"]),
+        **feedback_metrics(candidate.feedback),
+        "n_train_rejection_extra": float(candidate.n_rejection_extra),
     }
+    effect = candidate.rejection_effect
+    if effect is not None:
+        metrics["test_combined_roc_auc_without_rejection_option"] = effect["auc_without"]
+        for end in ("estimate", "low", "high"):
+            metrics[f"test_rejection_option_auc_difference_{end}"] = effect["difference"][end]
     for score, choice in candidate.scorer.choices_.items():
         for family, auc in choice.val_auc.items():
             if np.isfinite(auc):
@@ -197,6 +208,7 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
     (folder / Path(layout.LEAKAGE_FILE).name).write_text(
         json.dumps(data.leakage.to_dict(), indent=2)
     )
+    (folder / Path(layout.FEEDBACK_FILE).name).write_text(json.dumps(candidate.feedback, indent=2))
 
 
 def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[str, Any]:
@@ -209,6 +221,7 @@ def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[
         "code_version": summary["code_version"],
         "source": summary["source"],
         "policy_proposed_by": candidate.policy.proposed_by,
+        "rejection_as_negative": summary["rejection_as_negative"],
         **{f"scorer_{k}": v for k, v in candidate.scorer.get_params().items()},
         **{layout.family_param(s): c.chosen for s, c in candidate.scorer.choices_.items()},
         **{

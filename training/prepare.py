@@ -57,6 +57,8 @@ class TrainingData:
     leakage: LeakageReport  # what the guard found on the training window, and did
     # Which engine prepared the data, and on what rows it trains (all labelled, or a sample).
     engine: dict[str, Any] = field(default_factory=lambda: {"name": "single-machine"})
+    # Count each AE-rejected training lead once more as a loss (`training.feedback_eval`).
+    rejection_as_negative: bool = False
 
     @property
     def crm(self) -> CrmData:
@@ -240,13 +242,14 @@ def prepare_training_data(
     skip_invalid_rows: bool = False,
     clock: PhaseClock | None = None,
     currency: str = DEFAULT_CURRENCY,
+    rejection_as_negative: bool = False,
 ) -> TrainingData:
     """Validate, label, build features, split by time and run the leakage guard on the
     training window; refuse data a model cannot learn from (failing contracts, or a fold
     without both wins and losses).
 
     `currency` is what the leads' revenue is in: the feature sets record it, so the model's
-    reasons say money in it."""
+    reasons say money in it. `rejection_as_negative`: see `TrainingData`."""
     clock = clock or PhaseClock()
     data_dir = Path(data_dir)
     with clock.phase("fingerprint"):
@@ -276,4 +279,5 @@ def prepare_training_data(
         skip_invalid_rows=skip_invalid_rows,
         oracle=_oracle(data_dir, X.index[split.test]),
         leakage=leakage,
+        rejection_as_negative=rejection_as_negative,
     )

@@ -13,7 +13,8 @@ Everything runs under one exclusive file lock under `settings.home`, and the ali
 re-read inside it, so racing promotions serialise and leave exactly one champion, with the
 one they displaced as `previous`.
 
-Promotion tags the version `handoff.promoted_at`, so every earlier champion stays known.
+Promotion tags the version `handoff.promoted_at`, so every earlier champion stays known;
+promoting the challenger (`training.challenger`), or rolling back to it, clears that alias.
 Rollback makes `previous` (or, with `to`, any earlier champion) the champion in one step and
 *clears* `previous`: the version rolled back from is the one that just misbehaved, so it
 must not sit one command away from serving again. It keeps its sign-offs (tagged
@@ -34,6 +35,7 @@ import numpy as np
 from models.mlflow_layout import (
     AUC_METRIC,
     BINDING_TAG,
+    CHALLENGER,
     CHAMPION,
     ECE_METRIC,
     PREVIOUS,
@@ -79,7 +81,8 @@ class PromotionRefused(Exception):
         self.reasons = reasons or []
 
 
-def _who(by: str | None) -> str:
+def acting_user(by: str | None) -> str:
+    """Who a governance step is recorded as: `by`, else the login name."""
     if by:
         return by
     try:
@@ -241,7 +244,7 @@ def check_gates(
     return GateCheck(failures, metrics, comparison, verdict, record)
 
 
-def _refuse(
+def refusal(
     settings: Settings,
     version: str | None,
     by: str,
@@ -250,11 +253,21 @@ def _refuse(
     reasons: list[str],
     **details: Any,
 ) -> PromotionRefused:
+    """Audit-log a refused step with every reason, and the exception to raise for it."""
     append_refusal(
         settings, version=version, by=by, binding=binding, refused=what, reasons=reasons, **details
     )
     message = f"{what} refused:\n" + "\n".join(f"  - {r}" for r in reasons)
     return PromotionRefused(message, reasons)
+
+
+def _clear_challenger_if(client: MlflowClient, settings: Settings, version: str) -> bool:
+    """Remove the challenger alias when it names `version`, which now answers: scoring it
+    again in the shadow would compare the champion with itself. True when it did."""
+    if alias_version(client, settings, CHALLENGER) != version:
+        return False
+    client.delete_registered_model_alias(settings.model_name, CHALLENGER)
+    return True
 
 
 def promote_version(
@@ -271,13 +284,13 @@ def promote_version(
     The gate bounds are arguments (defaults above) and every value used is written to the
     audit record, so a promotion under non-default bounds is visible afterwards.
     """
-    who = _who(by)
+    who = acting_user(by)
     client = registry_client(settings)
     with governance_lock(settings):
         try:
             mv = get_version(client, settings, version)
         except UnknownVersion as error:
-            raise _refuse(
+            raise refusal(
                 settings, str(version), who, None, f"promotion of version {version}", [str(error)]
             ) from None
         version = str(mv.version)
@@ -295,7 +308,7 @@ def promote_version(
         metrics, comparison, gates = check.metrics, check.comparison, check.record
         verdict = check.verdict
         if reasons:
-            raise _refuse(
+            raise refusal(
                 settings,
                 version,
                 who,
@@ -309,6 +322,7 @@ def promote_version(
         client.set_model_version_tag(settings.model_name, version, PROMOTED_TAG, utc_now())
         if old_champion is not None:
             client.set_registered_model_alias(settings.model_name, PREVIOUS, old_champion)
+        was_challenger = _clear_challenger_if(client, settings, version)
         if tags.get(ROLLED_BACK_TAG):
             client.delete_model_version_tag(settings.model_name, version, ROLLED_BACK_TAG)
         sync_status_tags(client, settings)
@@ -319,6 +333,7 @@ def promote_version(
             by=who,
             binding=binding,
             previous=old_champion,
+            was_challenger=was_challenger,
             signoffs={t: s.by for t, s in signoffs_from_tags(tags).items()},
             gates=gates,
         )
@@ -371,14 +386,14 @@ def rollback_champion(
     The version rolled back from leaves both aliases. Every reason for a refusal is given
     and written to the audit log.
     """
-    who = _who(by)
+    who = acting_user(by)
     client = registry_client(settings)
     with governance_lock(settings):
         champion = alias_version(client, settings, CHAMPION)
         if to is None:
             previous = alias_version(client, settings, PREVIOUS)
             if previous is None:
-                raise _refuse(
+                raise refusal(
                     settings,
                     champion,
                     who,
@@ -395,14 +410,14 @@ def rollback_champion(
             try:
                 target = get_version(client, settings, to)
             except UnknownVersion as error:
-                raise _refuse(
+                raise refusal(
                     settings, str(to), who, None, f"rollback to version {to}", [str(error)]
                 ) from None
             reasons = restore_problems(target, champion) + version_problems(target)
         version = str(target.version)
         binding = (target.tags or {}).get(BINDING_TAG)
         if reasons:
-            raise _refuse(
+            raise refusal(
                 settings,
                 version,
                 who,
@@ -412,6 +427,7 @@ def rollback_champion(
                 champion=champion,
             )
         client.set_registered_model_alias(settings.model_name, CHAMPION, version)
+        was_challenger = _clear_challenger_if(client, settings, version)
         if alias_version(client, settings, PREVIOUS) is not None:
             client.delete_registered_model_alias(settings.model_name, PREVIOUS)
         if champion is not None:
@@ -425,6 +441,7 @@ def rollback_champion(
             binding=binding,
             rolled_back_from=champion,
             restored=PREVIOUS if to is None else "earlier champion",
+            was_challenger=was_challenger,
         )
     if champion is None:
         return f"version {version} is the champion again (there was no champion)"

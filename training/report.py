@@ -437,6 +437,14 @@ def _leakage(summary: dict[str, Any]) -> LeakageReport | None:
     return LeakageReport.from_dict(recorded) if recorded else None
 
 
+def _optional_json(run_id: str, path: str, dest: Path) -> Any:
+    """A JSON artifact a run may lack (written by newer code than trained it): None then."""
+    try:
+        return json.loads(_artifact(run_id, path, dest).read_text(encoding="utf-8"))
+    except Exception:  # MLflow raises its own error for a missing artifact
+        return None
+
+
 def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, Any]:
     """Everything the template shows, read from the version's run and the registry."""
     client = registry_client(settings)
@@ -507,6 +515,9 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "verdict": verdict,
         "leakage": _leakage(s),
         "unseen": s.get("unseen_categories"),
+        "feedback": _optional_json(run_id, layout.FEEDBACK_FILE, workdir / "feedback"),
+        # Written by `handoff monitor` while this version was the challenger (serving side).
+        "live": _optional_json(run_id, layout.live_comparison_file(version), workdir / "live"),
         "kept_warning": info.leakage_kept,
         "rules": RULES,
         "windows": [

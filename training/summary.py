@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.evaluate import METRIC_NAMES, MODEL_NAMES
+from training.feedback_eval import ranking_lines, rejection_lines
 from training.leakage import LeakageReport
 from training.sample_size import choice_sentence
 from training.verdict import Verdict
@@ -37,6 +38,8 @@ def summary_table(result: TrainResult) -> str:
         *_small_data_lines(s.get("small_data")),
         *LeakageReport.from_dict(s["leakage"]).lines(),
         *_unseen_lines(s.get("unseen_categories") or {}),
+        *ranking_lines(m),
+        *rejection_lines(s.get("rejection_effect")),
         "",
         f"registered {result.model_name} version {result.version} (run {result.run_id}) "
         "as a candidate awaiting marketing and BDR sign-off",

@@ -31,11 +31,14 @@ def run_training(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     settings: Settings | None = None,
     skip_invalid_rows: bool = False,
+    rejection_as_negative: bool = False,
 ) -> TrainResult:
     """Train fit, interest and combined models on a CRM folder and register a candidate.
 
     Data failing its contracts is refused, unless `skip_invalid_rows`: then the model learns
     from the rows that passed, and the run records what was quarantined, and where.
+    `rejection_as_negative` (off by default) counts each AE-rejected training lead twice
+    as a loss (`training.feedback_eval.with_rejections_as_negative`).
     """
     settings = settings or Settings()
     clock = PhaseClock()
@@ -47,6 +50,7 @@ def run_training(
         skip_invalid_rows=skip_invalid_rows,
         clock=clock,
         currency=settings.currency,
+        rejection_as_negative=rejection_as_negative,
     )
     return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)
 

@@ -24,6 +24,7 @@ from models.mlflow_layout import (
     BINDING_TAG,
     BLOCKED,
     CANDIDATE,
+    CHALLENGER,
     CHAMPION,
     ECE_METRIC,
     LEAKAGE_KEPT_TAG,
@@ -291,6 +292,8 @@ def versions_table(*, settings: Settings) -> str:
             notes.append(f"[blocked: {'; '.join(info.blockers)}]")
         elif info.rolled_back_at:
             notes.append(f"[rolled back {info.rolled_back_at[:16]}]")
+        if CHALLENGER in info.aliases:
+            notes.append("[challenger: scored in the shadow, never answered]")
         if info.leakage_kept:
             kept = [line.split(" ", 1)[0] for line in info.leakage_kept.splitlines()]
             notes.append(f"[WARNING: trained with suspected leakage kept: {', '.join(kept)}]")

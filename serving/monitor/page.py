@@ -71,6 +71,25 @@ def _promise_plot(outcomes: dict[str, Any]) -> str:
     return _png(fig)
 
 
+def _calibration_plot(bands: list[dict[str, Any]]) -> str:
+    """Realised win rate per band with its interval, against the predicted one."""
+    fig = Figure(figsize=(6.4, 3.6), dpi=96, layout="constrained")
+    ax = fig.subplots()
+    x = [100 * b["mean_predicted"] for b in bands]
+    rate = [100 * b["realised"]["rate"] for b in bands]
+    low = [r - 100 * b["realised"]["low"] for r, b in zip(rate, bands, strict=True)]
+    high = [100 * b["realised"]["high"] - r for r, b in zip(rate, bands, strict=True)]
+    ax.errorbar(x, rate, yerr=[low, high], fmt="o", capsize=4, label="realised (95%)")
+    top = max([*x, *(r + h for r, h in zip(rate, high, strict=True))], default=1.0)
+    ax.plot([0, top], [0, top], ls="--", color="grey", label="predicted = realised")
+    ax.set_xlabel("mean predicted win probability (%)")
+    ax.set_ylabel("realised win rate (%)")
+    ax.set_title("Calibration on resolved hand-offs, per score band")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
 def _drift_plot(drift: dict[str, Any], threshold: float) -> str:
     fig = Figure(figsize=(6.4, 3.2), dpi=96, layout="constrained")
     ax = fig.subplots()
@@ -131,6 +150,39 @@ def _version(v: dict[str, Any], threshold: float) -> str:
             f"realised {_pct(q['realised_rate'])}.</p>"
         )
     out.append(f'<img alt="outcomes vs promise" src="{_promise_plot(o)}">')
+    bands = o.get("calibration") or []
+    out.append("<h3>Calibration: predicted vs realised, per score band</h3>")
+    if bands:
+        out.append(
+            _table(
+                [
+                    "band",
+                    "predicted range",
+                    "mean predicted",
+                    "resolved",
+                    "won",
+                    "realised",
+                    "95%",
+                    "predicted within",
+                ],
+                [
+                    [
+                        b["band"],
+                        f"{_pct(b['predicted_low'])} – {_pct(b['predicted_high'])}",
+                        _pct(b["mean_predicted"]),
+                        b["realised"]["n"],
+                        b["realised"]["wins"],
+                        _pct(b["realised"]["rate"]),
+                        f"{_pct(b['realised']['low'])} – {_pct(b['realised']['high'])}",
+                        "yes" if b["predicted_within_interval"] else "NO",
+                    ]
+                    for b in bands
+                ],
+            )
+        )
+        out.append(f'<img alt="calibration per score band" src="{_calibration_plot(bands)}">')
+    else:
+        out.append("<p>No resolved hand-off yet: open leads are censored.</p>")
     s = v["speed_to_lead"]
     out.append(f"<h3>Speed to lead (slowest: {escape(str(s['slowest_quadrant']))})</h3>")
     out.append(

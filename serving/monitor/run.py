@@ -14,6 +14,7 @@ import pandas as pd
 from data_contracts.crm_data import read_folder
 from models.drift import PSI_MAJOR
 from serving.feedback import FEEDBACK
+from serving.monitor.publish import publish_live_comparisons
 from serving.monitor.sources import served_and_outcomes, version_profiles
 from serving.monitor.store import MONITOR_SUMMARIES, save_summary
 from serving.monitor.summary import summarise
@@ -62,6 +63,7 @@ def run_monitor(
             drift_threshold=drift_threshold,
             shadow=shadow,
         )
+        summary["live_comparisons"] = publish_live_comparisons(settings, summary)
         save_summary(store, summary)
     finally:
         store.close()
@@ -91,4 +93,5 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"challenger {c['challenger']} vs champion {c['champion']}: {c['leads']} leads, "
             f"same quadrant for {c['agreement']:.0%}"
         )
+    lines += summary.get("live_comparisons", [])
     return "\n".join(lines)

@@ -31,6 +31,8 @@ MIN_OUTCOMES_PER_CLASS = 20
 # A drift window (one week of hand-offs) needs this many leads for a PSI worth reading.
 MIN_WINDOW_LEADS = 50
 DRIFT_WINDOW = "W-SUN"  # weeks ending on Sunday: Monday to Sunday
+# Calibration bands: resolved leads in equal numbers by predicted win probability.
+CALIBRATION_BANDS = 5
 SCORE_COLUMNS: tuple[str, ...] = tuple(f"{s}_score" for s in SCORES)
 WON, LOST = "closed_won", ("closed_lost", REJECTED_STAGE)
 
@@ -120,6 +122,38 @@ def _num(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def calibration_bands(done: pd.DataFrame, bands: int = CALIBRATION_BANDS) -> list[dict[str, Any]]:
+    """Predicted against realised win rate per band of the combined probability, lowest
+    first, each band the same number of resolved leads (give or take one), the realised rate
+    with its Wilson interval. `done` holds resolved hand-offs only: open leads are censored
+    here as in every win rate, so a band's rate is not pulled down by deals still running."""
+    if done.empty:
+        return []
+    p = done["combined_probability"].astype(float).to_numpy()
+    y = done["won"].astype(int).to_numpy()
+    order = np.argsort(p, kind="stable")
+    band = np.empty(len(p), dtype=np.int64)
+    band[order] = np.arange(len(p)) * bands // len(p)
+    rows = []
+    for b in range(bands):
+        mask = band == b
+        if not mask.any():
+            continue
+        rate = _rate(int(y[mask].sum()), int(mask.sum()))
+        predicted = float(p[mask].mean())
+        rows.append(
+            {
+                "band": b + 1,
+                "predicted_low": float(p[mask].min()),
+                "predicted_high": float(p[mask].max()),
+                "mean_predicted": predicted,
+                "realised": rate,
+                "predicted_within_interval": bool(rate["low"] <= predicted <= rate["high"]),
+            }
+        )
+    return rows
+
+
 def _outcomes(leads: pd.DataFrame, profile: VersionProfile) -> dict[str, Any]:
     per_q: list[dict[str, Any]] = []
     for q in QUADRANTS:
@@ -155,7 +189,12 @@ def _outcomes(leads: pd.DataFrame, profile: VersionProfile) -> dict[str, Any]:
             "mean_predicted": float(p.mean()),
             "realised_rate": float(y.mean()),
         }
-    return {"quadrants": per_q, "resolved": len(done), "quality": quality}
+    return {
+        "quadrants": per_q,
+        "resolved": len(done),
+        "quality": quality,
+        "calibration": calibration_bands(done),
+    }
 
 
 def _speed(leads: pd.DataFrame, profile: VersionProfile, now: pd.Timestamp) -> dict[str, Any]:

@@ -57,8 +57,11 @@ def test_read_folder_without_leads_is_not_a_crm_folder(tmp_path: Path) -> None:
 
 def test_read_crm_without_mapping_reads_the_folder(generated: Path) -> None:
     crm = read_crm(generated)
-    assert crm.files == {n: f"{n}.parquet" for n in ("leads", "events", "outcomes")}
+    assert crm.files == {n: f"{n}.parquet" for n in ("leads", "events", "outcomes", "accounts")}
     assert len(crm.leads) == 200
+    assert (
+        crm.accounts is not None and crm.leads["account_id"].isin(crm.accounts["account_id"]).all()
+    )
 
 
 def test_read_crm_with_mapping_reads_the_export(tmp_path: Path) -> None:
@@ -72,17 +75,32 @@ def test_read_crm_with_mapping_reads_the_export(tmp_path: Path) -> None:
     assert (crm.outcomes["stage"] == "closed_won").sum() == 1
 
 
-def test_read_folder_written_before_account_id_reads_it_as_absent(generated: Path) -> None:
-    crm = read_folder(generated)
+def test_read_folder_written_before_account_id_reads_it_as_absent(
+    tmp_path: Path, generated: Path
+) -> None:
+    for name in ("leads", "events", "outcomes"):
+        frame = pd.read_parquet(generated / f"{name}.parquet")
+        frame.drop(columns=["account_id"], errors="ignore").to_parquet(tmp_path / f"{name}.parquet")
+    crm = read_folder(tmp_path)
+    assert crm.accounts is None
     assert "account_id" not in crm.leads.columns
     assert crm.absent_fields == ("account_id",)
 
 
 def test_write_folder_absent_fields_survive_a_round_trip(tmp_path: Path, generated: Path) -> None:
     crm = read_folder(generated)
-    crm.leads = crm.leads.drop(columns=["seniority"]).assign(account_id="A1")
+    crm.leads = crm.leads.drop(columns=["seniority"])
     crm.absent_fields = ("seniority",)
     write_folder(crm, tmp_path / "out")
     again = read_folder(tmp_path / "out")
     assert again.absent_fields == ("seniority",)
+    assert validate_folder(tmp_path / "out").ok
+
+
+def test_write_folder_accounts_round_trip(tmp_path: Path, generated: Path) -> None:
+    crm = read_folder(generated)
+    write_folder(crm, tmp_path / "out", fmt="csv")
+    again = read_folder(tmp_path / "out")
+    assert again.files["accounts"] == "accounts.csv"
+    assert again.accounts is not None and len(again.accounts) == len(crm.accounts)  # type: ignore[arg-type]
     assert validate_folder(tmp_path / "out").ok

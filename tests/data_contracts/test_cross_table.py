@@ -93,3 +93,45 @@ def test_cross_table_failures_clean_data_empty(leads: pd.DataFrame) -> None:
     found = cross_table.cross_table_failures(leads, events, out)
     assert found.empty
     assert list(found.columns) == list(cross_table.FAILURE_COLUMNS)
+
+
+def _accounts(**columns: list[object]) -> pd.DataFrame:
+    base: dict[str, list[object]] = {
+        "account_id": ["A1", "A2", "A3"],
+        "name": ["Acme Inc.", "Globex", None],
+        "domain": ["acme.com", " WWW.Acme.com", None],
+        "parent_account_id": [None, None, "A1"],
+    }
+    return pd.DataFrame({**base, **columns})
+
+
+def test_duplicate_domains_all_copies_flagged_missing_ignored() -> None:
+    found = cross_table.duplicate_domains(_accounts())
+    assert found["row"].tolist() == [0, 1]
+    assert set(found["check"]) == {"duplicate domain"}
+
+
+def test_unknown_parents_flagged() -> None:
+    found = cross_table.unknown_parents(_accounts(parent_account_id=[None, "A9", "A1"]))
+    assert found["row"].tolist() == [1]
+    assert found["check"].iloc[0] == "parent_account_id for unknown account"
+
+
+def test_company_disagrees_prefix_agrees_other_name_flagged() -> None:
+    leads = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A1", "A2", "A3", None],
+            "company": ["ACME", "acme inc", "Globex", None, "Anything", "Other"],
+        }
+    )
+    found = cross_table.company_disagrees(leads, _accounts())
+    assert found["row"].tolist() == [2]  # A3 has no name: nothing to disagree with
+
+
+def test_lead_account_failures_unknown_and_quarantined_told_apart() -> None:
+    leads = pd.DataFrame({"account_id": ["A1", "A2", "A9", None], "company": None})
+    found = cross_table.lead_account_failures(leads, _accounts().iloc[:1], ["A2"])
+    assert dict(zip(found["row"], found["check"], strict=True)) == {
+        1: "account quarantined",
+        2: "lead for unknown account",
+    }

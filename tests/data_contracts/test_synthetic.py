@@ -16,8 +16,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from data_contracts.cross_table import cross_table_failures
-from data_contracts.schemas import OPTIONAL_COLUMNS, EngagementEvent, Lead, Outcome
+from data_contracts.schemas import Account, EngagementEvent, Lead, Outcome
 from data_contracts.synthetic import generate_to_folder
+from data_contracts.synthetic_accounts import roles_covered
 from data_contracts.synthetic_events import Events, latent_interest
 from data_contracts.synthetic_leads import _C_LEVEL
 from data_contracts.validate import validate_folder
@@ -34,6 +35,7 @@ class Generated:
     leads: pd.DataFrame
     events: pd.DataFrame
     outcomes: pd.DataFrame
+    accounts: pd.DataFrame
     truth: pd.DataFrame
     manifest: dict[str, object]
 
@@ -66,6 +68,7 @@ def _generate(root: Path, n: int, seed: int) -> Generated:
         leads=pd.read_parquet(root / "leads.parquet"),
         events=pd.read_parquet(root / "events.parquet"),
         outcomes=pd.read_parquet(root / "outcomes.parquet"),
+        accounts=pd.read_parquet(root / "accounts.parquet"),
         truth=pd.read_parquet(root / "truth.parquet"),
         manifest=json.loads((root / "manifest.json").read_text()),
     )
@@ -87,7 +90,7 @@ def small_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Generated, Gen
 
 def test_generate_same_seed_identical_frames(small_pair: tuple[Generated, Generated]) -> None:
     a, b = small_pair
-    for name in ("leads", "events", "outcomes", "truth"):
+    for name in ("leads", "events", "outcomes", "accounts", "truth"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
     assert a.manifest == b.manifest
 
@@ -117,11 +120,23 @@ def test_generate_rejects_zero_leads(tmp_path: Path) -> None:
 
 
 def test_output_validates_against_each_contract(gen: Generated) -> None:
-    """The native folder is written as before `account_id`, which the contract lets it omit."""
-    assert not set(OPTIONAL_COLUMNS["leads"]) & set(gen.leads.columns)
-    Lead.to_schema().remove_columns(list(OPTIONAL_COLUMNS["leads"])).validate(gen.leads, lazy=True)
+    Lead.validate(gen.leads, lazy=True)
     EngagementEvent.validate(gen.events, lazy=True)
     Outcome.validate(gen.outcomes, lazy=True)
+    Account.validate(gen.accounts, lazy=True)
+
+
+def test_output_every_lead_has_an_account_with_its_firmographics(gen: Generated) -> None:
+    accounts = gen.accounts.set_index("account_id")
+    assert gen.leads["account_id"].notna().all()
+    assert gen.leads["account_id"].isin(accounts.index).all()
+    mine = accounts.loc[gen.leads["account_id"]]
+    shown = gen.leads["country"].notna().to_numpy()
+    assert (gen.leads["country"].to_numpy()[shown] == mine["country"].to_numpy()[shown]).all()
+    assert (gen.leads["is_named_account"].to_numpy() == mine["is_named_account"].to_numpy()).all()
+    assert gen.accounts["domain"].is_unique
+    assert (gen.accounts["abm_tier"].notna() == gen.accounts["is_named_account"]).all()
+    assert gen.accounts["parent_account_id"].notna().sum() > 0
 
 
 def test_output_passes_cross_table_rules_and_folder_validation(gen: Generated) -> None:
@@ -279,3 +294,32 @@ def test_drift_source_and_industry_mix_shift_first_vs_last_quarter(gen: Generate
         distance = 0.5 * a.sub(b, fill_value=0).abs().sum()
         assert distance > min_distance, column
     assert len(last) > 1.5 * len(first)  # volume grows
+
+
+def test_roles_covered_counts_group_roles_touching_in_the_window() -> None:
+    day = 86_400 * 1_000_000
+    company = np.array([0, 0, 0, 1])
+    role = np.array([0, 1, 4, 0])  # decision maker, buyer, unknown; another company's DM
+    snap = np.array([100, 100, 100, 100]) * day
+    lead = np.array([0, 1, 2, 3, 1])
+    t = np.array([95, 5, 99, 99, 100]) * day  # the buyer's touches: too old, and at the snapshot
+    assert roles_covered(company, role, snap, lead, t).tolist() == [1, 1, 1, 1]
+    t[1] = 15 * day  # 85 days before: in the window
+    assert roles_covered(company, role, snap, lead, t).tolist() == [2, 2, 2, 1]
+
+
+def test_buying_group_effect_zero_leaves_the_truth_and_positive_moves_it(
+    small_pair: tuple[Generated, Generated], tmp_path: Path
+) -> None:
+    a = small_pair[0]
+    same = _generate(tmp_path / "zero", 2_000, seed=3)
+    pd.testing.assert_frame_equal(same.truth, a.truth)
+    summary = generate_to_folder(
+        n_leads=2_000, seed=3, out_dir=tmp_path / "g", buying_group_effect=1.0
+    )
+    truth = pd.read_parquet(tmp_path / "g" / "truth.parquet")
+    pd.testing.assert_series_equal(truth["latent_fit"], a.truth["latent_fit"])
+    assert not truth["p_win"].equals(a.truth["p_win"])
+    manifest = json.loads((tmp_path / "g" / "manifest.json").read_text())
+    assert manifest["generator"]["buying_group_effect"] == 1.0
+    assert summary["leads"] == 2_000

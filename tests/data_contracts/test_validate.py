@@ -257,3 +257,100 @@ def test_validate_declared_absent_field_is_not_required(crm: CrmData) -> None:
     assert result.ok, result.report_text()
     assert "seniority" not in result.valid.leads.columns
     assert set(result.valid.absent_fields) == {"seniority", "is_named_account", "account_id"}
+
+
+def _accounts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "name": ["Acme Inc.", "Globex", "Initech"],
+            "domain": ["acme.com", "globex.com", "www.ACME.com"],
+            "industry": "software",
+            "employees": ["250", "40", "12"],
+            "annual_revenue": [None, "1e6", None],
+            "country": "DE",
+            "is_named_account": ["true", "false", "false"],
+            "abm_tier": ["tier_1", None, None],
+            "parent_account_id": [None, "A9", None],
+            "business_unit": None,
+            "owner": "Kim",
+        }
+    )
+
+
+def test_validate_accounts_rules_quarantine_accounts_and_their_leads(crm: CrmData) -> None:
+    """A1 and A3 share a domain, A2's parent is unknown: all three are held back, and so is
+    every lead of theirs, with its events and outcomes."""
+    crm.leads["account_id"] = ["A1", "A2", None]
+    crm.accounts = _accounts()
+    result = validate_crm(crm)
+    assert _checks(result, "accounts") == {
+        (0, "domain", "duplicate domain"),
+        (2, "domain", "duplicate domain"),
+        (1, "parent_account_id", "parent_account_id for unknown account"),
+    }
+    assert _checks(result, "leads") == {
+        (0, "account_id", "account quarantined"),
+        (1, "account_id", "account quarantined"),
+    }
+    assert result.valid.leads["lead_id"].tolist() == ["L2"]  # no account: validates as before
+    assert result.valid.accounts is not None and result.valid.accounts.empty
+    assert result.counts["accounts"] == {"rows": 3, "valid": 0, "quarantined": 3}
+    assert set(result.valid.events["lead_id"]) == {"L2"}
+
+
+def test_validate_lead_of_unknown_account_or_other_company_is_quarantined(crm: CrmData) -> None:
+    crm.leads["account_id"] = ["A1", "A7", "A2"]
+    crm.leads["company"] = ["ACME", "Acme", "Acme"]  # L2's account is Globex
+    accounts = _accounts()
+    accounts["domain"] = ["acme.com", "globex.com", "initech.com"]
+    accounts["parent_account_id"] = [None, "A1", None]  # Globex, a unit of Acme
+    crm.accounts = accounts
+    result = validate_crm(crm)
+    assert _checks(result, "leads") == {
+        (1, "account_id", "lead for unknown account"),
+        (2, "company", "company disagrees with its account's name"),
+    }
+    assert result.valid.leads["lead_id"].tolist() == ["L0"]
+    assert len(result.valid.accounts) == 3  # type: ignore[arg-type]
+
+
+def test_validate_accounts_without_optional_columns_read_them_as_missing(crm: CrmData) -> None:
+    crm.leads["account_id"] = ["A1", "A2", None]
+    crm.leads["company"] = [None, "Globex", "Acme"]
+    accounts = _accounts().drop(columns=["domain", "abm_tier", "parent_account_id", "owner"])
+    crm.accounts = accounts.drop(columns="business_unit")
+    result = validate_crm(crm)
+    assert result.ok, result.report_text()
+    assert result.valid.accounts is not None
+    assert result.valid.accounts["abm_tier"].isna().all()
+    assert result.valid.accounts["is_named_account"].dtype == bool
+
+
+def test_validate_accounts_field_errors_are_row_level(crm: CrmData) -> None:
+    accounts = _accounts()
+    accounts["domain"] = ["acme.com", "globex.com", "initech.com"]
+    accounts["parent_account_id"] = None
+    accounts["abm_tier"] = ["gold", None, None]
+    accounts["employees"] = ["0", "40", "12"]
+    crm.accounts = accounts
+    result = validate_crm(crm)
+    assert {(r, c) for r, c, _ in _checks(result, "accounts")} == {
+        (0, "abm_tier"),
+        (0, "employees"),
+    }
+    assert result.counts["accounts"]["valid"] == 2
+
+
+def test_validate_folder_reads_and_quarantines_the_accounts_file(
+    tmp_path: Path, crm: CrmData
+) -> None:
+    crm.leads["account_id"] = ["A1", "A2", None]
+    crm.accounts = _accounts()
+    for name in crm.tables:
+        crm.table(name).to_csv(tmp_path / f"{name}.csv", index=False)
+    result = validate_folder(tmp_path, quarantine_dir=tmp_path / "q")
+    files = {"accounts.csv", "leads.csv", "events.csv", "outcomes.csv"}  # lead's history goes too
+    assert set(result.failures["file"]) == files
+    held = pd.read_csv(result.quarantined["accounts"])
+    assert held["_failures"].str.contains("duplicate domain").sum() == 2

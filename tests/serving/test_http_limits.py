@@ -171,8 +171,9 @@ def test_server_options_pickle_for_worker_processes(tmp_path: Path) -> None:
 
 
 def test_connections_have_nagle_off_on_a_workers_socket_under_asyncio() -> None:
-    """The socket uvicorn binds for `--workers` says proto 0, so asyncio leaves Nagle on; the
-    protocol turns it off (else head and body wait ~40 ms on the client's delayed ACK)."""
+    """A listening socket made with proto 0 (as uvicorn's `bind_socket` for `--workers` made
+    it in earlier releases) leaves asyncio's own TCP_NODELAY off; the protocol turns Nagle off itself
+    (else head and body wait ~40 ms on the client's delayed ACK), whatever the socket says."""
 
     import uvicorn
 
@@ -191,8 +192,11 @@ def test_connections_have_nagle_off_on_a_workers_socket_under_asyncio() -> None:
         lifespan="off",
         log_config=None,
     )
-    sock = config.bind_socket()
-    assert sock.proto == 0  # what asyncio's own TCP_NODELAY skips
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # proto 0: asyncio skips it
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    assert sock.proto == 0
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

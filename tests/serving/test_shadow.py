@@ -115,3 +115,45 @@ def test_shadow_challenger_that_raises_fails_no_request(
         time.sleep(0.05)
     assert shadow.failures == 5
     assert read_shadow_rows(live.settings.resolved_database_url) == []
+
+
+def test_monitor_writes_the_live_comparison_the_challengers_report_shows(
+    api: Api, live: LiveServer, challenger: str, tmp_path: Path
+) -> None:
+    """Serving writes it to the challenger's version, training's report reads it: through a
+    real registry, with neither side importing the other."""
+    import json
+
+    import mlflow
+    from mlflow.artifacts import download_artifacts
+
+    from models.mlflow_layout import LIVE_COMPARISON_TAG, live_comparison_file
+    from tests.training.test_report import ReportParser
+    from training.report import write_report
+
+    answers = _answers(live.url)
+    _shadow_rows(live.settings.resolved_database_url, len(answers))
+    summary = run_monitor(live.settings)
+    assert summary["live_comparisons"] == [f"live comparison written to version {challenger}'s run"]
+    client = mlflow.MlflowClient()
+    name = api.registry.settings.model_name
+    mv = client.get_model_version(name, challenger)
+    assert mv.tags[LIVE_COMPARISON_TAG] == summary["computed_at"]
+    path = download_artifacts(
+        run_id=mv.run_id, artifact_path=live_comparison_file(challenger), dst_path=str(tmp_path)
+    )
+    written = json.loads(Path(path).read_text())
+    (pair,) = summary["challengers"]
+    assert {k: written[k] for k in pair} == pair and written["computed_at"] == summary[
+        "computed_at"
+    ]
+
+    page = write_report(challenger, out=tmp_path / "challenger.html", settings=live.settings)
+    parsed = ReportParser()
+    parsed.feed(page.read_text(encoding="utf-8"))
+    assert parsed.keys["live_champion"] == [api.registry.v1]
+    assert parsed.keys["live_leads"] == [str(pair["leads"])]
+    assert parsed.keys["live_agreement"] == ["100.0%"]
+    # Only the challenger's file: the champion, registered from the same run, has none.
+    listed = [a.path for a in client.list_artifacts(mv.run_id, "live")]
+    assert listed == [live_comparison_file(challenger)]

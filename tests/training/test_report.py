@@ -133,6 +133,19 @@ def test_report_numbers_are_the_runs_metrics(
     assert parsed.keys["rows_test"] == [str(int(metrics["n_test"]))]
 
 
+def test_report_shows_how_the_model_ranks_the_ae_decisions(
+    governance_module: Store, report: tuple[Path, ReportParser]
+) -> None:
+    _, parsed = report
+    metrics = governance_module.results[1].metrics
+    assert parsed.keys["accept_auc"] == [f"{metrics['test_ae_accept_auc']:.3f}"]
+    assert parsed.keys["rejected_percentile"] == [
+        f"{metrics['test_ae_rejected_mean_percentile']:.0f}"
+    ]
+    assert parsed.keys["mean_rating"][0] == f"{metrics['test_band1_meeting_rating']:.2f}"
+    assert len(parsed.keys["rejected_share"]) == 5
+
+
 def test_report_quadrants_and_thresholds_come_from_the_run(
     governance_module: Store, report: tuple[Path, ReportParser]
 ) -> None:

@@ -55,7 +55,10 @@ def test_spark_builds_the_same_labelled_features_and_split(spark, tmp_path: Path
     for fold in ("train", "val", "test"):
         np.testing.assert_array_equal(getattr(on_spark.split, fold), getattr(single.split, fold))
     pd.testing.assert_frame_equal(on_spark.labels, single.labels[list(on_spark.labels.columns)])
-    assert on_spark.validation.counts == single.validation.counts
+    # The Spark engine checks the three lead tables; the accounts table only one machine.
+    assert on_spark.validation.counts == {
+        name: single.validation.counts[name] for name in ("leads", "events", "outcomes")
+    }
     assert on_spark.engine["name"] == "spark"
     assert on_spark.engine["trained_on"] == f"all {len(single.X)} labelled leads"
     # the event at the snapshot instant is seen by neither engine

@@ -108,6 +108,25 @@ def test_train_writes_artifacts_the_reviewers_need(trained: Trained) -> None:
     assert [p["phase"] for p in phases][:3] == ["fingerprint", "read+validate", "features"]
 
 
+def test_train_reports_how_the_candidate_ranks_ae_rejections(trained: Trained) -> None:
+    """The generator's AEs reject leads with worse odds more often: the run shows it."""
+    result, settings, _ = trained
+    configure_mlflow(settings)
+    from mlflow.artifacts import download_artifacts
+
+    path = download_artifacts(run_id=result.run_id, artifact_path="evaluation/feedback.json")
+    ranking = json.loads(Path(path).read_text())
+    m = result.metrics
+    assert ranking["n_decided"] == m["test_ae_decided"] > 50
+    assert ranking["accept_auc"] == pytest.approx(m["test_ae_accept_auc"])
+    assert m["test_ae_accept_auc"] > 0.5
+    assert m["test_ae_rejected_mean_percentile"] < m["test_ae_accepted_mean_percentile"]
+    assert sum(b["leads"] for b in ranking["bands"]) == m["n_test"]
+    assert m["test_band1_meeting_rating"] > m["test_band5_meeting_rating"]
+    said = f"the score tells them apart with AUC {m['test_ae_accept_auc']:.3f}"
+    assert said in result.summary_text()
+
+
 def test_train_summary_text_names_version_and_models(trained: Trained) -> None:
     text = trained[0].summary_text()
     assert f"version {trained[0].version}" in text

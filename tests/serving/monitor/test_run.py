@@ -76,6 +76,7 @@ def test_monitor_summarises_served_leads_and_the_endpoint_returns_it(
 
     html = page.read_text()
     assert "<img" in html and 'src="http' not in html and "<script" not in html
+    assert "Calibration: predicted vs realised, per score band" in html
     served = httpx.get(f"{live.url}/v1/monitor/summary", headers=HEADERS)
     assert served.status_code == 200
     assert served.json()["computed_at"] == summary["computed_at"]

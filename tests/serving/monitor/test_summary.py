@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from data_contracts.vocab import QUADRANTS
-from serving.monitor.summary import VersionProfile, summarise, wilson
+from serving.monitor.summary import VersionProfile, calibration_bands, summarise, wilson
 
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 DRIFT_FROM = pd.Timestamp("2026-02-09", tz="UTC")  # week 6
@@ -214,3 +214,30 @@ def test_monitor_with_no_feedback_yet_counts_every_lead_open(traffic: Traffic) -
     assert all(r["realised"]["n"] == 0 for r in v["outcomes"]["quadrants"])
     assert sum(r["censored"] for r in v["outcomes"]["quadrants"]) == v["leads"]
     assert all(r["within_target_share"] == 0.0 for r in v["speed_to_lead"]["quadrants"])
+
+
+def test_monitor_calibration_bands_count_resolved_leads_only(version: dict) -> None:
+    outcomes = version["outcomes"]
+    bands = outcomes["calibration"]
+    assert [b["band"] for b in bands] == [1, 2, 3, 4, 5]
+    assert sum(b["realised"]["n"] for b in bands) == outcomes["resolved"]  # open: censored
+    means = [b["mean_predicted"] for b in bands]
+    assert means == sorted(means)
+
+
+def _resolved(p: np.ndarray, seed: int = 1) -> pd.DataFrame:
+    won = np.random.default_rng(seed).uniform(size=len(p)) < p
+    return pd.DataFrame({"combined_probability": p, "won": pd.array(won.astype(int), "Int8")})
+
+
+def test_monitor_calibration_holds_a_calibrated_model_and_flags_an_over_promise() -> None:
+    p = np.random.default_rng(0).uniform(0.02, 0.45, 3_000)
+    calibrated = calibration_bands(_resolved(p))
+    assert sum(b["predicted_within_interval"] for b in calibrated) >= 4  # 95% intervals
+    for b in calibrated:
+        assert b["predicted_low"] <= b["mean_predicted"] <= b["predicted_high"]
+    # The same outcomes, served by a model that promised twice the odds it delivers.
+    over = calibration_bands(_resolved(p).assign(combined_probability=np.minimum(2 * p, 1)))
+    assert [b["predicted_within_interval"] for b in over][1:] == [False] * 4
+    assert all(b["mean_predicted"] > b["realised"]["high"] for b in over[1:])
+    assert calibration_bands(_resolved(p).iloc[:0]) == []
