@@ -5,7 +5,8 @@ Parquet rows at a time; every row goes to the bucket of its lead_id's hash, carr
 source file and row (`partition.SOURCE_COLUMNS`). All rows of a lead share a bucket, so
 `partition.validate_partition` finds on each bucket what the whole-table contracts find
 on the folder -- the Spark path's argument, on one machine -- and only one bucket is in
-memory at a time. Folders read through a mapping, or with CSV tables, are not split.
+memory at a time. Folders read through a mapping, with CSV tables or with an accounts
+table are not split.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_contracts.crm_data import (
+    ACCOUNTS,
     TABLES,
     TIME_COLUMNS,
     CrmData,
@@ -32,6 +34,7 @@ from data_contracts.crm_data import (
     missing_optional,
     read_manifest,
     read_table,
+    table_path,
 )
 from data_contracts.partition import SOURCE_FILE, SOURCE_ROW, PartitionResult, validate_partition
 from data_contracts.validate import table_failures
@@ -65,7 +68,11 @@ def bucket_path(root: Path, table: str, bucket: int) -> Path:
 
 
 def parquet_tables(data_dir: Path) -> dict[str, Path] | None:
-    """The folder's tables, if each present one is a single Parquet file (else None)."""
+    """The folder's tables, if each present one is a single Parquet file and it has no
+    accounts table (else None): an account is shared by leads of many buckets, and the
+    account rules judge a lead against all of them."""
+    if table_path(Path(data_dir), ACCOUNTS) is not None:
+        return None
     found = {name: locate_table(Path(data_dir), name) for name in TABLES}
     paths = {name: p for name, p in found.items() if p is not None}
     if all(p.is_file() and p.suffix == ".parquet" for p in paths.values()):

@@ -63,3 +63,10 @@ def test_table_level_finding_keeps_a_folder_whole(tmp_path: Path) -> None:
     paths = parquet_tables(folder)
     assert paths is not None
     assert not table_level_ok(folder_template(folder, paths), paths, TABLES)
+
+
+def test_folder_with_accounts_is_not_split(tmp_path: Path) -> None:
+    folder = write_broken(tmp_path)
+    assert parquet_tables(folder) is not None
+    pd.DataFrame({"account_id": ["A1"]}).to_parquet(folder / "accounts.parquet", index=False)
+    assert parquet_tables(folder) is None
