@@ -33,6 +33,10 @@ LEAF_DOUBLING_WINS = 250
 MAX_LEAVES = 31
 WINS_PER_LEAF = 5  # a leaf holds at least this many expected wins (and MIN_LEAF_ROWS rows)
 MIN_LEAF_ROWS = 20
+# Rows whose leaf indices are held at once when explaining: (rows x trees) indices, their
+# offsets and a one-hot of them cost about 32 bytes a tree a row, so a 100k-lead chunk of a
+# 1,400-tree model would need gigabytes at once; blocks keep that to a few hundred MB.
+CONTRIB_BLOCK_ROWS = 8_192
 MAX_LEAF_ROWS = 2_000
 
 
@@ -194,7 +198,16 @@ class BoostedLearner:
     def raw(self, M: FloatArray) -> FloatArray:
         return self._predict(self.booster_, M)
 
-    def contributions(self, M: FloatArray) -> FloatArray:
+    def contributions(self, M: FloatArray, *, block_rows: int = CONTRIB_BLOCK_ROWS) -> FloatArray:
+        """Per-feature path contributions, `block_rows` rows at a time (each row's sum is
+        its own, so blocks change the memory held, not the answer)."""
         if len(M) == 0:
             return np.zeros((0, len(self.feature_names)))
-        return self.paths_.contributions(self._leaves(M))
+        if len(M) <= block_rows:
+            return self.paths_.contributions(self._leaves(M))
+        return np.vstack(
+            [
+                self.paths_.contributions(self._leaves(M[start : start + block_rows]))
+                for start in range(0, len(M), block_rows)
+            ]
+        )

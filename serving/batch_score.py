@@ -1,7 +1,8 @@
 """`handoff score`: score a whole CRM folder with the champion, for nightly runs.
 
-Same answer per lead as the API (reasons flattened to text columns), in chunks so a million
-leads fit in memory, written as parquet or csv. Rows failing the contracts are left out
+Same answer per lead as the API (reasons flattened to text columns), in chunks, written as
+parquet or csv; a plain Parquet folder larger than one chunk is read a lead-id bucket at a
+time (`data_contracts.folder_buckets`), so memory does not grow with the folder. Rows failing the contracts are left out
 and counted; leads are scored as of the data's extraction time unless told otherwise.
 """
 
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,16 @@ import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData
+from data_contracts.folder_buckets import (
+    FolderBuckets,
+    folder_template,
+    iter_buckets,
+    lead_rows,
+    parquet_tables,
+    scratch_dir,
+    split_folder,
+    table_level_ok,
+)
 from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
@@ -204,48 +215,64 @@ def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, i
     )
 
 
-def score_folder(
-    data_dir: Path | str,
-    *,
-    out: Path | str,
-    mapping: Path | str | None = None,
-    settings: ServingSettings | None = None,
-    as_of: pd.Timestamp | None = None,
-    chunk_leads: int = CHUNK_LEADS,
-    reasons: bool = True,
-) -> str:
-    """Score every valid lead in `data_dir` with the champion; write `out`; return a summary."""
-    started = time.perf_counter()
-    out = check_output(Path(out))
-    settings = settings or ServingSettings()
-    champion = load_champion(settings)
-    crm = read_crm(Path(data_dir), Path(mapping) if mapping else None)
-    warnings = training_differences(champion, crm)
-    when = scoring_time(as_of, crm.data_end)
-    leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
-    run_id = f"batch-{uuid.uuid4().hex}"
-
+def _chunks(
+    leads: pd.DataFrame, events: pd.DataFrame, chunk_leads: int
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Valid leads `chunk_leads` at a time, each with its events."""
+    if len(leads) <= chunk_leads:  # one chunk: no need to map 20 events a lead to chunks
+        yield leads, events
+        return
     ids = leads["lead_id"].astype(str).to_numpy()
     chunk_of = pd.Series(np.arange(len(ids)) // chunk_leads, index=ids)
     event_chunks = {
         int(k): frame for k, frame in events.groupby(events["lead_id"].astype(str).map(chunk_of))
     }
-    empty_events = events.iloc[:0]
+    for k, start in enumerate(range(0, len(ids), chunk_leads)):
+        yield leads.iloc[start : start + chunk_leads], event_chunks.get(k, events.iloc[:0])
+
+
+@dataclass
+class _LeftOut:
+    """Rows the contracts left out, counted as the chunks go by."""
+
+    leads: int = 0
+    events: int = 0
+
+
+def _bucket_chunks(
+    buckets: FolderBuckets, left: _LeftOut
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each bucket's valid leads and events, validated one bucket at a time and scored as
+    one chunk (buckets hold about `chunk_leads` leads; one a few percent over is not split)."""
+    for checked in iter_buckets(buckets):
+        left.leads += checked.counts["leads"]["rows"] - checked.counts["leads"]["valid"]
+        left.events += checked.counts["events"]["rows"] - checked.counts["events"]["valid"]
+        yield checked.valid.leads, checked.valid.events
+
+
+def _write_scored(
+    chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]],
+    champion: Champion,
+    when: pd.Timestamp,
+    out: Path,
+    reasons: bool,
+) -> dict[str, int]:
+    """Score and write chunk by chunk (to a `.partial` file renamed at the end); the
+    quadrant counts."""
+    run_id = f"batch-{uuid.uuid4().hex}"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     writer: Any = None
     quadrants: dict[str, int] = {}
     n_scored = 0
     try:
-        for k, start in enumerate(range(0, len(ids), chunk_leads)):
-            chunk = leads.iloc[start : start + chunk_leads]
-            scored = score_frame(
-                champion.model, chunk, event_chunks.get(k, empty_events), when, reasons=reasons
-            )
+        for chunk, chunk_events in chunks:
+            if not len(chunk):
+                continue
+            scored = score_frame(champion.model, chunk, chunk_events, when, reasons=reasons)
             flat = checked_output(flatten(scored, champion, when, run_id))
             for q, c in flat["quadrant"].value_counts().items():
                 quadrants[str(q)] = quadrants.get(str(q), 0) + int(c)
-            n_scored += len(flat)
             if out.suffix == ".parquet":
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -255,7 +282,8 @@ def score_folder(
                     writer = pq.ParquetWriter(tmp, table.schema)
                 writer.write_table(table)
             else:
-                flat.to_csv(tmp, mode="a", header=(k == 0), index=False)
+                flat.to_csv(tmp, mode="a", header=(n_scored == 0), index=False)
+            n_scored += len(flat)
         if writer is not None:
             writer.close()
             writer = None
@@ -270,13 +298,72 @@ def score_folder(
         if writer is not None:
             writer.close()
         tmp.unlink(missing_ok=True)
+    return quadrants
+
+
+_SPLIT_TABLES = ("leads", "events")  # outcomes play no part in scoring
+
+
+def _split_template(
+    data_dir: Path, mapping: Path | str | None, chunk_leads: int
+) -> tuple[CrmData, dict[str, Path]] | None:
+    """The folder's template and tables when it is read a bucket at a time: a plain Parquet
+    folder with more leads than one chunk and no table-level finding (those concern the
+    whole table, which the whole-table path reports)."""
+    paths = parquet_tables(data_dir) if mapping is None else None
+    if paths is None or lead_rows(paths) <= chunk_leads:
+        return None
+    template = folder_template(data_dir, paths)
+    return (template, paths) if table_level_ok(template, paths, _SPLIT_TABLES) else None
+
+
+def score_folder(
+    data_dir: Path | str,
+    *,
+    out: Path | str,
+    mapping: Path | str | None = None,
+    settings: ServingSettings | None = None,
+    as_of: pd.Timestamp | None = None,
+    chunk_leads: int = CHUNK_LEADS,
+    reasons: bool = True,
+) -> str:
+    """Score every valid lead in `data_dir` with the champion; write `out`; return a summary.
+
+    A plain Parquet folder with more than `chunk_leads` leads is split on disk into
+    lead-id buckets of about `chunk_leads` leads (`folder_buckets`) and read, checked and
+    scored one bucket at a time, so memory stays bounded however large the folder; its rows
+    come out bucket by bucket. Anything else is read whole, rows in source order.
+    """
+    started = time.perf_counter()
+    out = check_output(Path(out))
+    settings = settings or ServingSettings()
+    champion = load_champion(settings)
+    data_dir = Path(data_dir)
+    split = _split_template(data_dir, mapping, chunk_leads)
+    if split is not None:
+        template, paths = split
+        warnings = training_differences(champion, template)
+        when = scoring_time(as_of, template.data_end)
+        left = _LeftOut()
+        with scratch_dir() as root:
+            buckets = split_folder(template, paths, _SPLIT_TABLES, chunk_leads, Path(root))
+            chunks = _bucket_chunks(buckets, left)
+            quadrants = _write_scored(chunks, champion, when, out, reasons)
+        left_out = (left.leads, left.events)
+    else:
+        crm = read_crm(data_dir, Path(mapping) if mapping else None)
+        warnings = training_differences(champion, crm)
+        when = scoring_time(as_of, crm.data_end)
+        leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
+        quadrants = _write_scored(_chunks(leads, events, chunk_leads), champion, when, out, reasons)
+        left_out = (dropped_leads, dropped_events)
     return summary_text(
         champion,
         when,
         out,
         seconds=time.perf_counter() - started,
         quadrants=quadrants,
-        left_out=(dropped_leads, dropped_events),
+        left_out=left_out,
         warnings=warnings,
     )
 

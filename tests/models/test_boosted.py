@@ -40,6 +40,17 @@ def test_each_half_is_scored_by_the_rounds_the_other_half_chose() -> None:
     np.testing.assert_array_equal(learner.cross_raw_[a], learner.val_raw_by_half_[1][a])
 
 
+def test_contributions_in_blocks_equal_one_block() -> None:
+    M, y = _data(3_000, 4)
+    M_val, y_val = _data(1_000, 5)
+    learner = BoostedLearner(feature_names=list("abcd"), categorical=[]).fit(
+        M, y, M_val, y_val, stratified_halves(y_val, 0)
+    )
+    whole = learner.contributions(M, block_rows=len(M))
+    np.testing.assert_array_equal(learner.contributions(M, block_rows=1_000), whole)
+    np.testing.assert_allclose(learner.bias_ + whole.sum(axis=1), learner.raw(M), atol=1e-9)
+
+
 def test_fixed_capacity_without_patience_trains_every_round() -> None:
     M, y = _data(1_000, 2)
     M_val, y_val = _data(400, 3)
