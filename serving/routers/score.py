@@ -106,12 +106,13 @@ def score_one(
 ) -> Response:
     """Score one lead with its recent events: scores, quadrant, action, SLA, reasons.
 
-    A plain `def`, so FastAPI runs it in its thread pool: chosen by measurement
-    (`tests/benchmarks/bench_load.py --variants`, `eventloop-N`). On the event loop it
-    answered fewer requests at every concurrency, with a longer tail: the loop holds the GIL
-    scoring the next request while the score log's writer thread waits for it (up to the
-    interpreter's 5 ms switch interval) to commit the previous one, and a shorter switch
-    interval recovers part of the loss.
+    A plain `def`, so FastAPI runs it in its thread pool, and the thread commits the log row
+    itself (`Store.write_blocking`), taking along the rows of requests that wait meanwhile:
+    on PostgreSQL or SQLite with `synchronous=full` concurrent requests share one round trip
+    or fsync. `tests/benchmarks/bench_load.py --variants` measures the alternatives
+    (`eventloop-N`, `eventloop-direct-N`): on a loaded box the thread pool answered more; on a
+    quiet one the event loop committing itself had the shorter tail at 32 connections, but
+    it blocks the loop for every commit, one network round trip each on PostgreSQL.
     """
     now = utc_now()
     as_of, errors = check_item(
