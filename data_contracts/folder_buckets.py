@@ -36,7 +36,13 @@ from data_contracts.crm_data import (
     read_table,
     table_path,
 )
-from data_contracts.partition import SOURCE_FILE, SOURCE_ROW, PartitionResult, validate_partition
+from data_contracts.partition import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    PartitionResult,
+    stand_in,
+    validate_partition,
+)
 from data_contracts.validate import table_failures
 
 BATCH_ROWS = 1_000_000  # rows of a table read at a time while splitting
@@ -130,15 +136,14 @@ def _split_table(path: Path, name: str, n_buckets: int, root: Path) -> int:
 
 
 def _heads(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
-    """Each table's columns and, if it has rows, one stand-in row of missing values."""
+    """Each table's `partition.stand_in` (an absent table: its empty contract table)."""
     heads = {}
     for name in TABLES:
         if name not in paths:
             heads[name] = empty_table(name)
             continue
-        n = 1 if pq.ParquetFile(paths[name]).metadata.num_rows else 0
-        columns = pq.read_schema(paths[name]).names
-        heads[name] = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in columns})
+        has_rows = pq.ParquetFile(paths[name]).metadata.num_rows > 0
+        heads[name] = stand_in(pq.read_schema(paths[name]).names, has_rows)
     return heads
 
 

@@ -12,7 +12,7 @@ are judged once (`validate.table_failures`), so they are left out here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,6 +38,14 @@ class PartitionResult:
     failures: pd.DataFrame  # FAILURE_COLUMNS; `row` is the source row
     quarantined: pd.DataFrame  # QUARANTINE_COLUMNS
     counts: dict[str, dict[str, int]]
+
+
+def stand_in(columns: Sequence[str], has_rows: bool) -> pd.DataFrame:
+    """A table's columns and, if it has rows, one row of missing values: all the table-level
+    rules (`validate.table_failures`: an empty file, a missing column) look at, so an engine
+    that never holds the whole table judges them on this (its row-level findings are not
+    kept)."""
+    return pd.DataFrame({c: pd.Series([None] * int(has_rows), dtype=object) for c in columns})
 
 
 def _in_source_order(frame: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from data_contracts.partition import (
     SOURCE_FILE,
     SOURCE_ROW,
     PartitionResult,
+    stand_in,
     validate_partition,
 )
 from data_contracts.spark_tables import (
@@ -107,17 +108,15 @@ class SparkFindings:
 
 
 def _table_level(crm: SparkCrm, counts: dict[str, dict[str, int]]) -> pd.DataFrame:
-    """`validate.table_failures` on each table's columns and whether it has rows: a stand-in
-    row of missing values (its own row-level findings are not kept) or none."""
+    """`validate.table_failures` on each table's `partition.stand_in`."""
     heads: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         frame = crm.table(name)
         if frame is None:
             heads[name] = empty_table(name)
             continue
-        n = 1 if counts[name]["rows"] else 0
         columns = [c for c in frame.columns if c not in SOURCE_COLUMNS]
-        heads[name] = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in columns})
+        heads[name] = stand_in(columns, counts[name]["rows"] > 0)
     sample = replace(
         crm.template, leads=heads["leads"], events=heads["events"], outcomes=heads["outcomes"]
     )

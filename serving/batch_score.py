@@ -2,8 +2,9 @@
 
 Same answer per lead as the API (reasons flattened to text columns), in chunks, written as
 parquet or csv; a plain Parquet folder larger than one chunk is read a lead-id bucket at a
-time (`data_contracts.folder_buckets`), so memory does not grow with the folder. Rows failing the contracts are left out
-and counted; leads are scored as of the data's extraction time unless told otherwise.
+time (`data_contracts.folder_buckets`), so memory does not grow with the folder. Rows
+failing the contracts are left out and counted; leads are scored as of the data's
+extraction time unless told otherwise.
 """
 
 from __future__ import annotations
