@@ -9,7 +9,13 @@ with a lead feature or a mapped extra (`x_`).
 from __future__ import annotations
 
 from data_contracts.vocab import ABM_TIERS, BUYING_ROLE_WORDS, BUYING_ROLES, ENGAGED_DAYS
-from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet, _cat, _flag, _num
+from features.feature_sets import (
+    DEFAULT_HALF_LIFE_DAYS,
+    FeatureSet,
+    category_spec,
+    flag_spec,
+    number_spec,
+)
 
 # The roles a buying group is complete with (unknown is no role at all).
 GROUP_ROLES: tuple[str, ...] = tuple(r for r in BUYING_ROLES if r != "unknown")
@@ -26,14 +32,14 @@ ACCOUNT_FIT_V1 = FeatureSet(
     version="1.0.0",
     role="fit",
     features=(
-        _flag(
+        flag_spec(
             "acct_known",
             "The lead is linked to an account in the accounts table",
             "Linked to an account",
             "Not linked to an account",
             missing_when=0,
         ),
-        _num(
+        number_spec(
             "acct_log_employees",
             "float64",
             "The account's headcount, log10; NaN when unknown or no account",
@@ -44,7 +50,7 @@ ACCOUNT_FIT_V1 = FeatureSet(
             units="employees",
             phrase_missing="Account headcount not known",
         ),
-        _num(
+        number_spec(
             "acct_log_revenue",
             "float64",
             "The account's annual revenue, log10(1 + revenue); NaN when unknown or no account",
@@ -54,20 +60,20 @@ ACCOUNT_FIT_V1 = FeatureSet(
             unit="USD",
             phrase_missing="Account revenue not known",
         ),
-        _flag(
+        flag_spec(
             "acct_is_named",
             "The account is on the ABM named-account list",
             "Named ABM account",
             "Not a named ABM account",
         ),
-        _cat(
+        category_spec(
             "acct_abm_tier",
             f"The account's ABM tier ({', '.join(ABM_TIERS)}; '{NO_TIER}' when not tiered)",
             "ABM {value}",
             "No ABM tier",
             words={t: t.replace("_", " ") for t in ABM_TIERS} | {NO_TIER: "no tier"},
         ),
-        _flag(
+        flag_spec(
             "acct_is_business_unit",
             "The account is a business unit of a parent account",
             "Business unit of a larger account",
@@ -81,7 +87,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
     version="1.0.0",
     role="interest",
     features=(
-        _num(
+        number_spec(
             "acct_contacts",
             "int32",
             "Contacts (leads) of the account created before the snapshot, the lead included",
@@ -91,7 +97,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             units="contacts",
             phrase_zero="No contacts at the account",
         ),
-        _num(
+        number_spec(
             "acct_engagement_decayed",
             "float64",
             "Engagement of all the account's contacts, weighted by type and halved every "
@@ -99,7 +105,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             "Account engagement score of {value:.1f}",
             phrase_zero="No recent engagement at the account",
         ),
-        _num(
+        number_spec(
             "acct_engaged_contacts",
             "int32",
             f"Contacts of the account with a touch in the {ENGAGED_DAYS} days before the snapshot",
@@ -110,7 +116,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             phrase_zero="No engaged contacts at the account",
         ),
         *(
-            _num(
+            number_spec(
                 engaged_role_column(role),
                 "int32",
                 f"Engaged contacts (a touch in {ENGAGED_DAYS} days) who are a "
@@ -123,7 +129,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             )
             for role in GROUP_ROLES
         ),
-        _num(
+        number_spec(
             "acct_roles_covered",
             "int32",
             f"Buying-group roles ({', '.join(GROUP_ROLES)}) with an engaged contact",
@@ -133,7 +139,7 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             units="roles",
             phrase_zero="No buying-group role engaged",
         ),
-        _num(
+        number_spec(
             "acct_days_since_last_high_intent",
             "float64",
             "Days from the last high-intent touch by anyone at the account to the snapshot; "

@@ -39,7 +39,7 @@ from features.account_sets import (
     engaged_role_column,
 )
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, ENGAGEMENT_TYPES
-from features.interest import _codes, as_of_array, weights
+from features.interest import as_of_array, positions_in, weights
 from features.roles import RolePolicy
 
 Columns = dict[str, Any]
@@ -241,8 +241,8 @@ def account_interest_at(
         out["acct_contacts"] = np.zeros(len(seg_q), dtype=np.int64)
 
     if n_rows(events):
-        lead = _codes(events["lead_id"], pd.Index(leads["lead_id"]))
-        etype = _codes(events["type"], _TYPE_INDEX)
+        lead = positions_in(events["lead_id"], pd.Index(leads["lead_id"]))
+        etype = positions_in(events["type"], _TYPE_INDEX)
         t = epoch_us(events["occurred_at"])
         ok = (lead >= 0) & (etype >= 0) & (t != NAT)
         ok[ok] &= code[lead[ok]] >= 0

@@ -266,9 +266,10 @@ def extra_names(columns: list[str], prefix: str = EXTRA_PREFIX, taken: Any = ())
     return out
 
 
-def _flag(
+def flag_spec(
     name: str, description: str, true: str, false: str, *, missing_when: float | None = None
 ) -> FeatureSpec:
+    """A yes/no feature said in words either way (every feature set declares them alike)."""
     return FeatureSpec(
         name,
         "numeric",
@@ -281,13 +282,15 @@ def _flag(
     )
 
 
-def _cat(name: str, description: str, phrase: str, missing: str, **kw: Any) -> FeatureSpec:
+def category_spec(name: str, description: str, phrase: str, missing: str, **kw: Any) -> FeatureSpec:
+    """A categorical feature with its phrase and what to say when it is not on file."""
     return FeatureSpec(
         name, "categorical", "category", description, phrase=phrase, phrase_missing=missing, **kw
     )
 
 
-def _num(name: str, dtype: str, description: str, phrase: str, **kw: Any) -> FeatureSpec:
+def number_spec(name: str, dtype: str, description: str, phrase: str, **kw: Any) -> FeatureSpec:
+    """A numeric feature with its phrase."""
     return FeatureSpec(name, "numeric", dtype, description, phrase=phrase, **kw)
 
 
@@ -296,35 +299,37 @@ FIT_V1 = FeatureSet(
     version="1.0.0",
     role="fit",
     features=(
-        _cat(
+        category_spec(
             "industry",
             "Industry of the lead's company (as the CRM spells it)",
             "{Value} industry",
             "Industry not known",
         ),
-        _cat("country", "Country of the lead's company", "Based in {value}", "Country not known"),
-        _cat(
+        category_spec(
+            "country", "Country of the lead's company", "Based in {value}", "Country not known"
+        ),
+        category_spec(
             "seniority",
             "Seniority of the lead's title",
             "Seniority: {value}",
             "Seniority not known",
             words=SENIORITY_WORDS,
         ),
-        _cat(
+        category_spec(
             "function",
             "Business function of the lead's role",
             "Works in {value}",
             "Business function not known",
             words=FUNCTION_WORDS,
         ),
-        _cat(
+        category_spec(
             "source",
             "Lead source: how the lead came in",
             "Came in via {value}",
             "Lead source not known",
             words=SOURCE_WORDS,
         ),
-        _num(
+        number_spec(
             "log_employees",
             "float64",
             "Company headcount, log10 (2 = 100, 3 = 1,000, 4 = 10,000); NaN when unknown",
@@ -335,7 +340,7 @@ FIT_V1 = FeatureSet(
             units="employees",
             phrase_missing="Headcount not known",
         ),
-        _num(
+        number_spec(
             "log_revenue",
             "float64",
             "Company annual revenue, log10(1 + revenue) (6 = 1M, 9 = 1B); NaN when unknown",
@@ -345,67 +350,67 @@ FIT_V1 = FeatureSet(
             unit=DEFAULT_CURRENCY,
             phrase_missing="Revenue not known",
         ),
-        _flag(
+        flag_spec(
             "employees_missing",
             "Company headcount is not known",
             "Headcount not known",
             "Headcount known",
             missing_when=1,
         ),
-        _flag(
+        flag_spec(
             "revenue_missing",
             "Company revenue is not known",
             "Revenue not known",
             "Revenue known",
             missing_when=1,
         ),
-        _flag(
+        flag_spec(
             "is_named_account",
             "The company is a named (target) account",
             "Named account",
             "Not a named account",
         ),
-        _flag(
+        flag_spec(
             "email_present",
             "An email address is on file",
             "Has an email address",
             "No email address",
             missing_when=0,
         ),
-        _flag(
+        flag_spec(
             "email_corporate",
             "Email on a company domain (not a free-mail provider such as gmail.com)",
             "Company email address",
             "Free-mail or no email address",
         ),
-        _flag(
+        flag_spec(
             "phone_present",
             "A phone number is on file",
             "Has a phone number",
             "No phone number",
             missing_when=0,
         ),
-        _flag(
+        flag_spec(
             "mobile_present",
             "A mobile number is on file",
             "Has a mobile number",
             "No mobile number",
             missing_when=0,
         ),
-        _flag(
+        flag_spec(
             "title_present",
             "A job title is on file",
             "Has a job title",
             "No job title",
             missing_when=0,
         ),
-        _flag(
+        flag_spec(
             "title_head_of",
             "Job title contains 'head' (e.g. Head of Marketing)",
             "'Head of' title",
             "No 'Head of' title",
         ),
-        _flag(
+        flag_spec(
             "title_chief",
             "Job title names a chief, founder, owner or president (CEO, CTO, ...)",
             "Chief / founder / owner title",
@@ -490,7 +495,7 @@ def _count_spec(group: str, days: int) -> FeatureSpec:
     else:
         what = f"'{group}' events"
     one, many = {**_GROUP_WORDS, **_TYPE_WORDS}[group]
-    return _num(
+    return number_spec(
         count_name(group, days),
         "int32",
         f"Number of {what} in the {days} days before the snapshot",
@@ -510,7 +515,7 @@ INTEREST_V1 = FeatureSet(
     role="interest",
     features=(
         *(_count_spec(g, d) for g, d in COUNT_WINDOWS),
-        _num(
+        number_spec(
             "n_touches_total",
             "int32",
             "Number of engagement touches ever, before the snapshot",
@@ -520,7 +525,7 @@ INTEREST_V1 = FeatureSet(
             units="touches",
             phrase_zero="No touches yet",
         ),
-        _num(
+        number_spec(
             "engagement_decayed",
             "float64",
             "Engagement weighted by type and halved every half-life "
@@ -528,7 +533,7 @@ INTEREST_V1 = FeatureSet(
             "Recent engagement score of {value:.1f}",
             phrase_zero="No recent engagement",
         ),
-        _num(
+        number_spec(
             "high_intent_decayed",
             "float64",
             "High-intent touches, each halved every half-life "
@@ -536,7 +541,7 @@ INTEREST_V1 = FeatureSet(
             "Recent high-intent activity score of {value:.1f}",
             phrase_zero="No recent high-intent activity",
         ),
-        _num(
+        number_spec(
             "days_since_last_touch",
             "float64",
             "Days from the last engagement touch to the snapshot; NaN when none",
@@ -544,7 +549,7 @@ INTEREST_V1 = FeatureSet(
             display="days",
             phrase_missing="No touches yet",
         ),
-        _num(
+        number_spec(
             "days_since_last_high_intent",
             "float64",
             "Days from the last high-intent touch to the snapshot; NaN when none",
@@ -552,7 +557,7 @@ INTEREST_V1 = FeatureSet(
             display="days",
             phrase_missing="No high-intent touch yet",
         ),
-        _num(
+        number_spec(
             "days_since_first_touch",
             "float64",
             "Days from the first engagement touch to the snapshot; NaN when none",
@@ -560,7 +565,7 @@ INTEREST_V1 = FeatureSet(
             display="days",
             phrase_missing="No touches yet",
         ),
-        _num(
+        number_spec(
             "n_types_90d",
             "int32",
             "Distinct engagement types in the 90 days before the snapshot (breadth)",
@@ -570,7 +575,7 @@ INTEREST_V1 = FeatureSet(
             units="different kinds of touch",
             phrase_zero="No touches in the last 90 days",
         ),
-        _num(
+        number_spec(
             "velocity_7d",
             "float64",
             "log(1 + touches in the last 7 days) - log(1 + the 7-day rate over the 30 days "
@@ -579,7 +584,7 @@ INTEREST_V1 = FeatureSet(
             phrase_below=f"Activity slowing down {_TREND}",
             phrase_zero=f"Activity steady {_TREND}",
         ),
-        _flag(
+        flag_spec(
             "unsubscribed",
             "The lead unsubscribed before the snapshot",
             "Unsubscribed",

@@ -68,7 +68,7 @@ _WINDOWS = sorted({d for _, d in COUNT_WINDOWS}, reverse=True)
 _VELOCITY_RECENT, _VELOCITY_PRIOR = 7, 30
 
 
-def _codes(
+def positions_in(
     values: pd.Series | npt.NDArray[Any],
     index: pd.Index | Sequence[Any],
     lookup: Mapping[Any, int] | None = None,
@@ -160,8 +160,8 @@ def interest_arrays(
         raise ValueError("lead_ids must be unique: one snapshot per lead")
     n = len(ids)
     if n_rows(events):
-        code = _codes(events["lead_id"], ids)
-        etype = _codes(events["type"], _TYPE_INDEX, _TYPE_LOOKUP)
+        code = positions_in(events["lead_id"], ids)
+        etype = positions_in(events["type"], _TYPE_INDEX, _TYPE_LOOKUP)
         t = epoch_us(events["occurred_at"])
         ok = (code >= 0) & (etype >= 0) & (t != NAT)
         snap = as_of_us[np.where(ok, code, 0)] if n else np.zeros(len(t), dtype=np.int64)
