@@ -27,6 +27,19 @@ TIE_BREAK = 1e-6
 FloatArray = npt.NDArray[np.float64]
 
 
+def equal_count_bands(
+    probability: npt.ArrayLike, bands: int, *, best_first: bool = False
+) -> npt.NDArray[np.int64]:
+    """Band 0..`bands`-1 of each lead, every band the same number of leads give or take one:
+    by rising probability, or with the highest first when `best_first`; tied leads keep their
+    order. Training's AE-feedback bands and the monitor's calibration bands split alike."""
+    p = np.asarray(probability, dtype=float)
+    order = np.argsort(-p if best_first else p, kind="stable")
+    band = np.empty(len(p), dtype=np.int64)
+    band[order] = np.arange(len(p)) * bands // max(len(p), 1)
+    return band
+
+
 def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, n_bins: int = 10) -> float:
     """ECE with equal-width probability bins, weighted by bin size."""
     yy = np.asarray(y, dtype=float)

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from models.calibration import equal_count_bands
 from training.verdict import auc_difference, word_for
 
 ACCEPTED = "sales_accepted"
@@ -70,11 +71,7 @@ def sales_feedback(outcomes: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:
 
 def score_bands(probability: npt.ArrayLike, bands: int = N_BANDS) -> npt.NDArray[np.int64]:
     """Band 1..`bands` of each lead by its rank (1: the best-scored share); ties by order."""
-    p = np.asarray(probability, dtype=float)
-    order = np.argsort(-p, kind="stable")
-    band = np.empty(len(p), dtype=np.int64)
-    band[order] = np.arange(len(p)) * bands // max(len(p), 1) + 1
-    return band
+    return equal_count_bands(probability, bands, best_first=True) + 1
 
 
 def _mean(values: npt.NDArray[np.float64]) -> float | None:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_contracts.feedback import AE_ACCEPTED_STAGE, REJECTED_STAGE, TOUCH_STAGE
 from data_contracts.vocab import QUADRANTS, TIERS
+from models.calibration import equal_count_bands
 from models.drift import PSI_MAJOR, psi
 from models.scorer import SCORES
 
@@ -131,9 +132,7 @@ def calibration_bands(done: pd.DataFrame, bands: int = CALIBRATION_BANDS) -> lis
         return []
     p = done["combined_probability"].astype(float).to_numpy()
     y = done["won"].astype(int).to_numpy()
-    order = np.argsort(p, kind="stable")
-    band = np.empty(len(p), dtype=np.int64)
-    band[order] = np.arange(len(p)) * bands // len(p)
+    band = equal_count_bands(p, bands)
     rows = []
     for b in range(bands):
         mask = band == b
