@@ -40,6 +40,12 @@ def empty_failures() -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=object) for col in FAILURE_COLUMNS})
 
 
+def joined_failures(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """The rules' failures in one frame (the empty ones left out, as concat would warn)."""
+    found = [p for p in parts if not p.empty]
+    return pd.concat(found, ignore_index=True) if found else empty_failures()
+
+
 def failures_for(
     table: str, frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str, check: str
 ) -> pd.DataFrame:
@@ -232,10 +238,7 @@ def cross_table_failures(
         rating_misplaced(outcomes),
         duplicate_stages(outcomes, codes),
     ]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return empty_failures()
-    return pd.concat(parts, ignore_index=True)
+    return joined_failures(parts)
 
 
 def _domain_key(values: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -266,8 +269,7 @@ def unknown_parents(accounts: pd.DataFrame) -> pd.DataFrame:
 
 def account_rules(accounts: pd.DataFrame) -> pd.DataFrame:
     """The rules an accounts table must keep by itself, across its rows."""
-    parts = [p for p in (duplicate_domains(accounts), unknown_parents(accounts)) if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else empty_failures()
+    return joined_failures((duplicate_domains(accounts), unknown_parents(accounts)))
 
 
 def _name_key(values: pd.Series) -> pd.Series:
@@ -326,5 +328,4 @@ def lead_account_failures(
         failures_for("leads", leads, unknown, "account_id", UNKNOWN_ACCOUNT.format(kind="lead")),
         company_disagrees(leads, accounts),
     ]
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else empty_failures()
+    return joined_failures(parts)
