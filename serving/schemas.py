@@ -27,8 +27,9 @@ from pydantic import (
 from pydantic_core import core_schema
 from typing_extensions import TypedDict
 
-from data_contracts.schemas import EngagementEvent, Lead, field_limits
+from data_contracts.schemas import Account, EngagementEvent, Lead, field_limits
 from data_contracts.vocab import (
+    ABM_TIERS,
     CHANNELS,
     EVENT_TYPES,
     FUNCTIONS,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     EventType = str
     Channel = str
     Quadrant = str
+    AbmTier = str
 else:
     Seniority = Literal[SENIORITIES]
     Function = Literal[FUNCTIONS]
@@ -54,6 +56,7 @@ else:
     EventType = Literal[EVENT_TYPES]
     Channel = Literal[CHANNELS]
     Quadrant = Literal[QUADRANTS]
+    AbmTier = Literal[ABM_TIERS]
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,7 +127,12 @@ Utf8 = AfterValidator(_utf8)
 
 def _lead_text(column: str) -> Any:
     """A text field with the `Lead` contract's bounds for `column`."""
-    return Annotated[StrictStr, Field(**field_limits(Lead, column)), Utf8]
+    return _text(Lead, column)
+
+
+def _text(model: Any, column: str) -> Any:
+    """A text field with contract `model`'s bounds for `column`."""
+    return Annotated[StrictStr, Field(**field_limits(model, column)), Utf8]
 
 
 if TYPE_CHECKING:
@@ -138,6 +146,11 @@ if TYPE_CHECKING:
     Country = str
     Title = str
     Campaign = str
+    AccountName = str
+    Domain = str
+    BusinessUnit = str
+    Owner = str
+    AccountKey = str
 else:
     LeadId = _lead_text("lead_id")
     Email = _lead_text("email")
@@ -148,7 +161,12 @@ else:
     Industry = _lead_text("industry")
     Country = _lead_text("country")
     Title = _lead_text("title")
-    Campaign = Annotated[StrictStr, Field(**field_limits(EngagementEvent, "campaign")), Utf8]
+    Campaign = _text(EngagementEvent, "campaign")
+    AccountName = _text(Account, "name")
+    Domain = _text(Account, "domain")
+    BusinessUnit = _text(Account, "business_unit")
+    Owner = _text(Account, "owner")
+    AccountKey = _text(Account, "account_id")
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -210,6 +228,54 @@ class LeadIn(BaseModel):
     title: Title | None = None
 
 
+class AccountIn(BaseModel):
+    """An account as the CRM knows it: the `Account` contract's fields."""
+
+    model_config = _STRICT
+
+    account_id: AccountKey
+    name: AccountName | None = None
+    domain: Domain | None = None
+    industry: Industry | None = None
+    employees: Annotated[StrictInt, Field(**field_limits(Account, "employees"))] | None = None
+    annual_revenue: (
+        Annotated[StrictFloat, Field(**field_limits(Account, "annual_revenue"))] | None
+    ) = None
+    country: Country | None = None
+    is_named_account: StrictBool = False
+    abm_tier: AbmTier | None = None
+    parent_account_id: AccountKey | None = None
+    business_unit: BusinessUnit | None = None
+    owner: Owner | None = None
+
+
+# Contacts one account request may carry (each with its own events); the body-size limit
+# bounds the events.
+MAX_ACCOUNT_CONTACTS = 500
+
+
+class ContactIn(BaseModel):
+    """One contact at an account, with its engagement: a colleague of the lead scored."""
+
+    model_config = _STRICT
+
+    lead: LeadIn
+    events: list[EventIn] = Field(default_factory=list)
+
+
+class AccountContextIn(BaseModel):
+    """An account and its contacts: what account features and the account score read.
+
+    The account row is optional (contacts only: the account's firmographics unknown);
+    every contact's `account_id` must be the account's.
+    """
+
+    model_config = _STRICT
+
+    account: AccountIn | None = None
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=MAX_ACCOUNT_CONTACTS)
+
+
 class ScoreIn(BaseModel):
     """One lead, its recent engagement, and the moment to score it at (default: now)."""
 
@@ -218,6 +284,14 @@ class ScoreIn(BaseModel):
     lead: LeadIn
     events: list[EventIn] = Field(default_factory=list)
     as_of: Timestamp | None = None
+    account: AccountContextIn | None = Field(
+        default=None,
+        description=(
+            "The lead's account and its other contacts with their events, for champions "
+            "that read account features and for the answer's account part. Without it a "
+            "lead with an `account_id` is scored as the only known contact of its account."
+        ),
+    )
     extras: dict[ExtraName, ExtraValue] = Field(
         default_factory=dict,
         max_length=MAX_EXTRAS,
