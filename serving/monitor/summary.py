@@ -31,6 +31,10 @@ WILSON_Z = 1.96  # 95% intervals
 MIN_OUTCOMES_PER_CLASS = 20
 # A drift window (one week of hand-offs) needs this many leads for a PSI worth reading.
 MIN_WINDOW_LEADS = 50
+# A week of served features needs more: an unchanged feature's PSI over its ~11 bins is
+# about chi-square(10) / n by chance alone, which passes 0.25 in a quarter of the weeks at
+# n = 50 and in about 1 in 20,000 at n = 150 (and a version has dozens of features a week).
+MIN_FEATURE_WINDOW_LEADS = 150
 DRIFT_WINDOW = "W-SUN"  # weeks ending on Sunday: Monday to Sunday
 # Calibration bands: resolved leads in equal numbers by predicted win probability.
 CALIBRATION_BANDS = 5
@@ -366,7 +370,7 @@ def feature_drift(
     weeks = []
     for week, rows in counts.groupby("week", sort=True):
         leads = int(rows.groupby("feature")["n"].sum().max())  # each lead once per feature
-        if leads < MIN_WINDOW_LEADS:
+        if leads < MIN_FEATURE_WINDOW_LEADS:
             continue
         values = _feature_psis(rows, profile)
         if not values:
