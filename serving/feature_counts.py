@@ -45,8 +45,10 @@ FEATURE_COUNTS = Table(
     indexes=(("model_version", "day"),),
     replace=("n",),
 )
-# Totals of days this long past are final (no request runs that long) and are let go once
-# written, so a worker's memory holds a day or two of counts, not its whole life.
+# Totals of a day this long before the latest day counted are final (no request runs that
+# long) and are let go once written, so a worker's memory holds a few days of counts, not
+# its whole life. Measured from the days counted, not the wall clock: counts that arrive for
+# a day let go would start again at zero and overwrite its written total.
 _KEEP = timedelta(days=2)
 
 Totals = dict[str, IntArray]  # feature -> count per bin
@@ -72,6 +74,7 @@ class FeatureCounter:
         self._totals: dict[tuple[str, str], Totals] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._unflushed_leads = 0
+        self._latest_day = date.min
         self._lock = threading.Lock()  # the totals
         self._flushing = threading.Lock()  # one flush at a time: totals land in order
         self._wake = threading.Event()
@@ -90,8 +93,10 @@ class FeatureCounter:
         if profile is None or n_leads == 0:
             return
         counts = profile.count(features)  # outside the lock: the only per-lead work
-        key = (version, scored_at.astimezone(UTC).date().isoformat())
+        day = scored_at.astimezone(UTC).date()
+        key = (version, day.isoformat())
         with self._lock:
+            self._latest_day = max(self._latest_day, day)
             totals = self._totals.setdefault(key, {})
             for feature, c in counts.items():
                 if feature in totals:
@@ -129,13 +134,13 @@ class FeatureCounter:
                     self._unflushed_leads += unflushed
                 logger.warning("feature counts not written yet (%s); will retry", exc)
                 return False
-            self._let_go(datetime.now(UTC).date())
+            self._let_go()
             return True
 
-    def _let_go(self, today: date) -> None:
+    def _let_go(self) -> None:
         with self._lock:
             for key in [k for k in self._totals if k not in self._dirty]:
-                if date.fromisoformat(key[1]) < today - _KEEP:
+                if date.fromisoformat(key[1]) < self._latest_day - _KEEP:
                     del self._totals[key]
 
     def _run(self) -> None:
