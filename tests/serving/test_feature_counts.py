@@ -3,10 +3,16 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +20,18 @@ import pytest
 from models.drift import FeatureProfile, feature_profile
 from serving.feature_counts import FEATURE_COUNTS, FeatureCounter, read_counts
 from serving.monitor.sources import summed_counts
+from serving.security import hash_key
 from serving.store import Store
-from tests.conftest import fresh_postgres_database
+from tests.conftest import backend_env, fresh_postgres_database
+from tests.serving.conftest import (
+    API_KEY,
+    HEADERS,
+    ROOT,
+    Api,
+    free_port,
+    lead_payload,
+    ready,
+)
 
 DAY = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -165,3 +181,92 @@ def test_old_days_are_let_go_once_written_and_later_days_keep_counting(
     totals = _totals(database_url)
     assert totals[("3", DAY.date().isoformat(), "industry")] == 9
     assert totals[("3", (DAY + timedelta(days=3)).date().isoformat(), "industry")] == 10
+
+
+# End to end: `handoff serve --workers 2` (real uvicorn worker processes) scoring with the
+# session's champion, stopped and started again on the same serving database.
+
+
+def _serve(api: Api, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
+        **backend_env(api.registry.settings),
+        "HANDOFF_DATABASE_URL": database_url,
+        "HANDOFF_API_KEY_HASHES": hash_key(API_KEY),
+        "HANDOFF_RELOAD_INTERVAL_SECONDS": "0.5",
+        # Nothing flushes on its own during the test: what lands is the shutdown's flush.
+        "HANDOFF_FEATURE_COUNTS_FLUSH_SECONDS": "3600",
+    }
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handoff_cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 180
+    while not ready(proc.url):  # type: ignore[attr-defined]
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"handoff serve did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    return proc
+
+
+def _score_leads(url: str, prefix: str, singles: int, batch: int) -> None:
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=60) as client:
+        for i in range(singles):
+            answer = client.post("/v1/score", json=lead_payload(f"{prefix}-{i}", n_events=i % 4))
+            assert answer.status_code == 200, answer.text
+        items = [lead_payload(f"{prefix}-b{i}", n_events=i % 5) for i in range(batch)]
+        answer = client.post("/v1/score/batch", json={"items": items})
+        assert answer.status_code == 200 and answer.json()["n_ok"] == batch
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)  # graceful: each worker flushes at shutdown
+    proc.wait(timeout=120)
+
+
+def _leads_per_feature(url: str, version: str) -> dict[str, int]:
+    summed = summed_counts(url)
+    summed = summed[summed["model_version"] == version]
+    return {str(f): int(n) for f, n in summed.groupby("feature")["n"].sum().items()}
+
+
+@pytest.mark.slow
+def test_served_counts_survive_a_restart_and_two_workers_count_each_lead_once(
+    api: Api, tmp_path: Path
+) -> None:
+    from serving.monitor.run import run_monitor
+
+    url = f"sqlite:///{tmp_path / 'serving.sqlite'}"
+    log = tmp_path / "serve.log"
+    v1 = api.registry.v1
+    server = _serve(api, url, log)
+    try:
+        _score_leads(server.url, "first", singles=24, batch=16)  # type: ignore[attr-defined]
+    finally:
+        _stop(server)
+    first = _leads_per_feature(url, v1)
+    workers = {r["worker"] for r in read_counts(url)}
+    assert set(first.values()) == {40}, first  # every feature: each lead exactly once
+    assert 1 <= len(workers) <= 2
+
+    server = _serve(api, url, log)
+    try:
+        _score_leads(server.url, "again", singles=6, batch=4)  # type: ignore[attr-defined]
+    finally:
+        _stop(server)
+    again = _leads_per_feature(url, v1)
+    assert set(again.values()) == {50}, again
+    assert workers < {r["worker"] for r in read_counts(url)}  # new processes, new keys
+
+    # The monitor reads the counts against the champion's own run: every model input.
+    settings = api.registry.settings.model_copy(update={"database_url": url})
+    fd = next(v for v in run_monitor(settings)["versions"] if v["version"] == v1)
+    assert fd["feature_drift"]["measured"], fd["feature_drift"]
+    assert {r["feature"] for r in fd["feature_drift"]["overall"]} == set(again)
