@@ -124,6 +124,8 @@ class FeatureBins:
             out[~np.isfinite(v)] = self.n_bins - 1
             return out
         unknown = len(self.categories)
+        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.array  # a training column: its codes, as serving's arrays
         if isinstance(values, pd.Categorical):
             # One lookup per category, then the codes: no text per value. -1 (missing) takes
             # the last entry, the missing category's bin.
