@@ -127,14 +127,30 @@ class FeatureBins:
         if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
             values = values.array  # a training column: its codes, as serving's arrays
         if isinstance(values, pd.Categorical):
-            # One lookup per category, then the codes: no text per value. -1 (missing) takes
-            # the last entry, the missing category's bin.
-            missing = self._lookup.get(MISSING_LABEL, unknown)
-            per_category = [self._lookup.get(str(c), unknown) for c in values.categories]
-            table = np.asarray([*per_category, missing], dtype=np.int64)
-            return table[np.asarray(values.codes, dtype=np.int64)]
+            return self._category_table(values.dtype)[np.asarray(values.codes, dtype=np.int64)]
         labels = category_labels(values)
         return np.fromiter((self._lookup.get(x, unknown) for x in labels), np.int64, len(labels))
+
+    @cached_property
+    def _tables(self) -> dict[int, tuple[pd.CategoricalDtype, IntArray]]:
+        return {}
+
+    def _category_table(self, dtype: pd.CategoricalDtype) -> IntArray:
+        """The bin of each of `dtype`'s codes, and last the bin of code -1 (missing).
+
+        Kept per dtype object (the feature code builds its categoricals on shared dtypes), so
+        a request pays one lookup, not one per category; the dtype is held, so its id is not
+        reused while cached."""
+        hit = self._tables.get(id(dtype))
+        if hit is not None and hit[0] is dtype:
+            return hit[1]
+        unknown = len(self.categories)
+        per_category = [self._lookup.get(str(c), unknown) for c in dtype.categories]
+        table = np.asarray([*per_category, self._lookup.get(MISSING_LABEL, unknown)], np.int64)
+        if len(self._tables) >= 64:  # open vocabularies: keep it bounded
+            self._tables.clear()
+        self._tables[id(dtype)] = (dtype, table)
+        return table
 
     def count(self, values: Any) -> IntArray:
         """How many of `values` fall in each bin."""
@@ -197,6 +213,58 @@ class FeatureProfile:
             if name in columns
         }
 
+    @cached_property
+    def _offsets(self) -> dict[str, int]:
+        """Where each feature's bins start in the flat histogram (`flat_counts`)."""
+        starts = np.cumsum([0, *(b.n_bins for b in self.features.values())])
+        return {name: int(start) for name, start in zip(self.features, starts, strict=False)}
+
+    @property
+    def n_flat(self) -> int:
+        return sum(b.n_bins for b in self.features.values())
+
+    @cached_property
+    def _numeric_table(self) -> tuple[list[str], FloatArray, IntArray, IntArray]:
+        """The numeric features' edges as one padded matrix (+inf never counts as <= v)."""
+        names = [n for n, b in self.features.items() if b.kind == "numeric"]
+        width = max((len(self.features[n].edges) for n in names), default=0)
+        edges = np.full((len(names), width), np.inf)
+        for row, name in enumerate(names):
+            edges[row, : len(self.features[name].edges)] = self.features[name].edges
+        missing = np.asarray([self.features[n].n_bins - 1 for n in names], dtype=np.int64)
+        offsets = np.asarray([self._offsets[n] for n in names], dtype=np.int64)
+        return names, edges, missing, offsets
+
+    def flat_counts(self, columns: Mapping[str, Any]) -> IntArray:
+        """Every feature's counts in one flat histogram (`split` cuts it per feature)."""
+        return np.bincount(self.flat_index(columns), minlength=self.n_flat).astype(np.int64)
+
+    def flat_index(self, columns: Mapping[str, Any]) -> IntArray:
+        """Each value's bin in the flat histogram, every feature of every lead: what serving
+        adds up (`np.add.at`). The numeric features are binned together, one comparison
+        against the padded edges rather than one `searchsorted` each, since per-call overhead
+        is most of the cost for one lead; the bins are `count`'s (a value's bin is the number
+        of edges at or below it)."""
+        names, edges, missing, offsets = self._numeric_table
+        parts: list[IntArray] = []
+        v = _stacked(columns, names)
+        if v is not None:  # features x leads
+            below = (v[:, :, None] >= edges[:, None, :]).sum(axis=2)
+            binned = np.where(np.isfinite(v), below, missing[:, None]) + offsets[:, None]
+            parts.append(binned.ravel())
+        together = set(names) if v is not None else set()
+        for name, bins in self.features.items():  # categorical ones (and numeric, if apart)
+            if name not in together and name in columns:
+                parts.append(bins.index(columns[name]) + self._offsets[name])
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def split(self, flat: IntArray) -> dict[str, IntArray]:
+        """A flat histogram per feature."""
+        return {
+            name: flat[self._offsets[name] : self._offsets[name] + bins.n_bins]
+            for name, bins in self.features.items()
+        }
+
     def to_json(self) -> str:
         return json.dumps(
             {"format": PROFILE_FORMAT, "features": [b.to_dict() for b in self.features.values()]}
@@ -206,6 +274,18 @@ class FeatureProfile:
     def from_dict(cls, raw: Mapping[str, Any]) -> FeatureProfile:
         bins = [FeatureBins.from_dict(b) for b in raw.get("features", [])]
         return cls({b.feature: b for b in bins})
+
+
+def _stacked(columns: Mapping[str, Any], names: list[str]) -> FloatArray | None:
+    """The named columns as rows of one float matrix (None: one is absent, not numbers, or
+    of another length)."""
+    if not names or any(n not in columns for n in names):
+        return None
+    try:
+        stacked = np.array([columns[n] for n in names], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return stacked if stacked.ndim == 2 else None
 
 
 def feature_profile(

@@ -51,7 +51,7 @@ FEATURE_COUNTS = Table(
 # a day let go would start again at zero and overwrite its written total.
 _KEEP = timedelta(days=2)
 
-Totals = dict[str, IntArray]  # feature -> count per bin
+Totals = tuple[FeatureProfile, IntArray]  # the version's profile and its flat counts
 
 
 class FeatureCounter:
@@ -92,17 +92,15 @@ class FeatureCounter:
         """Count one request's scored leads (a version without a profile counts nothing)."""
         if profile is None or n_leads == 0:
             return
-        counts = profile.count(features)  # outside the lock: the only per-lead work
+        index = profile.flat_index(features)  # outside the lock: the per-lead work
         day = scored_at.astimezone(UTC).date()
         key = (version, day.isoformat())
         with self._lock:
             self._latest_day = max(self._latest_day, day)
-            totals = self._totals.setdefault(key, {})
-            for feature, c in counts.items():
-                if feature in totals:
-                    totals[feature] += c
-                else:
-                    totals[feature] = c
+            totals = self._totals.get(key)
+            if totals is None:
+                totals = self._totals[key] = (profile, np.zeros(profile.n_flat, np.int64))
+            np.add.at(totals[1], index, 1)  # unbuffered: a bin repeated counts each time
             self._dirty.add(key)
             self._unflushed_leads += n_leads
             due = self._unflushed_leads >= self.flush_leads
@@ -113,9 +111,14 @@ class FeatureCounter:
         return [
             (self.worker, version, day, feature, int(b), int(counts[b]))
             for version, day in keys
-            for feature, counts in self._totals[(version, day)].items()
+            for feature, counts in self._split(self._totals[(version, day)]).items()
             for b in np.flatnonzero(counts)
         ]
+
+    @staticmethod
+    def _split(totals: Totals) -> dict[str, IntArray]:
+        profile, flat = totals
+        return profile.split(flat)
 
     def flush(self) -> bool:
         """Write the totals changed since the last flush; False (kept for the next) if the

@@ -133,3 +133,23 @@ def test_same_distribution_is_stable_and_profile_round_trips() -> None:
     counts = again.count(same)
     assert all(again.features[k].psi(c) < 0.02 for k, c in counts.items())
     assert sum(counts["v"]) == 2_000
+
+
+def test_flat_counts_bin_exactly_as_each_feature_alone(frames) -> None:
+    """Serving's one-pass histogram (numeric features binned together) against `count`."""
+    ref, served, _ = frames
+    profile = feature_profile(ref)
+    flat = profile.flat_counts(served)
+    assert len(flat) == profile.n_flat
+    split = profile.split(flat)
+    for name, counts in profile.count(served).items():
+        assert split[name].tolist() == counts.tolist(), name
+    one = {k: v[:1] for k, v in served.items()}  # one lead, as /v1/score counts it
+    assert profile.flat_counts(one).sum() == len(ref.columns)
+    edges = profile.features["log_employees"].edges
+    on_edges = {**one, "log_employees": np.array([edges[3]])}
+    split_one = profile.split(profile.flat_counts(on_edges))
+    assert (
+        split_one["log_employees"].tolist()
+        == profile.features["log_employees"].count(np.array([edges[3]])).tolist()
+    )
