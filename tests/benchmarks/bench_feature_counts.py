@@ -9,8 +9,12 @@ It trains one small champion (as `bench_serving.py` does) and measures two ways:
   seconds, so other engineers' load on the shared cores does not enter;
 - over HTTP, single-lead p50/p95/p99 of two `handoff serve --workers 1` processes on the
   same registry, one counting (as shipped) and one with `BENCH_VARIANT=no-feature-counts`
-  (`serve_variant.py`); rounds alternate between them (sequential requests on one
-  keep-alive client), so both see the same machine load.
+  (`serve_variant.py`); rounds alternate between them, which goes first swapping every
+  round (sequential requests on one keep-alive client), so both see the same machine load;
+  beside them each server process's CPU ms per request (`/proc/PID/stat`), which other
+  processes' load does not inflate as it does wall time. A second server without counting
+  (`without-again`) runs in the same rotation: the difference between the two that do the
+  same work is the noise floor the counting one is read against.
 """
 
 from __future__ import annotations
@@ -85,15 +89,40 @@ def in_process(settings: Any, items: list[dict[str, Any]], repeats: int) -> None
             max(3, repeats // max(1, n // 100)),
         )
         print(f"{n:>6} {scoring:>12.0f} {counting:>10.1f} {counting / scoring:>7.1%}")
+    # One lead at a time over different leads, as `/v1/score` sees them (new categories,
+    # new category dtypes): the median of one call each.
+    scored, counted = [], []
+    for item in items[: min(repeats, len(items))]:
+        req = ScoreIn.model_validate(item)
+        args = ([req.lead], [req.events], [req.as_of or now])
+        start = time.thread_time_ns()
+        features = score_items(model, *args, keep_features=True)[FEATURES_KEY]
+        scored.append((time.thread_time_ns() - start) / 1e3)
+        start = time.thread_time_ns()
+        counter.add("1", profile, features, 1, now)
+        counted.append((time.thread_time_ns() - start) / 1e3)
+    scoring, counting = statistics.median(scored), statistics.median(counted)
+    print(
+        f"{'1 (each a different lead)':>6} {scoring:>12.0f} {counting:>10.1f} "
+        f"{counting / scoring:>7.1%}"
+    )
 
 
-def serve(settings: Any, work: Path, variant: str) -> tuple[subprocess.Popen[bytes], str]:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve(
+    settings: Any, work: Path, name: str, variant: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")},
         "HANDOFF_HOME": str(settings.home),
         "HANDOFF_API_KEY_HASHES": ",".join(settings.api_key_hashes),
-        "HANDOFF_DATABASE_URL": f"sqlite:///{work / (variant or 'counting')}.sqlite",
+        "HANDOFF_DATABASE_URL": f"sqlite:///{work / name}.sqlite",
         "HANDOFF_ACCESS_LOG": "false",
         "HANDOFF_WORKERS": "1",
         "BENCH_VARIANT": variant,
@@ -124,26 +153,33 @@ def main() -> None:
         settings = make_champion(work, args.train_leads)
         in_process(settings, api_items(work / "train", args.batch), args.repeats)
         items = api_items(work / "train", args.requests)
-        servers = {
-            name: serve(settings, work, v)
-            for name, v in (("counting", ""), ("without", "no-feature-counts"))
-        }
+        variants = (
+            ("counting", ""),
+            ("without", "no-feature-counts"),
+            ("without-again", "no-feature-counts"),
+        )
+        servers = {name: serve(settings, work, name, v) for name, v in variants}
         try:
             results: dict[str, list[float]] = {}
-            for _ in range(args.rounds):
-                for name, (_, url) in servers.items():
+            cpu: dict[str, float] = {}
+            for r in range(args.rounds):
+                order = list(servers.items())
+                for name, (proc, url) in order[r % 3 :] + order[: r % 3]:
+                    before = process_cpu_s(proc.pid)
                     results.setdefault(name, []).extend(round_ms(url, items, 0.0))
+                    cpu[name] = cpu.get(name, 0.0) + process_cpu_s(proc.pid) - before
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(timeout=60)
     print(f"\n== over HTTP, single lead, {args.rounds} alternating rounds ==")
-    print(f"{'server':>9} {'n':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    print(f"{'server':>13} {'n':>5} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'CPU ms/req':>11}")
     for name, values in results.items():
         print(
-            f"{name:>9} {len(values):>5} {pct(values, 50):>7.2f} {pct(values, 95):>7.2f} "
-            f"{pct(values, 99):>7.2f}"
+            f"{name:>13} {len(values):>5} {pct(values, 50):>7.2f} {pct(values, 95):>7.2f} "
+            f"{pct(values, 99):>7.2f} {1000 * cpu[name] / len(values):>11.2f}"
         )
+    print(f"load average during the run: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
