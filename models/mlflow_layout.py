@@ -83,6 +83,9 @@ EXAMPLES_FILE = f"{EVALUATION_DIR}/examples.json"
 TEST_SCORES_FILE = f"{EVALUATION_DIR}/test_scores.parquet"
 TEST_FEATURES_FILE = f"{EVALUATION_DIR}/test_features.parquet"
 TRAIN_PROFILE_FILE = f"{EVALUATION_DIR}/train_profile.parquet"
+# `models.drift.FeatureProfile` of the training rows: the bins serving counts served leads'
+# features into and the monitor reads feature drift against.
+FEATURE_PROFILE_FILE = f"{EVALUATION_DIR}/feature_profile.json"
 VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_dict()`
 LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
 # `training.feedback_eval.feedback_ranking`: AE decisions and meeting ratings per score band.

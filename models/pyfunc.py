@@ -39,6 +39,8 @@ from models.reasons import Phrasebook
 from models.scorer import LeadScorer
 
 _PACKAGES = ("models", "features", "data_contracts")
+# The key `score_columns(keep_features=True)` returns the feature columns under.
+FEATURES_KEY = "features"
 _PINNED = (
     "lightgbm",
     "scikit-learn",
@@ -208,17 +210,23 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         *,
         reasons: bool = True,
         top_k: int = 3,
+        keep_features: bool = False,
     ) -> dict[str, Any]:
         """`score_raw` on plain columns (name -> numpy array; times as int64 µs since epoch),
         answered as columns in the order of `leads`: the API's path, with no DataFrame.
 
         Same feature code, same encoder semantics and same models as `score_raw`.
+        `keep_features` adds the feature columns scored (`FEATURES_KEY`), so serving can
+        count them into the drift profile's bins without building them twice.
         """
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()
         ids = list(leads["lead_id"])
         cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
-        return scorer.score_columns(cols, len(ids), policy, reasons=reasons, top_k=top_k)
+        out = scorer.score_columns(cols, len(ids), policy, reasons=reasons, top_k=top_k)
+        if keep_features:
+            out[FEATURES_KEY] = cols
+        return out
 
     # model_input is deliberately unannotated: MLflow reads that hint as an input schema.
     def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]

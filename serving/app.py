@@ -22,6 +22,7 @@ from models.settings import load_settings
 from serving.access_log import log_config
 from serving.champion import ChampionHolder
 from serving.docs import add_offline_docs
+from serving.feature_counts import FEATURE_COUNTS, FeatureCounter
 from serving.feedback import FEEDBACK, FeedbackLog
 from serving.http_limits import BoundedHttpToolsProtocol
 from serving.metrics import MULTIPROCESS_ENV, Metrics
@@ -102,7 +103,13 @@ async def _not_recorded(request: Request, exc: Exception) -> JSONResponse:
 
 
 # Every table of the serving database (created at start-up by each process that opens it).
-SERVING_TABLES: tuple[Table, ...] = (SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES)
+SERVING_TABLES: tuple[Table, ...] = (
+    SCORE_LOG,
+    SHADOW_LOG,
+    FEEDBACK,
+    MONITOR_SUMMARIES,
+    FEATURE_COUNTS,
+)
 
 
 def serving_store(
@@ -137,6 +144,12 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     score_log = ScoreLog(store, timeout_seconds=settings.score_log_timeout_seconds)
     feedback_log = FeedbackLog(store, timeout_seconds=settings.score_log_timeout_seconds)
     shadow = Shadow(settings, store) if settings.shadow_challenger else None
+    feature_counts = FeatureCounter(
+        store,
+        flush_seconds=settings.feature_counts_flush_seconds,
+        flush_leads=settings.feature_counts_flush_leads,
+        timeout_seconds=settings.score_log_timeout_seconds,
+    )
     holder = ChampionHolder(
         settings,
         listeners=(
@@ -151,6 +164,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         if state_dir is None:  # several workers: their supervisor says it, once
             _warn_dev_mode(settings)
         store.start()
+        feature_counts.start()
         holder.start()
         if shadow is not None:
             shadow.start()
@@ -160,6 +174,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             if shadow is not None:
                 shadow.stop()
             holder.stop()
+            feature_counts.stop()  # the last counts, before the store closes
             store.close()
             if board is not None:
                 board.withdraw()
@@ -182,6 +197,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.score_log = score_log
     app.state.feedback = feedback_log
     app.state.shadow = shadow
+    app.state.feature_counts = feature_counts
     app.state.metrics = metrics
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -21,6 +21,7 @@ from typing import Any
 
 from features.feature_sets import FeatureSet
 from models import mlflow_layout as layout
+from models.drift import FeatureProfile
 from models.mlflow_layout import (
     BINDING_TAG,
     CHAMPION,
@@ -62,6 +63,8 @@ class Champion:
     # The mapped inputs it was trained with ({name, kind, role}) and what it was trained on.
     extras: list[dict[str, str]] = field(default_factory=list)
     source: str | None = None
+    # The bins its served features are counted into (None: its run predates the profile).
+    feature_profile: FeatureProfile | None = None
 
     @property
     def extra_kinds(self) -> dict[str, str]:
@@ -227,6 +230,7 @@ class ChampionHolder:
         window: dict[str, Any] = {}
         metrics: dict[str, float] = {}
         source: str | None = None
+        profile: FeatureProfile | None = None
         if model.policy is not None:
             policy = model.policy.model_dump(mode="json")
         if run_id:
@@ -243,6 +247,8 @@ class ChampionHolder:
                 if k in summary
             }
             source = summary.get("source")
+            bins = self._artifact_dict(load_dict, run_id, layout.FEATURE_PROFILE_FILE)
+            profile = FeatureProfile.from_dict(bins) if bins else None
             if not policy:
                 policy = self._artifact_dict(load_dict, run_id, POLICY_FILE)
         binding = tags.get(BINDING_TAG, "")
@@ -262,6 +268,7 @@ class ChampionHolder:
             feature_sets=[fs.identity() for fs in model.feature_sets],
             extras=extra_inputs(model.feature_sets),
             source=source,
+            feature_profile=profile,
             contract_version=str(
                 getattr(model, "contract_version", None)
                 or tags.get(CONTRACT_VERSION_TAG, "unknown")

@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from serving.champion import Champion, ChampionHolder
+from serving.feature_counts import FeatureCounter
 from serving.metrics import Metrics
 from serving.score_log import ScoreLog
 from serving.security import API_KEY_HEADER, KeyChecker
@@ -66,6 +67,7 @@ class ScoreContext:
     score_log: ScoreLog
     metrics: Metrics
     shadow: Shadow | None = None  # the challenger, scored after the answer is sent
+    feature_counts: FeatureCounter | None = None  # served features, for the drift monitor
 
 
 async def get_score_context(request: Request) -> ScoreContext:
@@ -83,6 +85,7 @@ async def get_score_context(request: Request) -> ScoreContext:
         score_log=state.score_log,
         shadow=state.shadow,
         metrics=state.metrics,
+        feature_counts=state.feature_counts,
     )
 
 

@@ -334,11 +334,14 @@ def score_items(
     as_of: Sequence[datetime],
     extras: Sequence[Mapping[str, Any]] = (),
     kinds: Mapping[str, str] | None = None,
+    *,
+    keep_features: bool = False,
 ) -> dict[str, Any]:
-    """Scores, quadrants and reasons for validated leads, as columns in their order."""
+    """Scores, quadrants and reasons for validated leads, as columns in their order (and
+    the feature columns under `FEATURES_KEY` with `keep_features`)."""
     lead_cols, event_cols = build_columns(leads, events, extras, kinds)
     scored: dict[str, Any] = model.score_columns(
-        lead_cols, event_cols, aware_us(as_of), reasons=True
+        lead_cols, event_cols, aware_us(as_of), reasons=True, keep_features=keep_features
     )
     return scored
 

@@ -33,6 +33,7 @@ class ServedModel(Protocol):
         *,
         reasons: bool = True,
         top_k: int = 3,
+        keep_features: bool = False,
     ) -> dict[str, Any]: ...
 
     def score_raw(

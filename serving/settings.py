@@ -42,6 +42,10 @@ class ServingSettings(Settings):
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
     # Also score every request with the `challenger` alias's version, in the shadow.
     shadow_challenger: bool = True
+    # Each worker's counts of served features (the drift profile's bins) reach the serving
+    # database this often, after this many leads, and at shutdown (`serving.feature_counts`).
+    feature_counts_flush_seconds: float = Field(default=30.0, gt=0)
+    feature_counts_flush_leads: int = Field(default=10_000, ge=1)
     # Set by `handoff serve` for its workers: where they publish their state and metrics.
     worker_state_dir: Path | None = None
 

@@ -24,7 +24,9 @@ per group commit. Several processes may write one SQLite file at once (WAL, busy
 several hosts need PostgreSQL.
 
 Each table has a natural key and rows go in with "on conflict do nothing", so a retried
-commit whose first attempt did land adds nothing twice.
+commit whose first attempt did land adds nothing twice; a table of running totals
+(`Table.replace`) overwrites a key's total with the new, larger one, which a retry repeats
+harmlessly.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class Table:
     key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
     nullable: tuple[str, ...] = ()  # columns that may hold NULL (all others are NOT NULL)
+    # Columns a row with an existing key overwrites (otherwise the row adds nothing). For
+    # running totals that only grow, written whole each time: a retried commit writes the
+    # same total again, never adds it twice.
+    replace: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -103,9 +109,14 @@ class Table:
 
     def insert(self, dialect: str) -> str:
         mark = _PLACEHOLDER[dialect]
+        if self.replace:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in self.replace)
+            conflict = f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets}"
+        else:
+            conflict = "ON CONFLICT DO NOTHING"
         return (
             f"INSERT INTO {self.name} ({', '.join(self.column_names)}) "
-            f"VALUES ({', '.join([mark] * len(self.columns))}) ON CONFLICT DO NOTHING"
+            f"VALUES ({', '.join([mark] * len(self.columns))}) {conflict}"
         )
 
 

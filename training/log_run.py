@@ -18,6 +18,7 @@ import pandas as pd
 from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import TABLES
 from models import mlflow_layout as layout
+from models.drift import feature_profile
 from models.mlflow_setup import configure_mlflow
 from models.settings import Settings
 from training.champion_compare import champion_verdict
@@ -188,6 +189,7 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
             ("scores", layout.TEST_SCORES_FILE),
             ("features", layout.TEST_FEATURES_FILE),
             ("profile", layout.TRAIN_PROFILE_FILE),
+            ("bins", layout.FEATURE_PROFILE_FILE),
             ("metrics", layout.METRICS_FILE),
             ("examples", layout.EXAMPLES_FILE),
         )
@@ -198,6 +200,8 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
     X_train, _ = data.fold("train")
     profile = X_train.sample(n=min(PROFILE_ROWS, len(X_train)), random_state=0)
     profile.reset_index(names="lead_id").to_parquet(files["profile"])
+    # Every model input's bins, cut from all the training rows (not the sample above).
+    files["bins"].write_text(feature_profile(X_train, _inputs(candidate, X_train)).to_json())
     evaluation = {
         "test": candidate.test_metrics,
         "val": candidate.val_metrics,
@@ -209,6 +213,11 @@ def _write_evaluation(folder: Path, data: TrainingData, candidate: Candidate) ->
         json.dumps(data.leakage.to_dict(), indent=2)
     )
     (folder / Path(layout.FEEDBACK_FILE).name).write_text(json.dumps(candidate.feedback, indent=2))
+
+
+def _inputs(candidate: Candidate, X: pd.DataFrame) -> list[str]:
+    """The model's input columns (fit and interest), in the scorer's order."""
+    return [c for c in candidate.scorer.columns_ if c in X.columns]
 
 
 def _params(summary: dict[str, Any], candidate: Candidate, labels: str) -> dict[str, Any]:

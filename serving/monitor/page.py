@@ -12,6 +12,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from models.drift import psi_label
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}
@@ -262,7 +264,75 @@ def _version(v: dict[str, Any], threshold: float) -> str:
         out.append(f'<img alt="drift" src="{_drift_plot(d, threshold)}">')
     else:
         out.append("<p>No reference scores for this version.</p>")
+    out.append(_feature_section(v["feature_drift"], threshold))
     return "\n".join(out)
+
+
+FEATURES_SHOWN = 10  # the worst shifts; the JSON summary holds every feature
+
+
+def _feature_section(fd: dict[str, Any], threshold: float) -> str:
+    """Served features against the training rows: the worst overall, and per week the worst
+    one and every feature past the threshold."""
+    out = ["<h3>Drift of served features (PSI vs the training rows)</h3>"]
+    if not fd["measured"]:
+        out.append(f"<p>Not measured: {escape(fd['reason'])}.</p>")
+        return "\n".join(out)
+    out.append(f"<p>Features past {threshold:g} since: {escape(str(fd['since']))}.</p>")
+    out.append(
+        _table(
+            ["feature", "PSI overall", "reading"],
+            [
+                [r["feature"], f"{r['psi']:.3f}", _reading(r["psi"], threshold)]
+                for r in fd["overall"][:FEATURES_SHOWN]
+            ],
+        )
+    )
+    out.append(
+        _table(
+            ["week", "leads", "worst feature", "PSI", f"past {threshold:g}"],
+            [
+                [
+                    w["week"],
+                    w["leads"],
+                    w["worst"],
+                    f"{w['psi'][w['worst']]:.3f}",
+                    ", ".join(f"{p['feature']} {p['psi']:.2f}" for p in w["past_threshold"])
+                    or "none",
+                ]
+                for w in fd["weeks"]
+            ],
+        )
+    )
+    if fd["weeks"]:
+        out.append(f'<img alt="feature drift" src="{_feature_plot(fd, threshold)}">')
+    return "\n".join(out)
+
+
+def _reading(value: float, threshold: float) -> str:
+    return "past the threshold" if value > threshold else psi_label(value)
+
+
+def _feature_plot(fd: dict[str, Any], threshold: float, shown: int = 5) -> str:
+    """Weekly PSI of the features that moved most overall."""
+    fig = Figure(figsize=(6.4, 3.2), dpi=96, layout="constrained")
+    ax = fig.subplots()
+    weeks = fd["weeks"]
+    for row in fd["overall"][:shown]:
+        name = row["feature"]
+        ax.plot(
+            [w["week"] for w in weeks],
+            [w["psi"].get(name, float("nan")) for w in weeks],
+            marker="o",
+            label=name,
+        )
+    ax.axhline(threshold, color="tab:red", ls="--", label=f"retrain threshold {threshold:g}")
+    ax.set_ylabel("PSI vs the training rows")
+    ax.set_title("Drift of served features, per week (worst overall)")
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -275,7 +345,6 @@ def render(summary: dict[str, Any]) -> str:
         f"<p>Computed {escape(summary['computed_at'])}; since "
         f"{escape(str(summary['since'] or 'the start of the score log'))}; horizon "
         f"{summary['horizon_days']} days (open leads younger than that are censored).</p>",
-        f"<p>Features: {escape(summary['feature_drift'])}.</p>",
     ]
     parts += [_version(v, threshold) for v in summary["versions"]]
     for c in summary.get("challengers", []):

@@ -13,9 +13,10 @@ import pandas as pd
 
 from data_contracts.crm_data import read_folder
 from models.drift import PSI_MAJOR
+from serving.feature_counts import FEATURE_COUNTS
 from serving.feedback import FEEDBACK
 from serving.monitor.publish import publish_live_comparisons
-from serving.monitor.sources import served_and_outcomes, version_profiles
+from serving.monitor.sources import served_and_outcomes, summed_counts, version_profiles
 from serving.monitor.store import MONITOR_SUMMARIES, save_summary
 from serving.monitor.summary import summarise
 from serving.score_log import SCORE_LOG, rename_win_columns
@@ -40,7 +41,7 @@ def run_monitor(
     """
     url = settings.resolved_database_url
     # Every table the monitor reads exists, even on a database no server has opened yet.
-    tables = [SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES]
+    tables = [SCORE_LOG, SHADOW_LOG, FEEDBACK, MONITOR_SUMMARIES, FEATURE_COUNTS]
     store = Store(url, tables, migrations=[rename_win_columns])
     store.start()  # before reading: a wrong database fails here, clearly
     try:
@@ -62,6 +63,7 @@ def run_monitor(
             since=since,
             drift_threshold=drift_threshold,
             shadow=shadow,
+            feature_counts=summed_counts(url),
         )
         summary["live_comparisons"] = publish_live_comparisons(settings, summary)
         save_summary(store, summary)
@@ -82,6 +84,15 @@ def summary_text(summary: dict[str, Any]) -> str:
             f"slowest to first touch: {speed['slowest_quadrant']}; "
             f"sales now rejected by AEs: {sales['sales_now_rejected']['n']}"
         )
+        features = v["feature_drift"]
+        if features["measured"] and features["overall"]:
+            worst = features["overall"][0]
+            lines.append(
+                f"  worst feature shift overall: {worst['feature']} PSI {worst['psi']:.2f}"
+                f"; features past the threshold since: {features['since']}"
+            )
+        elif not features["measured"]:
+            lines.append(f"  feature drift: {features['reason']}")
         retrain = v["retrain"]
         lines.append(
             "  retrain recommended: " + "; ".join(retrain["why"])

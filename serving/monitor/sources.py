@@ -2,13 +2,18 @@
 
 What a version promised is read from its training run, by the names `models.mlflow_layout`
 gives them: the per-quadrant test win rates (`quadrant_metric`), the policy's tier and
-speed-to-lead target per quadrant (`POLICY_FILE`) and the test window's scores
-(`TEST_SCORES_FILE`, the reference the served scores' PSI is measured against).
+speed-to-lead target per quadrant (`POLICY_FILE`), the test window's scores
+(`TEST_SCORES_FILE`, the reference the served scores' PSI is measured against) and the
+training rows' feature bins (`FEATURE_PROFILE_FILE`, the reference of the served features,
+whose counts serving flushes to `FEATURE_COUNTS`).
 """
 
 from __future__ import annotations
 
+import json
+import posixpath
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +22,25 @@ import pandas as pd
 from data_contracts.feedback import outcome_rows
 from data_contracts.vocab import QUADRANTS
 from models import mlflow_layout as layout
+from models.drift import FeatureProfile
 from models.mlflow_setup import configure_mlflow
 from models.policy import QuadrantPolicy
 from models.settings import Settings
+from serving.feature_counts import read_counts
 from serving.feedback import read_feedback
-from serving.monitor.summary import SCORE_COLUMNS, VersionProfile
+from serving.monitor.summary import COUNT_COLUMNS, SCORE_COLUMNS, VersionProfile
 from serving.score_log import read_rows
 from serving.shadow import read_shadow_rows
+
+
+def summed_counts(url: str) -> pd.DataFrame:
+    """The served feature counts of every worker, summed (`COUNT_COLUMNS`)."""
+    rows = pd.DataFrame(read_counts(url))
+    if rows.empty:
+        return pd.DataFrame(columns=list(COUNT_COLUMNS))
+    keys = [c for c in COUNT_COLUMNS if c != "n"]
+    summed = pd.DataFrame(rows.groupby(keys, as_index=False)["n"].sum())
+    return summed[list(COUNT_COLUMNS)]
 
 
 def served_and_outcomes(url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -57,8 +74,24 @@ def version_profile(client: Any, model_name: str, version: str, workdir: Path) -
     targets = {q: (a.tier, a.speed_to_lead_minutes) for q, a in policy.actions.items()}
     scores = pd.read_parquet(artifact(layout.TEST_SCORES_FILE))
     return VersionProfile(
-        version, promised, targets, scores[[c for c in SCORE_COLUMNS if c in scores.columns]]
+        version,
+        promised,
+        targets,
+        scores[[c for c in SCORE_COLUMNS if c in scores.columns]],
+        _feature_profile(client, run_id, artifact),
     )
+
+
+def _feature_profile(
+    client: Any, run_id: str, artifact: Callable[[str], Path]
+) -> FeatureProfile | None:
+    """The run's feature bins, or None for a run logged before they were."""
+    folder, _ = posixpath.split(layout.FEATURE_PROFILE_FILE)
+    logged = {f.path for f in client.list_artifacts(run_id, folder)}
+    if layout.FEATURE_PROFILE_FILE not in logged:
+        return None
+    path = artifact(layout.FEATURE_PROFILE_FILE)
+    return FeatureProfile.from_dict(json.loads(path.read_text()))
 
 
 def version_profiles(settings: Settings, versions: list[str]) -> dict[str, VersionProfile]:

@@ -23,7 +23,7 @@ import pandas as pd
 from data_contracts.feedback import AE_ACCEPTED_STAGE, REJECTED_STAGE, TOUCH_STAGE
 from data_contracts.vocab import QUADRANTS, TIERS
 from models.calibration import equal_count_bands
-from models.drift import PSI_MAJOR, psi
+from models.drift import PSI_MAJOR, FeatureProfile, psi
 from models.scorer import SCORES
 
 WILSON_Z = 1.96  # 95% intervals
@@ -31,10 +31,16 @@ WILSON_Z = 1.96  # 95% intervals
 MIN_OUTCOMES_PER_CLASS = 20
 # A drift window (one week of hand-offs) needs this many leads for a PSI worth reading.
 MIN_WINDOW_LEADS = 50
+# A week of served features needs more: an unchanged feature's PSI over its ~11 bins is
+# about chi-square(10) / n by chance alone, which passes 0.25 in a quarter of the weeks at
+# n = 50 and in about 1 in 20,000 at n = 150 (and a version has dozens of features a week).
+MIN_FEATURE_WINDOW_LEADS = 150
 DRIFT_WINDOW = "W-SUN"  # weeks ending on Sunday: Monday to Sunday
 # Calibration bands: resolved leads in equal numbers by predicted win probability.
 CALIBRATION_BANDS = 5
 SCORE_COLUMNS: tuple[str, ...] = tuple(f"{s}_score" for s in SCORES)
+# The served feature counts, summed over workers: one row per (version, day, feature, bin).
+COUNT_COLUMNS: tuple[str, ...] = ("model_version", "day", "feature", "bin_index", "n")
 WON, LOST = "closed_won", ("closed_lost", REJECTED_STAGE)
 
 
@@ -46,6 +52,8 @@ class VersionProfile:
     promised_win_rate: dict[str, float]  # quadrant -> test-window win rate its run logged
     targets: dict[str, tuple[int, int]]  # quadrant -> (tier, speed-to-lead minutes)
     reference_scores: pd.DataFrame = field(default_factory=pd.DataFrame)  # test-window scores
+    # The training rows' feature bins (None: its run predates them, `FEATURE_PROFILE_FILE`).
+    feature_profile: FeatureProfile | None = None
 
 
 def wilson(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
@@ -323,15 +331,94 @@ def _drift(leads: pd.DataFrame, profile: VersionProfile, threshold: float) -> di
     return {"overall": overall, "weeks": weeks, "since": since, "worst": overall[0]}
 
 
-def _retrain(outcomes: dict[str, Any], drift: dict[str, Any], threshold: float) -> dict[str, Any]:
-    """Retrain when served scores moved past the threshold, or a quadrant's realised win
-    rate left its promise's interval below it (the model over-promises)."""
+def _feature_psis(counts: pd.DataFrame, profile: FeatureProfile) -> dict[str, float]:
+    """PSI of each profiled feature's served histogram in `counts`, worst first."""
+    hist = counts.groupby(["feature", "bin_index"])["n"].sum()
+    out: dict[str, float] = {}
+    for feature, per_bin in hist.groupby(level="feature"):
+        bins = profile.features.get(str(feature))
+        if bins is None:
+            continue
+        served = np.zeros(bins.n_bins, dtype=np.int64)
+        index = per_bin.index.get_level_values("bin_index").to_numpy(dtype=np.int64)
+        keep = (index >= 0) & (index < bins.n_bins)
+        served[index[keep]] = per_bin.to_numpy(dtype=np.int64)[keep]
+        out[str(feature)] = bins.psi(served)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _unmeasured(reason: str) -> dict[str, Any]:
+    return {"measured": False, "reason": reason, "overall": [], "weeks": [], "since": None}
+
+
+def feature_drift(
+    counts: pd.DataFrame, profile: FeatureProfile | None, threshold: float, version: str
+) -> dict[str, Any]:
+    """PSI of each served feature against the version's training rows, overall and per week,
+    from the counts serving flushed (`COUNT_COLUMNS`); worst first, and every feature past
+    the threshold named per week; `since` is the first week with one."""
+    if profile is None or not profile.features:
+        return _unmeasured(
+            f"version {version}'s training run has no feature profile (trained before "
+            "served features were profiled): retrain to measure its feature drift"
+        )
+    if counts.empty:
+        return _unmeasured(f"no feature counts from serving version {version} yet")
+    periods = pd.to_datetime(counts["day"]).dt.to_period(DRIFT_WINDOW)
+    counts = counts.assign(week=periods.dt.start_time.dt.strftime("%Y-%m-%d"))
+    overall = _feature_psis(counts, profile)
+    weeks = []
+    for week, rows in counts.groupby("week", sort=True):
+        leads = int(rows.groupby("feature")["n"].sum().max())  # each lead once per feature
+        if leads < MIN_FEATURE_WINDOW_LEADS:
+            continue
+        values = _feature_psis(rows, profile)
+        if not values:
+            continue
+        worst = next(iter(values))
+        weeks.append(
+            {
+                "week": str(week),
+                "leads": leads,
+                "worst": worst,
+                "psi": values,
+                "past_threshold": [
+                    {"feature": f, "psi": v} for f, v in values.items() if v > threshold
+                ],
+            }
+        )
+    since = next((w["week"] for w in weeks if w["past_threshold"]), None)
+    return {
+        "measured": True,
+        "overall": [{"feature": f, "psi": v} for f, v in overall.items()],
+        "weeks": weeks,
+        "since": since,
+    }
+
+
+def _retrain(
+    outcomes: dict[str, Any],
+    drift: dict[str, Any],
+    threshold: float,
+    features: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Retrain when served scores or served features moved past the threshold in the latest
+    week, or a quadrant's realised win rate left its promise's interval below it (the model
+    over-promises)."""
     why = []
     latest = drift["weeks"][-1] if drift["weeks"] else None
     if latest and latest["past_threshold"]:
         why.append(
             f"{latest['worst']} PSI {latest['psi'][latest['worst']]:.2f} > {threshold:g} in the "
             f"week of {latest['week']} (past the threshold since {drift['since']})"
+        )
+    week = features["weeks"][-1] if features and features["weeks"] else None
+    if features and week and week["past_threshold"]:
+        first, *more = week["past_threshold"]
+        also = f"; {len(more)} more feature(s) past it" if more else ""
+        why.append(
+            f"feature {first['feature']} PSI {first['psi']:.2f} > {threshold:g} in the week of "
+            f"{week['week']} (features past the threshold since {features['since']}){also}"
         )
     for row in outcomes["quadrants"]:
         r, promised = row["realised"], row["promised"]
@@ -405,18 +492,30 @@ def summarise(
     since: pd.Timestamp | None = None,
     drift_threshold: float = PSI_MAJOR,
     shadow: pd.DataFrame | None = None,
+    feature_counts: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The monitor's summary, per version served: outcomes against the promise, speed to
-    lead, sales feedback, drift and whether to retrain."""
+    lead, sales feedback, drift of scores and features, and whether to retrain.
+
+    `feature_counts` (`COUNT_COLUMNS`) are per UTC day: `since` keeps the days from its
+    date on."""
     leads = handoffs(served)
+    counts = feature_counts if feature_counts is not None else pd.DataFrame(columns=COUNT_COLUMNS)
     if since is not None:
         leads = leads[leads["scored_at"] >= since]
+        counts = counts[counts["day"] >= since.date().isoformat()]
     leads = outcome_columns(leads, outcomes, now=now, horizon_days=horizon_days)
     versions = []
     for version, rows in leads.groupby("model_version", sort=False):
         profile = profiles.get(str(version), VersionProfile(str(version), {}, {}))
         result = _outcomes(rows, profile)
         drift = _drift(rows, profile, drift_threshold)
+        features = feature_drift(
+            counts[counts["model_version"].astype(str) == str(version)],
+            profile.feature_profile,
+            drift_threshold,
+            str(version),
+        )
         versions.append(
             {
                 "version": str(version),
@@ -427,7 +526,8 @@ def summarise(
                 "speed_to_lead": _speed(rows, profile, now),
                 "sales_feedback": _sales(rows),
                 "drift": drift,
-                "retrain": _retrain(result, drift, drift_threshold),
+                "feature_drift": features,
+                "retrain": _retrain(result, drift, drift_threshold, features),
             }
         )
     versions.sort(key=lambda v: (len(v["version"]), v["version"]))
@@ -437,7 +537,6 @@ def summarise(
             "since": since.isoformat() if since is not None else None,
             "horizon_days": horizon_days,
             "drift_threshold": drift_threshold,
-            "feature_drift": "not measured: the score log keeps scores, not the lead's features",
             "versions": versions,
             "retrain_recommended": any(v["retrain"]["recommended"] for v in versions),
             "challengers": challenger_comparison(

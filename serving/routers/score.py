@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 
+from models.pyfunc import FEATURES_KEY
 from serving.champion import Champion
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
 from serving.schemas import (
@@ -84,13 +85,31 @@ def _score(
     as_ofs: list[datetime],
     request_id: str,
 ) -> list[dict[str, Any]]:
+    return _scored(champion, items, as_ofs, request_id, keep_features=False)[0]
+
+
+def _scored(
+    champion: Champion,
+    items: list[ScoreIn],
+    as_ofs: list[datetime],
+    request_id: str,
+    *,
+    keep_features: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The answers, and the feature columns they were scored from (empty unless kept)."""
     kinds = champion.extra_kinds
     extras = [i.extras for i in items]
     scored = score_items(
-        champion.model, [i.lead for i in items], [i.events for i in items], as_ofs, extras, kinds
+        champion.model,
+        [i.lead for i in items],
+        [i.events for i in items],
+        as_ofs,
+        extras,
+        kinds,
+        keep_features=keep_features,
     )
     meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
-    return answers(
+    out = answers(
         scored,
         [i.lead.lead_id for i in items],
         as_ofs,
@@ -98,6 +117,21 @@ def _score(
         meta=meta,
         missing=[missing_inputs(e, kinds) for e in extras],
     )
+    return out, scored.get(FEATURES_KEY, {})
+
+
+def _champion_scored(
+    ctx: ScoreContext, items: list[ScoreIn], as_ofs: list[datetime], now: datetime
+) -> list[dict[str, Any]]:
+    """Score with the champion, record the answers (before they are sent), and count the
+    leads' features into its drift profile's bins."""
+    counter, profile = ctx.feature_counts, ctx.champion.feature_profile
+    counting = counter is not None and profile is not None
+    out, features = _scored(ctx.champion, items, as_ofs, ctx.request_id, keep_features=counting)
+    ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
+    if counter is not None:  # only what was recorded is counted
+        counter.add(ctx.champion.version, profile, features, len(out), now)
+    return out
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
@@ -124,8 +158,7 @@ def score_one(
     errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
     if errors:
         return _invalid(errors, ctx.request_id)
-    out = _score(ctx.champion, [body], [as_of], ctx.request_id)
-    ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))  # before the answer
+    out = _champion_scored(ctx, [body], [as_of], now)
     ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0], _in_shadow(ctx, [body], [as_of], now.isoformat()))
 
@@ -218,9 +251,8 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     scored: dict[int, dict[str, Any]] = {}
     shadow = None
     if valid:
-        out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
+        out = _champion_scored(ctx, [v[1] for v in valid], [v[2] for v in valid], now)
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
-        ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
         ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
         shadow = _in_shadow(
             ctx, [v[1] for v in valid], [v[2] for v in valid], now.astimezone(UTC).isoformat()

@@ -7,7 +7,9 @@
 - `eventloop-direct`: the same route committing its row itself on the event loop (no
   thread at all on a request's path; the loop waits for each commit);
 - `no-freeze`: the garbage collector is not frozen after start-up (`serving.tail`);
-- `switch-0.5ms`: the interpreter's thread switch interval at 0.5 ms instead of 5 ms.
+- `switch-0.5ms`: the interpreter's thread switch interval at 0.5 ms instead of 5 ms;
+- `no-feature-counts`: served features are not counted into the drift profile's bins
+  (`serving.feature_counts`), for `bench_feature_counts.py`.
 
 Everything else is `handoff serve`'s own code: this module only swaps a route or a call
 before `serving.app.create_app` builds the app. Run with `python serve_variant.py PORT`
@@ -87,9 +89,12 @@ def create_app(settings: Any = None) -> Any:
         sys.setswitchinterval(0.0005)
     elif variant == "no-freeze":
         serving.app.quiet_collector = lambda: None  # type: ignore[assignment]
-    elif variant:
+    elif variant not in ("", "no-feature-counts"):
         raise SystemExit(f"unknown BENCH_VARIANT {variant!r}")
-    return serving.app.create_app(settings)
+    app = serving.app.create_app(settings)
+    if variant == "no-feature-counts":
+        app.state.feature_counts = None  # the routes read it per request: nothing counted
+    return app
 
 
 if __name__ == "__main__":

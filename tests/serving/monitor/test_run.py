@@ -49,6 +49,7 @@ def test_monitor_summarises_served_leads_and_the_endpoint_returns_it(
             for i, r in enumerate(scored["results"])
         ]
         assert client.post("/v1/feedback", json={"items": touches}).status_code == 200
+    assert live.app.state.feature_counts.flush()  # as its timer or shutdown would
 
     env = {**backend_env(live.settings), "HANDOFF_API_KEY_HASHES": "", "HANDOFF_DEV_MODE": "true"}
     page, summary_file = tmp_path / "monitor.html", tmp_path / "summary.json"
@@ -73,6 +74,10 @@ def test_monitor_summarises_served_leads_and_the_endpoint_returns_it(
     speed = {r["quadrant"]: r for r in version["speed_to_lead"]["quadrants"]}
     assert set(speed) <= set(QUADRANTS) and all(r["untouched"] == 0 for r in speed.values())
     assert version["drift"]["worst"] is not None  # measured against the run's test scores
+    features = version["feature_drift"]  # against the run's feature profile
+    assert features["measured"], features
+    assert {r["feature"] for r in features["overall"]} >= {"log_employees", "n_touches_30d"}
+    assert features["weeks"] == []  # 40 leads: too few for a week's PSI
 
     html = page.read_text()
     assert "<img" in html and 'src="http' not in html and "<script" not in html
@@ -80,3 +85,5 @@ def test_monitor_summarises_served_leads_and_the_endpoint_returns_it(
     served = httpx.get(f"{live.url}/v1/monitor/summary", headers=HEADERS)
     assert served.status_code == 200
     assert served.json()["computed_at"] == summary["computed_at"]
+    assert served.json()["versions"][0]["feature_drift"] == features
+    assert "Drift of served features" in html

@@ -7,14 +7,22 @@ open), BDRs slow on exactly one quadrant, AEs rejecting *sales now* leads mostly
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from data_contracts.vocab import QUADRANTS
-from serving.monitor.summary import VersionProfile, calibration_bands, summarise, wilson
+from models.drift import FeatureProfile, feature_profile
+from serving.monitor.page import render
+from serving.monitor.summary import (
+    COUNT_COLUMNS,
+    VersionProfile,
+    calibration_bands,
+    summarise,
+    wilson,
+)
 
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 DRIFT_FROM = pd.Timestamp("2026-02-09", tz="UTC")  # week 6
@@ -241,3 +249,116 @@ def test_monitor_calibration_holds_a_calibrated_model_and_flags_an_over_promise(
     assert [b["predicted_within_interval"] for b in over][1:] == [False] * 4
     assert all(b["mean_predicted"] > b["realised"]["high"] for b in over[1:])
     assert calibration_bands(_resolved(p).iloc[:0]) == []
+
+
+# Served features: counted per UTC day into the training profile's bins, as each serving
+# worker does, with a fit feature (log_employees) shifted from one Monday on.
+FEATURE_DRIFT_FROM = pd.Timestamp("2026-01-26", tz="UTC")  # week 4
+SHIFTED = "log_employees"
+
+
+def _feature_rows(rng: np.random.Generator, n: int, shift: np.ndarray | float) -> dict:
+    return {
+        SHIFTED: rng.normal(2.0 + shift, 0.5, n),
+        "n_touches_30d": rng.poisson(3, n).astype(np.int32),
+        "industry": pd.Categorical(
+            rng.choice(["software", "retail", "finance"], size=n, p=[0.5, 0.3, 0.2])
+        ),
+    }
+
+
+def served_feature_counts(
+    served: pd.DataFrame, *, drift: bool, seed: int = 5
+) -> tuple[FeatureProfile, pd.DataFrame]:
+    """The training profile and the counts two workers would flush, summed (COUNT_COLUMNS)."""
+    rng = np.random.default_rng(seed)
+    profile = feature_profile(pd.DataFrame(_feature_rows(rng, 5_000, 0.0)))
+    at = pd.to_datetime(served["scored_at"], utc=True, format="ISO8601")
+    rows = []
+    for day, leads in served.groupby(at.dt.strftime("%Y-%m-%d")):
+        when = pd.Timestamp(day, tz="UTC")
+        shift = 0.8 if drift and when >= FEATURE_DRIFT_FROM else 0.0
+        for worker in np.array_split(np.arange(len(leads)), 2):  # two workers' totals
+            counts = profile.count(_feature_rows(rng, len(worker), shift))
+            rows += [
+                ("1", day, f, b, int(k)) for f, c in counts.items() for b, k in enumerate(c) if k
+            ]
+    counts = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
+    keys = list(COUNT_COLUMNS[:-1])
+    return profile, pd.DataFrame(counts.groupby(keys, as_index=False)["n"].sum())
+
+
+def _with_features(traffic: Traffic, drift: bool, **kw: object) -> dict:
+    profile, counts = served_feature_counts(traffic.served, drift=drift)
+    version = replace(traffic.profile, feature_profile=profile)
+    return summarise(
+        traffic.served, traffic.outcomes, {"1": version}, now=NOW, feature_counts=counts, **kw
+    )
+
+
+def test_monitor_names_the_drifted_feature_in_the_weeks_after_the_date_only(
+    traffic: Traffic,
+) -> None:
+    v = _with_features(traffic, drift=True)["versions"][0]
+    fd = v["feature_drift"]
+    assert fd["measured"]
+    week_of_drift = str(FEATURE_DRIFT_FROM.date())
+    assert fd["since"] == week_of_drift
+    assert len(fd["weeks"]) == 8
+    for week in fd["weeks"]:
+        past = [p["feature"] for p in week["past_threshold"]]
+        if week["week"] < week_of_drift:
+            assert past == [], week
+        else:
+            assert past == [SHIFTED], week
+            assert week["worst"] == SHIFTED
+    assert fd["overall"][0]["feature"] == SHIFTED
+    assert any(
+        why.startswith(f"feature {SHIFTED} PSI ") and "> 0.25 in the week of" in why
+        for why in v["retrain"]["why"]
+    )
+
+
+def test_monitor_without_feature_drift_puts_no_feature_past_the_threshold(
+    traffic: Traffic,
+) -> None:
+    v = _with_features(traffic, drift=False)["versions"][0]
+    fd = v["feature_drift"]
+    assert fd["measured"] and fd["since"] is None
+    assert all(w["past_threshold"] == [] for w in fd["weeks"])
+    assert max(r["psi"] for r in fd["overall"]) < 0.1
+    assert not any(why.startswith("feature ") for why in v["retrain"]["why"])
+
+
+def test_monitor_since_keeps_the_feature_counts_of_its_days_on(traffic: Traffic) -> None:
+    since = FEATURE_DRIFT_FROM + pd.Timedelta(days=7)
+    fd = _with_features(traffic, drift=True, since=since)["versions"][0]["feature_drift"]
+    assert fd["weeks"][0]["week"] == str(since.date())
+    assert fd["since"] == str(since.date())
+
+
+def test_monitor_says_a_version_without_a_feature_profile_is_not_measured(
+    traffic: Traffic,
+) -> None:
+    _, counts = served_feature_counts(traffic.served, drift=True)
+    summary = summarise(
+        traffic.served, traffic.outcomes, {"1": traffic.profile}, now=NOW, feature_counts=counts
+    )
+    fd = summary["versions"][0]["feature_drift"]
+    assert not fd["measured"]
+    assert "no feature profile" in fd["reason"]
+    assert "not measured" in render(summary).lower()
+    no_counts = summarise(
+        traffic.served,
+        traffic.outcomes,
+        {"1": replace(traffic.profile, feature_profile=feature_profile(pd.DataFrame({"x": [1]})))},
+        now=NOW,
+    )
+    assert "no feature counts" in no_counts["versions"][0]["feature_drift"]["reason"]
+
+
+def test_monitor_page_shows_the_feature_drift_table(traffic: Traffic) -> None:
+    page = render(_with_features(traffic, drift=True))
+    assert "Drift of served features" in page
+    assert f"<td>{SHIFTED}</td>" in page
+    assert 'alt="feature drift"' in page
