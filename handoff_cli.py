@@ -279,8 +279,12 @@ def validate(
     engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
 ) -> None:
-    """Check a CRM folder against the contracts; exit 1 with a row-level report on failure."""
-    from data_contracts.validate import validate_folder
+    """Check a CRM folder against the contracts; exit 1 with a row-level report on failure.
+
+    A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is checked
+    a lead-id bucket at a time, with the same report; a mapped export, CSV tables or an
+    accounts table are read whole."""
+    from data_contracts.bucket_validate import check_folder
 
     with _data_errors("validate", data_dir):
         if engine is Engine.spark:
@@ -289,7 +293,7 @@ def validate(
             with _spark(master) as spark:
                 result = validate_on_spark(spark, data_dir, mapping, quarantine)
         else:
-            result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
+            result = check_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
     typer.echo(result.report_text())
     if not result.ok:
         raise typer.Exit(code=1)

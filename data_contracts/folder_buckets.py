@@ -6,7 +6,8 @@ source file and row (`partition.SOURCE_COLUMNS`). All rows of a lead share a buc
 `partition.validate_partition` finds on each bucket what the whole-table contracts find
 on the folder -- the Spark path's argument, on one machine -- and only one bucket is in
 memory at a time. Folders read through a mapping, with CSV tables or with an accounts
-table are not split.
+table are not split, nor is a folder with a table-level finding (a missing column, an empty
+file: the whole-table path reports those), nor one of at most `BUCKET_LEADS` leads.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ from data_contracts.partition import (
 from data_contracts.validate import table_failures
 
 BATCH_ROWS = 1_000_000  # rows of a table read at a time while splitting
+# A plain folder with more leads than this is read a lead-id bucket of about this many leads
+# at a time, by `handoff validate`, `handoff train` and `handoff score` alike.
+BUCKET_LEADS = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,13 @@ class FolderBuckets:
     def path(self, table: str, bucket: int) -> Path:
         return bucket_path(self.root, table, bucket)
 
+    def read(self, bucket: int) -> dict[str, pd.DataFrame]:
+        """One bucket's tables as read, each row with its `SOURCE_COLUMNS`."""
+        return {name: read_table(self.path(name, bucket)) for name in self.tables}
+
     def validated(self, bucket: int) -> PartitionResult:
         """The contracts on one bucket (tables not split are empty)."""
-        tables = {name: read_table(self.path(name, bucket)) for name in self.tables}
-        return validate_partition(tables, self.template, self.table_rows)
+        return validate_partition(self.read(bucket), self.template, self.table_rows)
 
 
 def bucket_path(root: Path, table: str, bucket: int) -> Path:
@@ -191,6 +198,19 @@ def table_level_ok(template: CrmData, paths: dict[str, Path], tables: tuple[str,
     files = {name: template.files.get(name, name) if name in tables else name for name in TABLES}
     require = frozenset(name for name in template.files if name in tables)
     return bool(table_failures(sample, files, require).empty)
+
+
+def bucketed_folder(
+    data_dir: Path, mapping: Path | str | None, tables: tuple[str, ...], bucket_leads: int
+) -> tuple[CrmData, dict[str, Path]] | None:
+    """The folder's template and tables when it is read a bucket at a time (`tables` split):
+    a plain Parquet folder with more than `bucket_leads` leads and no table-level finding
+    in `tables`; None when it is read whole."""
+    paths = parquet_tables(Path(data_dir)) if mapping is None else None
+    if paths is None or lead_rows(paths) <= bucket_leads:
+        return None
+    template = folder_template(Path(data_dir), paths)
+    return (template, paths) if table_level_ok(template, paths, tables) else None
 
 
 def split_folder(
