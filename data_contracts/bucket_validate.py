@@ -136,7 +136,9 @@ def merge_held(parts: list[_Part], path: Path, merge_rows: int) -> Path:
     return path
 
 
-def validated_buckets(buckets: FolderBuckets, findings: BucketFindings) -> Iterator[PartitionResult]:
+def validated_buckets(
+    buckets: FolderBuckets, findings: BucketFindings
+) -> Iterator[PartitionResult]:
     """The contracts on each bucket in turn, each recorded in `findings` before it is
     handed on (one bucket in memory at a time)."""
     for k in range(buckets.n_buckets):

@@ -45,7 +45,7 @@ def test_bucketed_report_is_the_whole_folders(broken: tuple[Path, Path]) -> None
     assert split.counts == whole.counts
     pd.testing.assert_frame_equal(split.failures, whole.failures)
     assert sorted(split.quarantined) == sorted(whole.quarantined) == ["events", "leads", "outcomes"]
-    for name, path in split.quarantined.items():
+    for path in split.quarantined.values():
         assert path.read_bytes() == (out.with_suffix(".whole") / path.name).read_bytes()
 
 
