@@ -328,7 +328,10 @@ def train(
         ),
     ] = False,
 ) -> None:
-    """Validate, build features, train, evaluate and register a new candidate version."""
+    """Validate, build features, train, evaluate and register a new candidate version.
+
+    A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is
+    validated and turned into features a lead-id bucket at a time: the same training data."""
     from training.train import TrainingRefused, run_training
 
     if rejection_as_negative and engine is Engine.spark:
