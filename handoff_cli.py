@@ -279,8 +279,12 @@ def validate(
     engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
 ) -> None:
-    """Check a CRM folder against the contracts; exit 1 with a row-level report on failure."""
-    from data_contracts.validate import validate_folder
+    """Check a CRM folder against the contracts; exit 1 with a row-level report on failure.
+
+    A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is checked
+    a lead-id bucket at a time, with the same report; a mapped export, CSV tables or an
+    accounts table are read whole."""
+    from data_contracts.bucket_validate import check_folder
 
     with _data_errors("validate", data_dir):
         if engine is Engine.spark:
@@ -289,7 +293,7 @@ def validate(
             with _spark(master) as spark:
                 result = validate_on_spark(spark, data_dir, mapping, quarantine)
         else:
-            result = validate_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
+            result = check_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
     typer.echo(result.report_text())
     if not result.ok:
         raise typer.Exit(code=1)
@@ -324,7 +328,10 @@ def train(
         ),
     ] = False,
 ) -> None:
-    """Validate, build features, train, evaluate and register a new candidate version."""
+    """Validate, build features, train, evaluate and register a new candidate version.
+
+    A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is
+    validated and turned into features a lead-id bucket at a time: the same training data."""
     from training.train import TrainingRefused, run_training
 
     if rejection_as_negative and engine is Engine.spark:

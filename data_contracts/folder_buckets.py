@@ -6,7 +6,8 @@ source file and row (`partition.SOURCE_COLUMNS`). All rows of a lead share a buc
 `partition.validate_partition` finds on each bucket what the whole-table contracts find
 on the folder -- the Spark path's argument, on one machine -- and only one bucket is in
 memory at a time. Folders read through a mapping, with CSV tables or with an accounts
-table are not split.
+table are not split, nor is a folder with a table-level finding (a missing column, an empty
+file: the whole-table path reports those), nor one of at most `BUCKET_LEADS` leads.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts.crm_data import (
@@ -46,6 +48,9 @@ from data_contracts.partition import (
 from data_contracts.validate import table_failures
 
 BATCH_ROWS = 1_000_000  # rows of a table read at a time while splitting
+# A plain folder with more leads than this is read a lead-id bucket of about this many leads
+# at a time, by `handoff validate`, `handoff train` and `handoff score` alike.
+BUCKET_LEADS = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,13 @@ class FolderBuckets:
     def path(self, table: str, bucket: int) -> Path:
         return bucket_path(self.root, table, bucket)
 
+    def read(self, bucket: int) -> dict[str, pd.DataFrame]:
+        """One bucket's tables as read, each row with its `SOURCE_COLUMNS`."""
+        return {name: read_table(self.path(name, bucket)) for name in self.tables}
+
     def validated(self, bucket: int) -> PartitionResult:
         """The contracts on one bucket (tables not split are empty)."""
-        tables = {name: read_table(self.path(name, bucket)) for name in self.tables}
-        return validate_partition(tables, self.template, self.table_rows)
+        return validate_partition(self.read(bucket), self.template, self.table_rows)
 
 
 def bucket_path(root: Path, table: str, bucket: int) -> Path:
@@ -90,10 +98,24 @@ def lead_rows(paths: dict[str, Path]) -> int:
     return int(pq.ParquetFile(paths["leads"]).metadata.num_rows)
 
 
-def bucket_of(lead_ids: pa.Array, n_buckets: int) -> np.ndarray:
-    """Each row's bucket, from its lead_id as text (a missing id hashes as "")."""
+def _hashed(lead_ids: pa.Array) -> np.ndarray:
+    """Each row's hash of its lead_id as text (a missing id hashes as "")."""
     text = pd.Series(lead_ids.to_pandas(), dtype=object).astype(str).where(lead_ids.is_valid())
-    hashed = pd.util.hash_array(text.fillna("").to_numpy(dtype=object))
+    return pd.util.hash_array(text.fillna("").to_numpy(dtype=object))
+
+
+def bucket_of(lead_ids: pa.Array, n_buckets: int) -> np.ndarray:
+    """Each row's bucket, from its lead_id as text (a missing id hashes as "").
+
+    Text ids are hashed once per distinct id (a lead's events repeat it, twenty times in
+    the benchmark's folders), with the same hash as any other id type."""
+    if pa.types.is_string(lead_ids.type) or pa.types.is_large_string(lead_ids.type):
+        encoded = pc.dictionary_encode(lead_ids)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        distinct = np.append(_hashed(encoded.dictionary), _hashed(pa.array([None], pa.string())))
+        hashed = distinct[codes]  # code -1 (a missing id) picks the appended hash of ""
+    else:
+        hashed = _hashed(lead_ids)
     return (hashed % np.uint64(n_buckets)).astype(np.int64)
 
 
@@ -191,6 +213,19 @@ def table_level_ok(template: CrmData, paths: dict[str, Path], tables: tuple[str,
     files = {name: template.files.get(name, name) if name in tables else name for name in TABLES}
     require = frozenset(name for name in template.files if name in tables)
     return bool(table_failures(sample, files, require).empty)
+
+
+def bucketed_folder(
+    data_dir: Path, mapping: Path | str | None, tables: tuple[str, ...], bucket_leads: int
+) -> tuple[CrmData, dict[str, Path]] | None:
+    """The folder's template and tables when it is read a bucket at a time (`tables` split):
+    a plain Parquet folder with more than `bucket_leads` leads and no table-level finding
+    in `tables`; None when it is read whole."""
+    paths = parquet_tables(Path(data_dir)) if mapping is None else None
+    if paths is None or lead_rows(paths) <= bucket_leads:
+        return None
+    template = folder_template(Path(data_dir), paths)
+    return (template, paths) if table_level_ok(template, paths, tables) else None
 
 
 def split_folder(

@@ -39,7 +39,7 @@ from data_contracts.spark_tables import (
     split_union,
     with_data_end,
 )
-from data_contracts.validate import ValidationResult, table_failures
+from data_contracts.validate import ValidationResult, in_source_order, table_failures
 
 if TYPE_CHECKING:
     import pyspark.sql
@@ -139,17 +139,14 @@ def gather_findings(crm: SparkCrm, result: pyspark.sql.DataFrame) -> SparkFindin
     for name in TABLES:
         n, valid = totals.get(name, (0, 0))
         counts[name] = {"rows": n, "valid": valid, "quarantined": n - valid}
-    order = {crm.template.files.get(n, n): i for i, n in enumerate(TABLES)}
     row_level = rows.loc[rows[KIND] == "failure", list(FAILURE_COLUMNS)]
-    row_level = (
-        row_level.assign(_order=row_level["file"].map(lambda f: order.get(f, len(order))))
-        .sort_values(["_order", "file", "row", "column", "check"], kind="stable")
-        .drop(columns="_order")
-    )
     row_level["row"] = pd.Series(
         [int(r) for r in row_level["row"]], dtype=object, index=row_level.index
     )
-    failures = pd.concat([_table_level(crm, counts), row_level], ignore_index=True)
+    files = {name: crm.template.files.get(name, name) for name in TABLES}
+    failures = in_source_order(
+        pd.concat([_table_level(crm, counts), row_level], ignore_index=True), files
+    )
     return SparkFindings(
         failures=failures,
         held=result.filter(F.col(KIND) == "held").select(*RECORD_COLUMNS),

@@ -596,20 +596,33 @@ def _quarantine_frame(checked: _Checked, failures: pd.DataFrame) -> pd.DataFrame
     return out
 
 
+def unwritable_quarantine(out_dir: Path, err: OSError) -> OSError:
+    """The error to raise when failing rows cannot be written: where, why, and what to do."""
+    return OSError(
+        f"cannot write quarantine to {out_dir} ({err}); pass quarantine_dir / --quarantine"
+    )
+
+
+def quarantine_file(out_dir: Path, name: str) -> Path:
+    """Where a table's held-back rows go (`<table>.csv` in `out_dir`, made if need be)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise unwritable_quarantine(out_dir, err) from err
+    return out_dir / f"{name}.csv"
+
+
 def _write_quarantine(quarantine: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
     """Write non-empty quarantine frames as `<table>.csv`; nothing is written when all pass."""
     written: dict[str, Path] = {}
     for name, frame in quarantine.items():
         if frame.empty:
             continue
+        path = quarantine_file(out_dir, name)
         try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            path = out_dir / f"{name}.csv"
             frame.to_csv(path, index=False)
         except OSError as err:
-            raise OSError(
-                f"cannot write quarantine to {out_dir} ({err}); pass quarantine_dir / --quarantine"
-            ) from err
+            raise unwritable_quarantine(out_dir, err) from err
         written[name] = path
     return written
 
@@ -637,6 +650,24 @@ def table_failures(
     return failures.loc[failures["row"].isna()].reset_index(drop=True)
 
 
+def in_source_order(failures: pd.DataFrame, files: Mapping[str, str]) -> pd.DataFrame:
+    """Table-level failures first, as found, then row-level ones by table (`files`: each
+    table's file, in `TABLES` order; other files after them), file, row, column and check:
+    an order that does not depend on how the rows were split, so every engine and path
+    reports the same list."""
+    if failures.empty:
+        return failures.reset_index(drop=True)
+    rank = {file: i for i, file in enumerate(files.values())}
+    table_level = failures["row"].isna().to_numpy()
+    rows = failures.loc[~table_level]
+    rows = (
+        rows.assign(_rank=rows["file"].map(lambda f: rank.get(f, len(rank))))
+        .sort_values(["_rank", "file", "row", "column", "check"], kind="stable")
+        .drop(columns="_rank")
+    )
+    return pd.concat([failures.loc[table_level], rows], ignore_index=True)
+
+
 def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> ValidationResult:
     """Validate in-memory CRM tables; write failing rows to `quarantine_dir` if given."""
     result, quarantine = check_crm(crm)
@@ -648,12 +679,15 @@ def validate_crm(crm: CrmData, quarantine_dir: Path | None = None) -> Validation
 def validate_folder(
     data_dir: Path, mapping: Path | None = None, quarantine_dir: Path | None = None
 ) -> ValidationResult:
-    """Validate a CRM folder (or a foreign export through a TOML mapping) and quarantine."""
+    """Validate a CRM folder (or a foreign export through a TOML mapping) and quarantine,
+    holding it whole: `valid` has every row that passed (`bucket_validate.check_folder`
+    reports the same on a large plain folder a lead-id bucket at a time, keeping no rows)."""
     data_dir = Path(data_dir)
     crm = read_crm(data_dir, mapping)
     # Failures name the file a table came from; a table that had a file must have rows.
     files = {name: crm.files.get(name, name) for name in crm.tables}
     result, quarantine = _run(crm, files, require_rows=frozenset(crm.files))
+    result.failures = in_source_order(result.failures, files)
     out_dir = Path(quarantine_dir) if quarantine_dir is not None else data_dir / "quarantine"
     result.quarantined = _write_quarantine(quarantine, out_dir)
     return result

@@ -23,7 +23,7 @@ from features.feature_sets import (
     INTEREST_V1,
     FeatureSet,
 )
-from features.fit import extra_columns_arrays, fit_arrays
+from features.fit import as_text, extra_columns_arrays, fit_arrays, recoded
 from features.interest import as_of_array, interest_arrays, weights
 
 Extras = Mapping[str, str] | Sequence[str]
@@ -143,3 +143,23 @@ def build_features(
         categorical_columns=fit_set.categorical_columns + interest_set.categorical_columns,
         feature_sets=[fit_set, interest_set],
     )
+
+
+def concat_features(parts: Sequence[FeatureFrame], order: npt.NDArray[np.intp]) -> FeatureFrame:
+    """`build_features` of disjoint groups of leads (built alike: same feature sets) as one
+    frame, its rows the parts' rows taken in `order` (positions in their concatenation).
+
+    Numbers are the same per lead whichever group it was built in; a categorical column
+    is coded again over all the parts' values (`fit.recoded`), as one frame of all the
+    leads would have been.
+    """
+    first = parts[0]
+    index = first.frame.index.append([p.frame.index for p in parts[1:]]).take(order)
+    columns: dict[str, Any] = {}
+    for name in first.frame.columns:
+        series = [p.frame[name] for p in parts]
+        if isinstance(series[0].dtype, pd.CategoricalDtype):
+            columns[name] = recoded(name, np.concatenate([as_text(s) for s in series])[order])
+        else:
+            columns[name] = np.concatenate([s.to_numpy() for s in series])[order]
+    return replace(first, frame=make_frame(columns, index))

@@ -171,6 +171,20 @@ def _open_categorical(values: Column) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[codes], dtype=_dtype(tuple(categories)), validate=False)
 
 
+def as_text(values: pd.Series) -> npt.NDArray[np.object_]:
+    """A categorical feature's values as an object array of text, None where missing."""
+    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+
+
+def recoded(name: str, values: Column) -> pd.Categorical:
+    """Categorical feature `name` coded afresh from its values as text (gathered from
+    several parts of the leads) by the rule that built it: a closed vocabulary keeps its
+    declared categories, any other takes the sorted values observed over all of them --
+    what one frame of all the leads would have been given."""
+    closed = _CLOSED.get(name)
+    return _open_categorical(values) if closed is None else _closed_categorical(values, closed)
+
+
 @functools.lru_cache(maxsize=4096)
 def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
     """Category dtypes are immutable; building one costs ~50x the codes for a single lead."""

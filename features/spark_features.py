@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.feature_sets import FeatureSet
-from features.fit import _CLOSED, _closed_categorical, _open_categorical
+from features.fit import as_text, recoded
 
 
 def feature_ddl(feature_sets: Sequence[FeatureSet]) -> str:
@@ -34,7 +34,7 @@ def as_rows(frame: pd.DataFrame, categorical_columns: Sequence[str]) -> pd.DataF
     for name in frame.columns:
         s = frame[name]
         if name in categorical_columns:
-            out[name] = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+            out[name] = as_text(s)
         else:
             out[name] = s.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(out, index=frame.index)
@@ -47,11 +47,7 @@ def restore_features(frame: pd.DataFrame, feature_sets: Sequence[FeatureSet]) ->
     for spec in (spec for fs in feature_sets for spec in fs.features):
         s = frame[spec.name]
         if spec.kind == "categorical":
-            values = s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
-            closed = _CLOSED.get(spec.name)
-            out[spec.name] = (
-                _open_categorical(values) if closed is None else _closed_categorical(values, closed)
-            )
+            out[spec.name] = recoded(spec.name, as_text(s))
         else:
             out[spec.name] = s.to_numpy(dtype=np.float64).astype(spec.dtype)
     return pd.DataFrame(out, index=frame.index)

@@ -22,14 +22,12 @@ import pandas as pd
 from data_contracts import CONTRACT_VERSION
 from data_contracts.crm_data import CrmData
 from data_contracts.folder_buckets import (
+    BUCKET_LEADS,
     FolderBuckets,
-    folder_template,
+    bucketed_folder,
     iter_buckets,
-    lead_rows,
-    parquet_tables,
     scratch_dir,
     split_folder,
-    table_level_ok,
 )
 from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
@@ -42,7 +40,7 @@ from serving.settings import ServingSettings
 if TYPE_CHECKING:  # loading the champion's code (MLflow, LightGBM) waits for the --out check
     from serving.champion import Champion
 
-CHUNK_LEADS = 100_000
+CHUNK_LEADS = BUCKET_LEADS  # leads scored at a time: a bucket's
 OUTPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv")
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(ScoredLead.to_schema().columns)
 _OUTPUT_SCHEMA = ScoredLead.to_schema()
@@ -305,19 +303,6 @@ def _write_scored(
 _SPLIT_TABLES = ("leads", "events")  # outcomes play no part in scoring
 
 
-def _split_template(
-    data_dir: Path, mapping: Path | str | None, chunk_leads: int
-) -> tuple[CrmData, dict[str, Path]] | None:
-    """The folder's template and tables when it is read a bucket at a time: a plain Parquet
-    folder with more leads than one chunk and no table-level finding (those concern the
-    whole table, which the whole-table path reports)."""
-    paths = parquet_tables(data_dir) if mapping is None else None
-    if paths is None or lead_rows(paths) <= chunk_leads:
-        return None
-    template = folder_template(data_dir, paths)
-    return (template, paths) if table_level_ok(template, paths, _SPLIT_TABLES) else None
-
-
 def score_folder(
     data_dir: Path | str,
     *,
@@ -340,7 +325,7 @@ def score_folder(
     settings = settings or ServingSettings()
     champion = load_champion(settings)
     data_dir = Path(data_dir)
-    split = _split_template(data_dir, mapping, chunk_leads)
+    split = bucketed_folder(data_dir, mapping, _SPLIT_TABLES, chunk_leads)
     if split is not None:
         template, paths = split
         warnings = training_differences(champion, template)

@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.crm_data import CrmData
+from data_contracts.crm_data import TABLES, CrmData
+from data_contracts.folder_buckets import BUCKET_LEADS, bucketed_folder
 from data_contracts.validate import ValidationResult, validate_folder
 from features.build import Extras, FeatureFrame, build_features
 from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS
 from features.labels import make_labels
+from training.bucket_prepare import labelled_in_buckets
 from training.leakage import LeakageReport, UnknownKeep, guard_features
 from training.phases import PhaseClock
 from training.split import TimeSplit, time_ordered_split
@@ -113,7 +115,7 @@ def accepted(result: ValidationResult, skip_invalid_rows: bool) -> ValidationRes
             "train on the rows that passed (skip_invalid_rows):\n" + result.report_text(),
             result,
         )
-    if result.valid.leads.empty:
+    if result.counts["leads"]["valid"] == 0:  # counted: a bucketed `valid` keeps no leads
         raise TrainingRefused("no lead passed the contracts:\n" + result.report_text(), result)
     return result
 
@@ -243,22 +245,42 @@ def prepare_training_data(
     clock: PhaseClock | None = None,
     currency: str = DEFAULT_CURRENCY,
     rejection_as_negative: bool = False,
+    bucket_leads: int = BUCKET_LEADS,
 ) -> TrainingData:
     """Validate, label, build features, split by time and run the leakage guard on the
     training window; refuse data a model cannot learn from (failing contracts, or a fold
     without both wins and losses).
 
+    A plain Parquet folder of more than `bucket_leads` leads is read a lead-id bucket at a
+    time (`training.bucket_prepare`: the same features, labels and split, without holding
+    the events); anything else is read whole.
+
     `currency` is what the leads' revenue is in: the feature sets record it, so the model's
     reasons say money in it. `rejection_as_negative`: see `TrainingData`."""
     clock = clock or PhaseClock()
     data_dir = Path(data_dir)
+    engine: dict[str, Any] = {"name": "single-machine"}
     with clock.phase("fingerprint"):
         fingerprint = data_fingerprint(data_dir, mapping)
-    with clock.phase("read+validate"):
-        validation = validated(data_dir, mapping, skip_invalid_rows)
-    with clock.phase("features"):
-        features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
-        features.feature_sets = [fs.with_currency(currency) for fs in features.feature_sets]
+    split_at = bucketed_folder(data_dir, mapping, TABLES, bucket_leads)
+    if split_at is None:
+        with clock.phase("read+validate"):
+            validation = validated(data_dir, mapping, skip_invalid_rows)
+        with clock.phase("features"):
+            features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
+    else:
+        with clock.phase("buckets: contracts+labels+features"):
+            table = labelled_in_buckets(
+                *split_at,
+                horizon_days=horizon_days,
+                half_life_days=half_life_days,
+                bucket_leads=bucket_leads,
+                quarantine_dir=data_dir / "quarantine",
+                skip_invalid_rows=skip_invalid_rows,
+            )
+        validation, features, labels = table.validation, table.features, table.labels
+        engine["buckets"] = table.n_buckets
+    features.feature_sets = [fs.with_currency(currency) for fs in features.feature_sets]
     X, y, snapshot = labelled_rows(features, labels)
     split, features, X, leakage = split_and_guarded(
         validation.valid, features, X, y, snapshot, clock
@@ -279,5 +301,6 @@ def prepare_training_data(
         skip_invalid_rows=skip_invalid_rows,
         oracle=_oracle(data_dir, X.index[split.test]),
         leakage=leakage,
+        engine=engine,
         rejection_as_negative=rejection_as_negative,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from data_contracts.folder_buckets import BUCKET_LEADS
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
 from models.policy import QuadrantPolicy
 from models.settings import Settings
@@ -32,13 +33,15 @@ def run_training(
     settings: Settings | None = None,
     skip_invalid_rows: bool = False,
     rejection_as_negative: bool = False,
+    bucket_leads: int = BUCKET_LEADS,
 ) -> TrainResult:
     """Train fit, interest and combined models on a CRM folder and register a candidate.
 
     Data failing its contracts is refused, unless `skip_invalid_rows`: then the model learns
     from the rows that passed, and the run records what was quarantined, and where.
     `rejection_as_negative` (off by default) counts each AE-rejected training lead twice
-    as a loss (`training.feedback_eval.with_rejections_as_negative`).
+    as a loss (`training.feedback_eval.with_rejections_as_negative`). A plain Parquet
+    folder of more than `bucket_leads` leads is prepared a lead-id bucket at a time.
     """
     settings = settings or Settings()
     clock = PhaseClock()
@@ -51,6 +54,7 @@ def run_training(
         clock=clock,
         currency=settings.currency,
         rejection_as_negative=rejection_as_negative,
+        bucket_leads=bucket_leads,
     )
     return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)
 

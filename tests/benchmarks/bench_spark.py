@@ -1,12 +1,16 @@
 """Spark (`local[2]`) against the single-machine path: contracts, features and scoring.
 
     nice .venv/bin/python tests/benchmarks/bench_spark.py --leads 100000 1000000 5000000
+    nice .venv/bin/python tests/benchmarks/bench_spark.py --leads 1000000 --engines single single-whole
 
 For each size it writes a plain contract-shaped folder (20 events and 3 outcomes per lead,
 generated in chunks), trains a small champion once (20k generated leads, promoted with
-loose gates: speed, not quality, is measured), then runs each engine in its own process:
-`validate` (contracts), `prepare` (contracts + labels + point-in-time features, what
-training does before fitting) and `score` (contracts + features + champion). It prints
+loose gates: speed, not quality, is measured), then runs on each engine `validate`
+(contracts), `prepare` (contracts + labels + point-in-time features, what training does
+before fitting) and `score` (contracts + features + champion): on one machine each phase in
+its own process ("single" reads a folder of more than `--bucket-leads` leads a lead-id
+bucket at a time, as the commands do; "single-whole" reads it whole), on Spark all three in
+one process and session. It prints
 rows per second (of wall time and of CPU time), the CPU seconds and the peak memory of
 the whole process tree (driver, JVM and Python workers, sampled every 0.2 s), with the load
 average, since the machine is shared.
@@ -33,8 +37,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from data_contracts import vocab  # noqa: E402
+from data_contracts.folder_buckets import BUCKET_LEADS  # noqa: E402
 
 CHUNK = 250_000
+PHASES: tuple[str, ...] = ("validate", "prepare", "score")
 START = pd.Timestamp("2023-01-01", tz="UTC").as_unit("us")
 
 
@@ -186,8 +192,17 @@ def make_champion(home: Path) -> None:
     promote_version(version, settings=settings, by="bench", **loose)
 
 
-def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[str, object]]:
-    """The three phases on one engine, in this process; one record per phase."""
+def run_engine(
+    engine: str,
+    data: Path,
+    home: Path,
+    master: str,
+    bucket_leads: int = BUCKET_LEADS,
+    phases: tuple[str, ...] = PHASES,
+) -> list[dict[str, object]]:
+    """`phases` on one engine, in this process; one record per phase. "single" reads a
+    folder of more than `bucket_leads` leads a lead-id bucket at a time, as the commands
+    do; "single-whole" reads every folder whole, as they did before."""
     from serving.settings import ServingSettings
 
     settings = ServingSettings(home=home)
@@ -200,6 +215,8 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
         spark = spark_session(master, conf={"spark.driver.memory": "6g"})
 
     def phase(name: str, fn) -> None:  # type: ignore[no-untyped-def]
+        if name not in phases:
+            return
         with tempfile.TemporaryDirectory(dir=data.parent) as tmp, PeakSampler() as peak:
             t0 = time.perf_counter()
             fn(Path(tmp))
@@ -207,6 +224,7 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
         records.append(
             {
                 "engine": engine,
+                "bucket_leads": bucket_leads if engine == "single" else None,
                 "phase": name,
                 "seconds": round(seconds, 1),
                 "events_per_s": round(rows / seconds),
@@ -219,13 +237,19 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
         print(json.dumps(records[-1]), flush=True)
 
     if spark is None:
-        from data_contracts.validate import validate_folder
+        from data_contracts.bucket_validate import check_folder
         from serving.batch_score import score_folder
         from training.prepare import prepare_training_data
 
-        phase("validate", lambda tmp: validate_folder(data, quarantine_dir=tmp))
-        phase("prepare", lambda tmp: prepare_training_data(data))
-        phase("score", lambda tmp: score_folder(data, out=tmp / "s.parquet", settings=settings))
+        leads = bucket_leads if engine == "single" else sys.maxsize
+        phase("validate", lambda tmp: check_folder(data, quarantine_dir=tmp, bucket_leads=leads))
+        phase("prepare", lambda tmp: prepare_training_data(data, bucket_leads=leads))
+        phase(
+            "score",
+            lambda tmp: score_folder(
+                data, out=tmp / "s.parquet", settings=settings, chunk_leads=leads
+            ),
+        )
     else:
         from data_contracts.spark_validate import validate_on_spark
         from serving.spark_score import score_on_spark
@@ -246,7 +270,16 @@ def run_engine(engine: str, data: Path, home: Path, master: str) -> list[dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--engines", nargs="+", default=["single", "spark"])
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["single", "spark"],
+        choices=["single", "single-whole", "spark"],
+    )
+    parser.add_argument(
+        "--bucket-leads", type=int, default=BUCKET_LEADS, help="lead-id bucket size of 'single'"
+    )
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_spark")
     parser.add_argument(
@@ -256,7 +289,8 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if args.one:
         engine, data, home = args.one
-        run_engine(engine, Path(data), Path(home), args.master)
+        phases = tuple(args.phases)
+        run_engine(engine, Path(data), Path(home), args.master, args.bucket_leads, phases)
         return
     home = args.work / "home"
     if not (home / "mlflow.db").exists():
@@ -268,22 +302,30 @@ def main() -> None:
             write_folder(n, data)
             print(f"wrote {n:,} leads / {n * 20:,} events in {time.perf_counter() - t0:.0f}s")
         for engine in args.engines:
-            print(f"== {n:,} leads, {engine}", flush=True)
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--master",
-                    args.master,
-                    "--one",
-                    engine,
-                    str(data),
-                    str(home),
-                ],
-                check=False,
-            )
-            if done.returncode:
-                print(f"{engine} at {n:,} leads ended with exit code {done.returncode}")
+            # One process per phase on one machine, so a phase's peak is its own; Spark's
+            # phases share one session, as a nightly job's would.
+            runs = [[p] for p in args.phases] if engine != "spark" else [args.phases]
+            for phases in runs:
+                print(f"== {n:,} leads, {engine}, {' '.join(phases)}", flush=True)
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--master",
+                        args.master,
+                        "--bucket-leads",
+                        str(args.bucket_leads),
+                        "--phases",
+                        *phases,
+                        "--one",
+                        engine,
+                        str(data),
+                        str(home),
+                    ],
+                    check=False,
+                )
+                if done.returncode:
+                    print(f"{engine} at {n:,} leads ended with exit code {done.returncode}")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_contracts.crm_data import TABLES
 from data_contracts.folder_buckets import (
+    bucket_of,
     folder_template,
     iter_buckets,
     parquet_tables,
@@ -70,3 +73,12 @@ def test_folder_with_accounts_is_not_split(tmp_path: Path) -> None:
     assert parquet_tables(folder) is not None
     pd.DataFrame({"account_id": ["A1"]}).to_parquet(folder / "accounts.parquet", index=False)
     assert parquet_tables(folder) is None
+
+
+def test_text_ids_hashed_once_each_land_where_hashed_row_by_row() -> None:
+    ids = pa.array(["L1", None, "", "L2", "L1", None, "ü", "L2"])
+    row_by_row = pd.util.hash_array(
+        np.array(["" if v is None else v for v in ids.to_pylist()], dtype=object)
+    ) % np.uint64(3)
+    assert bucket_of(ids, 3).tolist() == row_by_row.astype(np.int64).tolist()
+    assert bucket_of(ids.cast(pa.large_string()), 3).tolist() == bucket_of(ids, 3).tolist()
