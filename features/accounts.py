@@ -121,6 +121,42 @@ def _decayed_before(
     return out
 
 
+def _max_contact_before(
+    seg_q: I64, t_q: I64, seg_x: I64, lead_x: I64, t_x: I64, w_x: F64, half_life_days: float
+) -> F64:
+    """Per snapshot: the largest decayed engagement of any one contact of its segment, over
+    the items before it (0 when none).
+
+    Why two running passes and no contacts x contacts: at one moment every contact's score
+    is its sum of `w * 2**(t / h)` times the same `2**(-T / h)`, so the most engaged contact
+    is the one with the largest undecayed sum; with positive weights that sum only grows,
+    so its value after each item is a running `logaddexp` within the contact, and the best
+    contact at T is the running maximum of those values over the segment's items before T.
+    """
+    out = np.zeros(len(seg_q))
+    keep = w_x > 0
+    if not keep.any() or not len(seg_q):
+        return out
+    seg_x, lead_x, t_x, w_x = seg_x[keep], lead_x[keep], t_x[keep], w_x[keep]
+    rate = np.log(2.0) / (half_life_days * US_PER_DAY)
+    t0 = min(int(t_x.min()), int(t_q.min()))
+    span = (max(int(t_x.max()), int(t_q.max())) - t0) * rate
+    log_w = np.log(w_x)
+    lift = span + _LIFT_MARGIN + float(log_w.max() - log_w.min())
+    x = (t_x - t0) * rate + log_w
+    order = _order(lead_x, t_x, 0)
+    own = np.empty(len(x))
+    own[order] = np.logaddexp.accumulate(x[order] + lead_x[order] * lift) - lead_x[order] * lift
+    # The contact sums lie within [min x, max x + log n]: lifting by more keeps accounts apart.
+    gap = float(own.max() - x.min()) + _LIFT_MARGIN
+    m = _Merged(seg_q, t_q, seg_x, t_x)
+    best = np.maximum.accumulate(m.item_values(own + seg_x * gap, -np.inf))[m.where_q]
+    level = best - seg_q * gap
+    seen = level >= float(x.min()) - _LIFT_MARGIN / 2
+    out[seen] = np.exp(level[seen] - (t_q[seen] - t0) * rate)
+    return out
+
+
 def _last_before(seg_q: I64, t_q: I64, seg_x: I64, t_x: I64) -> F64:
     """Per snapshot: days since its segment's latest item before it (NaN when none)."""
     m = _Merged(seg_q, t_q, seg_x, t_x)
@@ -253,6 +289,9 @@ def account_interest_at(
 
     w = np.fromiter(weights(type_weights).values(), dtype=np.float64, count=len(EVENT_TYPES))
     out["acct_engagement_decayed"] = _decayed_before(seg_q, t_q, seg_e, t, w[etype], half_life_days)
+    out["acct_engagement_max_contact"] = _max_contact_before(
+        seg_q, t_q, seg_e, lead, t, w[etype], half_life_days
+    )
 
     role = (roles or RolePolicy()).codes(leads)
     eng = _IS_ENGAGEMENT[etype]
