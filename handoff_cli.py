@@ -19,6 +19,7 @@ from models.mlflow_setup import disable_telemetry
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from features.roles import RolePolicy
     from models.settings import Settings
     from training.train import TrainingRefused
 
@@ -35,6 +36,17 @@ MappingOpt = Annotated[
     Path | None,
     typer.Option(
         "--mapping", exists=True, dir_okay=False, help="TOML mapping of a foreign export."
+    ),
+]
+
+RolePolicyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--role-policy",
+        exists=True,
+        dir_okay=False,
+        help="Your own buying-group role policy (JSON as features.roles.RolePolicy.save "
+        "writes it; default: the shipped one).",
     ),
 ]
 
@@ -278,14 +290,20 @@ def validate(
     ] = None,
     engine: EngineOpt = Engine.single,
     master: MasterOpt = None,
+    role_policy: RolePolicyOpt = None,
 ) -> None:
     """Check a CRM folder against the contracts; exit 1 with a row-level report on failure.
 
     A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is checked
     a lead-id bucket at a time, with the same report; a mapped export, CSV tables or an
-    accounts table are read whole."""
+    accounts table are read whole. With accounts, or `--role-policy`, also the buying-group
+    roles the policy derives (from a folder read whole)."""
     from data_contracts.bucket_validate import check_folder
 
+    roles = _role_policy(role_policy)
+    if role_policy is not None and engine is Engine.spark:
+        typer.echo("handoff validate: --role-policy runs on --engine single only", err=True)
+        raise typer.Exit(code=2)
     with _data_errors("validate", data_dir):
         if engine is Engine.spark:
             from data_contracts.spark_validate import validate_on_spark
@@ -295,8 +313,35 @@ def validate(
         else:
             result = check_folder(data_dir, mapping=mapping, quarantine_dir=quarantine)
     typer.echo(result.report_text())
+    derives_roles = result.valid.accounts is not None or roles is not None
+    if engine is Engine.single and derives_roles and not result.valid.leads.empty:
+        from features.buying_groups import buying_groups
+
+        valid = result.valid
+        groups = buying_groups(
+            valid.leads,
+            valid.events,
+            valid.accounts,
+            valid.data_end,
+            roles=roles,
+            policy=f"policy {role_policy}" if role_policy else "default policy",
+        )
+        typer.echo("\n" + groups.text())
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+def _role_policy(path: Path | None) -> RolePolicy | None:
+    """The role policy file, or exit 2 with the file and the field in error."""
+    if path is None:
+        return None
+    from features.roles import RolePolicyError, load_role_policy
+
+    try:
+        return load_role_policy(path)
+    except RolePolicyError as error:
+        typer.echo(f"--role-policy {error}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

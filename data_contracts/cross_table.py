@@ -241,7 +241,7 @@ def cross_table_failures(
     return joined_failures(parts)
 
 
-def _domain_key(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+def domain_key(values: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A domain as compared for duplicates: lower case, no spaces, no `www.` prefix."""
     text = pc.utf8_lower(pc.utf8_trim_whitespace(_arrow_text(values)))
     return pc.replace_substring_regex(text, pattern=r"^www\.", replacement="")
@@ -252,7 +252,7 @@ def duplicate_domains(accounts: pd.DataFrame) -> pd.DataFrame:
     them; every copy is reported, since which one the leads belong to can't be told."""
     if "domain" not in accounts.columns or accounts.empty:
         return empty_failures()
-    key = pd.Series(_domain_key(accounts["domain"]).to_pylist(), dtype=object)
+    key = pd.Series(domain_key(accounts["domain"]).to_pylist(), dtype=object)
     mask = key.duplicated(keep=False).to_numpy() & key.notna().to_numpy() & (key != "").to_numpy()
     return failures_for("accounts", accounts, mask, "domain", DUPLICATE_DOMAIN)
 

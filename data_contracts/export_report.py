@@ -22,7 +22,7 @@ class TableReport:
     name: str
     files: tuple[str, ...]
     rows: int
-    role: str  # "leads", "join", "link" or "association"
+    role: str  # "leads", "join", "link", "association", "accounts" (only) or "unused"
     matched: int | None = None  # join: leads with a row; link: rows reaching a lead
     duplicate_keys: int = 0  # join: key values found more than once (the first row joins)
     timestamps: dict[str, list[int]] = field(default_factory=dict)  # column -> [read, unreadable]

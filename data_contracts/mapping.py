@@ -2,7 +2,8 @@
 
 A mapping says which files the export has and how they join (`[tables.<name>]`), which one
 holds the leads and how each contract field is filled (`[leads]`, `[columns.<field>]`, or
-declared absent), where lifecycle stages and engagement events come from (`[[stages]]`,
+declared absent), which one holds the accounts the leads belong to (`[accounts]`, optional),
+where lifecycle stages and engagement events come from (`[[stages]]`,
 `[[events]]`, or a yes/no `[label]` for exports without dates), which other columns are
 model inputs with their words (`[extras.<name>]`), which are leakage (`[excluded]`,
 recorded in runs) and which inputs the training leakage guard would refuse that a data
@@ -24,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts.crm_data import CrmData, read_folder
+from data_contracts.mapping_accounts import accounts_table
 from data_contracts.mapping_apply import (
     FAILURE_KEYS,
     ExportColumnMissing,
@@ -103,6 +105,10 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
     export.report.absent = mapping.absent
     outcomes, outcome_origin = outcomes_table(export, ids, created)
     events, event_origin = events_table(export, ids)
+    origin = {"leads": lead_origin(export), "events": event_origin, "outcomes": outcome_origin}
+    accounts = accounts_table(export)
+    if accounts is not None:
+        origin["accounts"] = accounts[1]
     export.settle()
     failures = (
         pd.concat(export.failures, ignore_index=True)
@@ -128,8 +134,9 @@ def apply_mapping(mapping: Mapping, data_dir: Path) -> CrmData:
         kept_columns=kept_inputs(mapping),
         extra_words=words,
         conversion_failures=failures,
-        origin={"leads": lead_origin(export), "events": event_origin, "outcomes": outcome_origin},
+        origin=origin,
         report=export.report,
+        accounts=None if accounts is None else accounts[0],
     )
 
 

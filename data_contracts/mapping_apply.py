@@ -234,6 +234,8 @@ def read_export(mapping: Mapping, data_dir: Path) -> Export:
             if t.link
             else "association"
             if name in through
+            else "accounts"
+            if mapping.accounts and name == mapping.accounts.table
             else "unused"
         )
         report.tables.append(

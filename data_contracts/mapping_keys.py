@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data_contracts.export_read import FILE_FORMATS
-from data_contracts.schemas import ABSENTABLE_FIELDS
+from data_contracts.schemas import ABSENTABLE_FIELDS, ACCOUNT_ABSENTABLE_FIELDS, SCHEMAS
 from data_contracts.timestamps import TIME_FORMATS
-from data_contracts.vocab import CHANNELS, EVENT_TYPES, REJECT_REASONS, STAGES
+from data_contracts.vocab import ABM_TIERS, CHANNELS, EVENT_TYPES, REJECT_REASONS, STAGES
 
 ROLES: tuple[str, ...] = ("fit", "interest")
 KINDS: tuple[str, ...] = ("numeric", "categorical")
 DERIVED: tuple[str, ...] = ("day_of_week", "hour", "count")
 VERSIONS: tuple[int, ...] = (1, 2)
+# The account fields `[accounts.columns]` fills (the key comes from `accounts.id`).
+ACCOUNT_FIELDS: tuple[str, ...] = tuple(c for c in SCHEMAS["accounts"].columns if c != "account_id")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ SECTIONS: tuple[Section, ...] = (
                 "Engagement events from activity tables (`[[events]]`).",
             ),
             Key("label", "table", "Outcomes made from a yes/no label, for exports without dates."),
+            Key(
+                "accounts",
+                "table",
+                "The CRM's account (company) table as the contract's `accounts` table. "
+                "Without it no accounts are read and leads score alone.",
+            ),
             Key("excluded", "table", "Leakage columns, never inputs, each with its reason."),
             Key(
                 "keep", "table", "Columns kept as inputs despite the leakage guard, with a reason."
@@ -186,6 +194,45 @@ SECTIONS: tuple[Section, ...] = (
                 "them and no reason names them. Every field is either in `[columns]` or "
                 "here. Allowed: " + _words(ABSENTABLE_FIELDS) + ".",
             ),
+        ),
+    ),
+    Section(
+        "accounts",
+        "The accounts the leads belong to (contract 1.2.0): every row of `table` is one "
+        "account, whether or not a lead joins it. The leads' own `account_id` "
+        "(`[columns]`) holds their account's key; a lead whose key is not in this table, "
+        "two accounts with one web domain, or a lead whose company is not its account's "
+        "name are row-level failures of validation. Added to version 2 without a new "
+        "version: a version 2 file without it reads as before.",
+        (
+            Key("table", "table name", "The account table (not the lead table).", True),
+            Key("id", "column", "The account key, as the leads' `account_id` holds it.", True),
+            Key("columns", "tables", "How each account field is filled (`[accounts.columns]`)."),
+            Key(
+                "absent",
+                "list of fields",
+                "Account fields the export does not have (read as missing). Every field is "
+                "either in `[accounts.columns]` or here. Allowed: "
+                + _words(ACCOUNT_ABSENTABLE_FIELDS)
+                + ".",
+            ),
+        ),
+    ),
+    Section(
+        "accounts.columns.<field>",
+        'How one account field is filled; `field = "Column"` is short for `from`. Fields: '
+        + _words(ACCOUNT_FIELDS)
+        + ". A `domain` given as a URL (`https://www.acme.com/about`) is read as its host "
+        "(`acme.com`); `abm_tier` is one of "
+        + _words(ABM_TIERS)
+        + "; `parent_account_id` is the parent account's key (the account is a business "
+        "unit of it).",
+        (
+            Key("from", "column", "The account table's column (or `value`)."),
+            Key("value", "value", "A constant, e.g. `false` for an export without an ABM list."),
+            Key("map", "table", 'Export value -> contract value (e.g. `"Tier 1" = "tier_1"`).'),
+            Key("default", "value", "For values the map does not name (default: kept as is)."),
+            Key("missing", "value", "For missing values (default: missing)."),
         ),
     ),
     Section(

@@ -34,6 +34,7 @@ from data_contracts.mapping_readers import (
     value_rule,
 )
 from data_contracts.mapping_spec import (
+    AccountRule,
     EventRule,
     Extra,
     Join,
@@ -46,7 +47,14 @@ from data_contracts.mapping_spec import (
     Where,
 )
 from data_contracts.mapping_v1 import parse_v1
-from data_contracts.schemas import ABSENTABLE_FIELDS, REQUIRED_COLUMNS, Lead, vocabulary
+from data_contracts.schemas import (
+    ABSENTABLE_FIELDS,
+    ACCOUNT_ABSENTABLE_FIELDS,
+    REQUIRED_COLUMNS,
+    Account,
+    Lead,
+    vocabulary,
+)
 from data_contracts.timestamps import TIME_FORMATS, UnknownTimeZone, check_zone
 from data_contracts.vocab import CHANNELS, EVENT_TYPES, REJECT_REASONS, STAGES
 
@@ -280,6 +288,51 @@ def _event(i: int, spec: Any, tables: dict[str, Table], zone: str) -> EventRule:
     )
 
 
+def _accounts(spec: Any, tables: dict[str, Table], lead: str, lead_fields: set[str]) -> AccountRule:
+    """`[accounts]`: a table other than the leads', its key, and every account field mapped
+    or declared absent (as for leads, so no field is faked)."""
+    s = checked(spec, "accounts", "accounts")
+    table = _table_ref(s["table"], "accounts", tables, "")
+    if table == lead:
+        raise MappingError("accounts.table: the lead table holds leads, not accounts")
+    if "account_id" not in lead_fields:
+        raise MappingError(
+            "accounts: the leads' account key is not mapped: set columns.account_id to the "
+            "lead column holding it (e.g. a lead-to-account match, a contact's AccountId)"
+        )
+    absent = str_list(s, "absent", "accounts")
+    for f in absent:
+        one_of(f, ACCOUNT_ABSENTABLE_FIELDS, "accounts.absent")
+    columns: dict[str, ValueRule] = {}
+    for col, rule in section(s, "columns", required=False).items():
+        where = f"accounts.columns.{col}"
+        if col not in keys.ACCOUNT_FIELDS:
+            hint = " (the key is accounts.id)" if col == "account_id" else ""
+            raise MappingError(f"{where}: not a contract account field{hint}")
+        if col in absent:
+            raise MappingError(f"{where}: also declared absent in accounts.absent")
+        vocab = vocabulary(Account, col)
+        columns[col] = value_rule(
+            col,
+            rule,
+            where,
+            None if vocab is None else tuple(vocab),
+            keys_of="accounts.columns.<field>",
+        )
+    unnamed = [f for f in keys.ACCOUNT_FIELDS if f not in columns and f not in absent]
+    if unnamed:
+        raise MappingError(
+            f"accounts.columns: account field(s) {unnamed} are neither mapped nor declared "
+            "absent (accounts.absent): say which, so no field is faked"
+        )
+    return AccountRule(
+        table=table,
+        id_column=get(s, "id", str, "accounts"),
+        columns=columns,
+        absent=absent,
+    )
+
+
 def _check_references(m: Mapping) -> None:
     """Tables named by rules exist and play the part the rule needs."""
     for name, t in m.tables.items():
@@ -379,6 +432,9 @@ def parse_v2(doc: dict[str, Any], name: str, path: Path | None) -> Mapping:
         label=label_rule(section(doc, "label")) if "label" in doc else None,
         excluded=reasons(doc, "excluded"),
         keep=reasons(doc, "keep"),
+        accounts=_accounts(doc["accounts"], tables, lead, set(columns))
+        if "accounts" in doc
+        else None,
         extracted_at=timestamp(doc, "extracted_at", "mapping"),
         zone=zone,
         path=path,

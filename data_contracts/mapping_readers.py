@@ -135,16 +135,21 @@ def escape(text: str) -> str:
 
 
 def value_rule(
-    name: str, spec: Any, where: str, allowed: tuple[str, ...] | None, *, columns: bool = True
+    name: str,
+    spec: Any,
+    where: str,
+    allowed: tuple[str, ...] | None,
+    *,
+    columns: bool = True,
+    keys_of: str = "columns.<field>",
 ) -> ValueRule:
-    """A `{from, table, value, map, default, missing}` rule; map targets in `allowed`."""
+    """A `{from, table, value, map, default, missing}` rule (the keys of section `keys_of`;
+    `columns=False`: only from, map, default); map targets in `allowed`."""
     if isinstance(spec, str):
         spec = {"from": spec}
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: expected a table or a source column name, got {spec!r}")
-    unknown_keys(
-        spec, keys.allowed("columns.<field>") if columns else {"from", "map", "default"}, where
-    )
+    unknown_keys(spec, keys.allowed(keys_of) if columns else {"from", "map", "default"}, where)
     if ("from" in spec) == ("value" in spec):
         raise MappingError(f"{where}: give exactly one of 'from' (source column) or 'value'")
     values = spec.get("map", {})

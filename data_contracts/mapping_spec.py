@@ -144,6 +144,17 @@ class LabelRule:
 
 
 @dataclass(frozen=True)
+class AccountRule:
+    """The contract's `accounts` table: one account per row of `table`, keyed by `id_column`;
+    each account field filled by `columns` or declared `absent`."""
+
+    table: str
+    id_column: str
+    columns: dict[str, ValueRule] = field(default_factory=dict)
+    absent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A validated mapping; build it with `mapping.load_mapping`."""
 
@@ -162,6 +173,8 @@ class Mapping:
     label: LabelRule | None = None
     excluded: dict[str, str] = field(default_factory=dict)
     keep: dict[str, str] = field(default_factory=dict)
+    # None: the export's accounts are not read (leads are scored alone, as before 1.2.0).
+    accounts: AccountRule | None = None
     extracted_at: pd.Timestamp | None = None
     zone: str = "UTC"
     # Version 1 fills contract fields it does not name with missing values (version 2 asks
@@ -203,6 +216,11 @@ class Mapping:
             add(e.table, e.at.column, e.type.column, channel, e.campaign, where)
         if self.label:
             add(None, self.label.column)
+        if self.accounts:
+            acc = self.accounts
+            used[acc.table].update(
+                c for c in (acc.id_column, *(r.column for r in acc.columns.values())) if c
+            )
         return used
 
     @property

@@ -205,6 +205,14 @@ ABSENTABLE_FIELDS: tuple[str, ...] = tuple(
 )
 
 
+# Account fields a mapping may declare absent (read as missing): all but the key and the
+# named-account flag, which the contract never leaves missing, so an export without an ABM
+# list says so (`value = false`) rather than leave it out.
+ACCOUNT_ABSENTABLE_FIELDS: tuple[str, ...] = tuple(
+    name for name in SCHEMAS["accounts"].columns if name not in ("account_id", "is_named_account")
+)
+
+
 _LIMIT_KEYS: dict[tuple[str, str], str] = {
     ("greater_than_or_equal_to", "min_value"): "ge",
     ("less_than_or_equal_to", "max_value"): "le",

@@ -139,12 +139,16 @@ def read_spark_crm(
         crm = read_crm(data_dir, mapping)
         staging = tempfile.TemporaryDirectory(prefix="handoff-staged-", dir=staging_dir)
         frames = _staged(spark, crm, Path(staging.name))
+        # The accounts of a mapped export are left out, as a folder's are: Spark checks the
+        # three tables it partitions by lead (the accounts table is checked on one machine).
         template = replace(
             crm,
             leads=crm.leads.iloc[:0],
             events=crm.events.iloc[:0],
             outcomes=crm.outcomes.iloc[:0],
             extracted_at=crm.data_end,
+            accounts=None,
+            origin={name: o for name, o in crm.origin.items() if name in TABLES},
         )
         return SparkCrm(
             leads=frames["leads"],

@@ -50,7 +50,14 @@ from data_contracts.synthetic_hubspot import HubSpot
 from data_contracts.synthetic_leads import Companies, make_companies, make_leads
 from data_contracts.synthetic_outcomes import LATENT_MODEL, lifecycle, outcomes_table, p_win
 from data_contracts.synthetic_salesforce import Salesforce
-from data_contracts.synthetic_shapes import SHAPES, CsvFolder, ShapeTables
+from data_contracts.synthetic_shapes import (
+    SHAPES,
+    CsvFolder,
+    ShapeTables,
+    account_numbers,
+    keyed,
+    owner_numbers,
+)
 from data_contracts.vocab import EVENT_TYPES, SOURCES, STAGES, TERMINAL_STAGES
 
 GENERATOR_VERSION = "1"
@@ -218,11 +225,11 @@ class _ExportFolder:
     """An export in a CRM's shape (`synthetic_shapes`): its CSV files, and the truth with
     the export's lead ids (so a run through the shipped mapping still has its oracle)."""
 
-    def __init__(self, out_dir: Path, shape: str, companies: Companies) -> None:
+    def __init__(self, out_dir: Path, shape: str, companies: Companies, seed: int) -> None:
         self.shape = shape_tables(shape)
         self.csv = CsvFolder(out_dir)
         self.truth = pq.ParquetWriter(out_dir / f"{TRUTH}.parquet", _schema(TRUTH))
-        for name, table in self.shape.accounts(companies).items():
+        for name, table in self.shape.accounts(accounts_table(companies, seed)).items():
             self.csv.write(name, table)
 
     def write(self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray) -> None:
@@ -279,7 +286,7 @@ def generate_to_folder(
     sink = (
         _NativeFolder(out_dir, companies, seed)
         if shape == "native"
-        else _ExportFolder(out_dir, shape, companies)
+        else _ExportFolder(out_dir, shape, companies, seed)
     )
     totals: dict[str, float] = {}
     rows = dict.fromkeys(names, 0)
@@ -359,6 +366,25 @@ def shape_tables(shape: str) -> ShapeTables:
     if shape == "hubspot":
         return HubSpot()
     raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
+
+
+def export_account_ids(shape: str, native_ids: pd.Series) -> pd.Series:
+    """The keys a shape gives the native accounts (`A000123` -> the CRM's record id); a
+    missing key (a parent that is none) stays missing."""
+    if shape == "native":
+        return native_ids.astype(object)
+    numbers, has = account_numbers(pa.array(native_ids.astype(object), type=pa.string()))
+    ids = keyed(shape_tables(shape).account_ids(numbers), has)
+    return pd.Series(ids.to_pylist(), index=native_ids.index, dtype=object)
+
+
+def export_owner_ids(shape: str, owners: pd.Series) -> pd.Series:
+    """The CRM user ids a shape gives the native account owners (`OwnerId`)."""
+    if shape == "native":
+        return owners.astype(object)
+    numbers, has = owner_numbers(pa.array(owners.astype(object), type=pa.string()))
+    ids = keyed(shape_tables(shape).owner_ids(numbers), has)
+    return pd.Series(ids.to_pylist(), index=owners.index, dtype=object)
 
 
 def export_lead_ids(shape: str, native_ids: pd.Series) -> pd.Series:

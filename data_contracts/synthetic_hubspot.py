@@ -9,7 +9,9 @@ Files, with HubSpot's internal property names and every date in epoch millisecon
   portal marks a lead sales-qualified when a BDR accepts it), and the portal's own
   `lead_source` and AE verdict (`ae_decision`, `ae_decision_date`, `ae_reject_reason`);
 * `companies.csv`: `hs_object_id, name, domain, industry, numberofemployees,
-  annualrevenue, country, hs_is_target_account`;
+  annualrevenue, country, hs_parent_company_id, hubspot_owner_id, hs_is_target_account,
+  hs_ideal_customer_profile` (the ABM tier, `tier_1`..`tier_3`) and the portal's own
+  `business_unit`: the generator's `accounts` table, with HubSpot's keys;
 * `deals.csv`: `hs_object_id, dealname, pipeline, dealstage, createdate, closedate,
   amount, hs_is_closed, hs_is_closed_won`, and `deal_contacts.csv` (`deal_id, contact_id`);
 * `engagements.csv`: `hs_object_id, hs_timestamp, hs_engagement_type, channel, campaign,
@@ -27,22 +29,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.synthetic_events import DAY_US
-from data_contracts.synthetic_leads import COUNTRIES, INDUSTRY_NAMES, Companies
 from data_contracts.synthetic_shapes import (
+    account_numbers,
     chunk_stages,
     either,
     epoch_ms,
+    keyed,
     lead_positions,
+    owner_numbers,
     relabel,
     stamps,
     strings,
 )
 
-CONTACT_IDS, COMPANY_IDS, DEAL_IDS, ENGAGEMENT_IDS = (
+CONTACT_IDS, COMPANY_IDS, DEAL_IDS, ENGAGEMENT_IDS, OWNER_IDS = (
     100_000_000,
     200_000_000,
     300_000_000,
     400_000_000,
+    50_000_000,
 )
 SOURCE_LABELS = {
     "inbound_form": "Website form",
@@ -118,18 +123,30 @@ class HubSpot:
     def lead_ids(self, numbers: np.ndarray) -> pa.Array:
         return pc.cast(pa.array(_ids(CONTACT_IDS, numbers)), pa.string())
 
-    def accounts(self, companies: Companies) -> dict[str, pa.Table]:
-        k = np.arange(len(companies.industry))
+    def account_ids(self, numbers: np.ndarray) -> pa.Array:
+        return pc.cast(pa.array(_ids(COMPANY_IDS, numbers)), pa.string())
+
+    def owner_ids(self, numbers: np.ndarray) -> pa.Array:
+        return pc.cast(pa.array(_ids(OWNER_IDS, numbers)), pa.string())
+
+    def accounts(self, accounts: pa.Table) -> dict[str, pa.Table]:
+        number, _ = account_numbers(accounts["account_id"])
+        parent, is_unit = account_numbers(accounts["parent_account_id"])
+        owner, owned = owner_numbers(accounts["owner"])
         table = strings(
             {
-                "hs_object_id": _ids(COMPANY_IDS, k + 1),
-                "name": companies.name,
-                "domain": companies.domain,
-                "industry": pa.array(INDUSTRY_NAMES).take(pa.array(companies.industry)),
-                "numberofemployees": companies.employees.astype(np.int64),
-                "annualrevenue": np.round(companies.revenue, -3),
-                "country": pa.array([c[0] for c in COUNTRIES]).take(pa.array(companies.country)),
-                "hs_is_target_account": companies.named,
+                "hs_object_id": self.account_ids(number),
+                "name": accounts["name"],
+                "domain": accounts["domain"],
+                "industry": accounts["industry"],
+                "numberofemployees": accounts["employees"],
+                "annualrevenue": accounts["annual_revenue"],
+                "country": accounts["country"],
+                "hs_parent_company_id": keyed(self.account_ids(parent), is_unit),
+                "hubspot_owner_id": keyed(self.owner_ids(owner), owned),
+                "hs_is_target_account": accounts["is_named_account"],
+                "hs_ideal_customer_profile": accounts["abm_tier"],
+                "business_unit": accounts["business_unit"],
             }
         )
         return {"companies.csv": table}
@@ -174,7 +191,7 @@ class HubSpot:
                 "hs_seniority": relabel(leads["seniority"], SENIORITY_LABELS),
                 "hs_role": relabel(leads["function"], ROLE_LABELS),
                 "lead_source": relabel(leads["source"], SOURCE_LABELS),
-                "associatedcompanyid": _ids(COMPANY_IDS, company + 1),
+                "associatedcompanyid": self.account_ids(company + 1),
                 "lifecyclestage": pa.array(lifecycle),
                 "hs_lead_status": pa.array(status),
                 "hs_lifecyclestage_marketingqualifiedlead_date": epoch_ms(stamps(t["mql"])),

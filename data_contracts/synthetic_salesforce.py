@@ -7,8 +7,10 @@ Files and the standard fields they carry (custom fields end in `__c`, as in any 
   ConvertedDate, ConvertedOpportunityId`, plus `Seniority__c`, `Job_Function__c`, the
   lead-to-account match `Matched_Account__c` and the AE's verdict (`AE_Decision__c`,
   `AE_Decision_Date__c`, `AE_Reject_Reason__c`);
-* `Account.csv`: `Id, Name, Industry, NumberOfEmployees, AnnualRevenue, BillingCountry,
-  Named_Account__c` (the ABM list is an account's property);
+* `Account.csv`: `Id, Name, Website, Industry, NumberOfEmployees, AnnualRevenue,
+  BillingCountry, ParentId` (a business unit's parent), `OwnerId` (a User id), and the
+  custom `Named_Account__c`, `ABM_Tier__c`, `Business_Unit__c` (the ABM list is an
+  account's property); the generator's `accounts` table, with Salesforce's keys;
 * `LeadHistory.csv`: `Id, LeadId, CreatedDate, Field, OldValue, NewValue` (status changes:
   marketing qualified, then worked by a BDR);
 * `Event.csv`: the meetings BDRs book (`WhoId, ActivityDateTime, Type, Meeting_Rating__c`);
@@ -29,13 +31,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.synthetic_events import DAY_US
-from data_contracts.synthetic_leads import COUNTRIES, INDUSTRY_NAMES, Companies
 from data_contracts.synthetic_shapes import (
+    account_numbers,
     chunk_stages,
     day,
     either,
     iso_ms,
+    keyed,
     lead_positions,
+    owner_numbers,
     padded,
     relabel,
     stamps,
@@ -118,6 +122,7 @@ STATUS = {
     "rejected": "Closed - Not Converted",
     "converted": "Closed - Converted",
 }
+ABM_TIER_LABELS = {"tier_1": "Tier 1", "tier_2": "Tier 2", "tier_3": "Tier 3"}
 OPEN_DEAL_DAYS = 90  # an open deal's expected CloseDate
 
 
@@ -139,19 +144,37 @@ class Salesforce:
     def lead_ids(self, numbers: np.ndarray) -> pa.Array:
         return sf_id("00Q", numbers)
 
-    def accounts(self, companies: Companies) -> dict[str, pa.Table]:
-        k = np.arange(len(companies.industry))
+    def account_ids(self, numbers: np.ndarray) -> pa.Array:
+        return sf_id("001", numbers)
+
+    def owner_ids(self, numbers: np.ndarray) -> pa.Array:
+        return sf_id("005", numbers)
+
+    def accounts(self, accounts: pa.Table) -> dict[str, pa.Table]:
+        """The contract accounts as `Account.csv`: the website written as users type it."""
+        number, _ = account_numbers(accounts["account_id"])
+        parent, is_unit = account_numbers(accounts["parent_account_id"])
+        owner, owned = owner_numbers(accounts["owner"])
+        domain = np.asarray(accounts["domain"].to_pylist(), dtype=object)
+        forms = np.array(["https://www.{}/", "http://{}", "www.{}"], dtype=object)
+        website = [
+            None if d is None else form.format(d)
+            for d, form in zip(domain, forms[number % len(forms)], strict=True)
+        ]
         account = strings(
             {
-                "Id": sf_id("001", k + 1),
-                "Name": companies.name,
-                "Industry": pa.array(INDUSTRY_NAMES).take(pa.array(companies.industry)),
-                "NumberOfEmployees": companies.employees.astype(np.int64),
-                "AnnualRevenue": np.round(companies.revenue, -3),
-                "BillingCountry": pa.array([c[0] for c in COUNTRIES]).take(
-                    pa.array(companies.country)
-                ),
-                "Named_Account__c": companies.named,
+                "Id": self.account_ids(number),
+                "Name": accounts["name"],
+                "Website": pa.array(website, type=pa.string()),
+                "Industry": accounts["industry"],
+                "NumberOfEmployees": accounts["employees"],
+                "AnnualRevenue": accounts["annual_revenue"],
+                "BillingCountry": accounts["country"],
+                "ParentId": keyed(self.account_ids(parent), is_unit),
+                "OwnerId": keyed(self.owner_ids(owner), owned),
+                "Named_Account__c": accounts["is_named_account"],
+                "ABM_Tier__c": relabel(accounts["abm_tier"], ABM_TIER_LABELS),
+                "Business_Unit__c": accounts["business_unit"],
             }
         )
         return {"Account.csv": account}
@@ -196,7 +219,7 @@ class Salesforce:
                 "LeadSource": relabel(leads["source"], SOURCE_LABELS),
                 "Seniority__c": relabel(leads["seniority"], SENIORITY_LABELS),
                 "Job_Function__c": relabel(leads["function"], FUNCTION_LABELS),
-                "Matched_Account__c": sf_id("001", company + 1),
+                "Matched_Account__c": self.account_ids(company + 1),
                 "Status": pa.array(status),
                 "IsConverted": has_opp,
                 "ConvertedDate": day(stamps(t["opportunity"])),
@@ -308,7 +331,7 @@ class Salesforce:
         return strings(
             {
                 "Id": sf_id("006", numbers[rows]),
-                "AccountId": sf_id("001", company[rows] + 1),
+                "AccountId": self.account_ids(company[rows] + 1),
                 "Name": pc.binary_join_element_wise(names, " - New Business", ""),
                 "CreatedDate": iso_ms(stamps(t["opportunity"][rows])),
                 "StageName": pa.array(

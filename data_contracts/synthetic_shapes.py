@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from data_contracts.synthetic_leads import Companies
+from data_contracts.synthetic_accounts import OWNERS
 from data_contracts.vocab import STAGES
 
 SHAPES: tuple[str, ...] = ("native", "salesforce", "hubspot")
@@ -31,7 +31,11 @@ SHAPES: tuple[str, ...] = ("native", "salesforce", "hubspot")
 class ShapeTables(Protocol):
     """How one export shape writes a chunk of the truth."""
 
-    def accounts(self, companies: Companies) -> dict[str, pa.Table]: ...
+    def accounts(self, accounts: pa.Table) -> dict[str, pa.Table]: ...
+
+    def account_ids(self, numbers: np.ndarray) -> pa.Array: ...
+
+    def owner_ids(self, numbers: np.ndarray) -> pa.Array: ...
 
     def chunk(
         self, tables: dict[str, pa.Table], company: np.ndarray, numbers: np.ndarray
@@ -92,6 +96,26 @@ def text(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
     if pa.types.is_boolean(arr.type):
         return pc.if_else(arr, "true", "false")
     return pc.cast(arr, pa.string())
+
+
+def account_numbers(native_ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The number in each native account key (`A000123` -> 123) and where there is one."""
+    text = pa.array(native_ids.to_pylist(), type=pa.string())
+    has = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    digits = pc.fill_null(pc.utf8_slice_codeunits(text, 1), "0")
+    return np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)), has
+
+
+def owner_numbers(names: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Each account owner as a CRM user number (1 for the first of `OWNERS`), and where set."""
+    at = pc.index_in(names, value_set=pa.array(OWNERS, type=pa.string()))
+    has = np.asarray(pc.is_valid(at).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(pc.fill_null(at, 0).to_numpy(zero_copy_only=False)) + 1, has
+
+
+def keyed(ids: pa.Array, has: np.ndarray) -> pa.Array:
+    """`ids` where `has`, else missing."""
+    return pc.if_else(pa.array(has), ids, pa.scalar(None, ids.type))
 
 
 def either(first: np.ndarray, second: np.ndarray, a: str, b: str) -> pa.Array:

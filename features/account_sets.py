@@ -84,7 +84,7 @@ ACCOUNT_FIT_V1 = FeatureSet(
 
 ACCOUNT_INTEREST_V1 = FeatureSet(
     name="account_interest_v1",
-    version="1.0.0",
+    version="1.1.0",  # 1.1.0: acct_engagement_max_contact
     role="interest",
     features=(
         number_spec(
@@ -104,6 +104,14 @@ ACCOUNT_INTEREST_V1 = FeatureSet(
             f"half-life (default {DEFAULT_HALF_LIFE_DAYS:g} days), summed",
             "Account engagement score of {value:.1f}",
             phrase_zero="No recent engagement at the account",
+        ),
+        number_spec(
+            "acct_engagement_max_contact",
+            "float64",
+            "Engagement of the account's most engaged single contact, weighted and decayed "
+            "as the account's sum",
+            "Most engaged contact at the account scores {value:.1f}",
+            phrase_zero="No contact at the account engaged recently",
         ),
         number_spec(
             "acct_engaged_contacts",

@@ -100,25 +100,52 @@ class _Merged:
 
 
 def _decayed_before(
-    seg_q: I64, t_q: I64, seg_x: I64, t_x: I64, w_x: F64, half_life_days: float
-) -> F64:
-    """Per snapshot: sum of `w * 2**-(age / half-life)` over its segment's items before it."""
-    out = np.zeros(len(seg_q))
+    seg_q: I64, t_q: I64, seg_x: I64, lead_x: I64, t_x: I64, w_x: F64, half_life_days: float
+) -> tuple[F64, F64]:
+    """Per snapshot, over its segment's items before it: the sum of
+    `w * 2**-(age / half-life)`, and the largest such sum of any one contact (`lead_x`).
+
+    Why the largest needs no contacts x contacts: at one moment every contact's sum is its
+    sum of `w * 2**(t / h)` times the same `2**(-T / h)`, so the most engaged contact is the
+    one with the largest undecayed sum; with positive weights that sum only grows, so the
+    best contact at T is the running maximum, over the segment's items before T, of each
+    item's contact's sum just after it (`_contact_sums`). Both read one merged sort.
+    """
+    total, best = np.zeros(len(seg_q)), np.zeros(len(seg_q))
     keep = w_x > 0
     if not keep.any() or not len(seg_q):
-        return out
-    seg_x, t_x, w_x = seg_x[keep], t_x[keep], w_x[keep]
+        return total, best
+    seg_x, lead_x, t_x, w_x = seg_x[keep], lead_x[keep], t_x[keep], w_x[keep]
     rate = np.log(2.0) / (half_life_days * US_PER_DAY)
     t0 = min(int(t_x.min()), int(t_q.min()))
     span = (max(int(t_x.max()), int(t_q.max())) - t0) * rate
     log_w = np.log(w_x)
     lift = span + _LIFT_MARGIN + float(log_w.max() - log_w.min())
+    x = (t_x - t0) * rate + log_w
     m = _Merged(seg_q, t_q, seg_x, t_x)
-    x = m.item_values((t_x - t0) * rate + log_w + seg_x * lift, -np.inf)
-    level = np.logaddexp.accumulate(x)[m.where_q] - seg_q * lift
+    decay = (t_q - t0) * rate
+    level = np.logaddexp.accumulate(m.item_values(x + seg_x * lift, -np.inf))[m.where_q]
+    level -= seg_q * lift
     seen = level > float(log_w.min()) - _LIFT_MARGIN / 2
-    out[seen] = np.exp(level[seen] - (t_q[seen] - t0) * rate)
-    return out
+    total[seen] = np.exp(level[seen] - decay[seen])
+    own = _contact_sums(x, lead_x, t_x, lift)
+    # A contact's sum lies within [min x, max x + log n]: lifting by more keeps accounts apart.
+    gap = float(own.max() - x.min()) + _LIFT_MARGIN
+    top = np.maximum.accumulate(m.item_values(own + seg_x * gap, -np.inf))[m.where_q]
+    top -= seg_q * gap
+    seen = top >= float(x.min()) - _LIFT_MARGIN / 2
+    best[seen] = np.exp(top[seen] - decay[seen])
+    return total, best
+
+
+def _contact_sums(x: F64, lead_x: I64, t_x: I64, lift: float) -> F64:
+    """Per item: log of its contact's sum of `exp(x)` over its items up to this one (in time
+    order), a running `logaddexp` with each contact lifted above the one before."""
+    order = _order(lead_x, t_x, 0)
+    own = np.empty(len(x))
+    lifted = lead_x[order] * lift
+    own[order] = np.logaddexp.accumulate(x[order] + lifted) - lifted
+    return own
 
 
 def _last_before(seg_q: I64, t_q: I64, seg_x: I64, t_x: I64) -> F64:
@@ -252,7 +279,9 @@ def account_interest_at(
     seg_e = code[lead]
 
     w = np.fromiter(weights(type_weights).values(), dtype=np.float64, count=len(EVENT_TYPES))
-    out["acct_engagement_decayed"] = _decayed_before(seg_q, t_q, seg_e, t, w[etype], half_life_days)
+    out["acct_engagement_decayed"], out["acct_engagement_max_contact"] = _decayed_before(
+        seg_q, t_q, seg_e, lead, t, w[etype], half_life_days
+    )
 
     role = (roles or RolePolicy()).codes(leads)
     eng = _IS_ENGAGEMENT[etype]

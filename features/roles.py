@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from data_contracts.vocab import BUYING_ROLES, DEFAULT_ROLE_RULES, FUNCTIONS, SENIORITIES
 
@@ -116,6 +116,26 @@ class RolePolicy(BaseModel):
         roles = np.asarray(BUYING_ROLES, dtype=object)[self.codes(leads)]
         index = pd.Index(leads["lead_id"]) if "lead_id" in leads.columns else leads.index
         return pd.Series(roles, index=index, name="buying_role", dtype=object)
+
+
+class RolePolicyError(ValueError):
+    """A role policy file that cannot be used; the message names the file and the field."""
+
+
+def load_role_policy(path: str | Path) -> RolePolicy:
+    """A role policy override file (JSON as `RolePolicy.save` writes it), or a
+    `RolePolicyError` naming the file and the first field in error (an unknown role,
+    seniority or function, a misspelt key), so a typo never silently falls back to the
+    default roles."""
+    path = Path(path)
+    try:
+        return RolePolicy.load(path)
+    except OSError as err:
+        raise RolePolicyError(f"{path}: cannot read the role policy: {err.strerror}") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(the file)"
+        raise RolePolicyError(f"{path}: not a role policy: {where}: {first['msg']}") from None
 
 
 def _column(leads: pd.DataFrame, name: str, n: int) -> npt.NDArray[np.str_]:

@@ -403,3 +403,56 @@ def test_cli_review_without_a_users_file_says_what_to_set(tmp_path: Path) -> Non
     result = run("review", home=tmp_path)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "HANDOFF_REVIEW_USERS_FILE" in str(result.exception) + result.output
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("roles") / "crm"
+    generate_to_folder(n_leads=400, seed=5, out_dir=folder)
+    return folder
+
+
+def test_cli_validate_role_policy_override_changes_the_derived_roles(
+    small_folder: Path, tmp_path: Path
+) -> None:
+    from features.roles import RolePolicy, RoleRule
+
+    default = run("validate", small_folder, home=tmp_path)
+    assert default.exit_code == 0, default.output
+    assert "Buying-group roles (default policy), 400 leads:" in default.output
+    path = RolePolicy(rules=[RoleRule(role="decision_maker")]).save(tmp_path / "roles.json")
+    override = run("validate", small_folder, "--role-policy", path, home=tmp_path)
+    assert override.exit_code == 0, override.output
+    assert f"Buying-group roles (policy {path}), 400 leads:" in override.output
+    assert re.search(r"decision maker +400 100\.0%", override.output)
+    assert not re.search(r"decision maker +400 100\.0%", default.output)
+    # Every contact a decision maker: an engaged account covers one role, never more.
+    for k in (2, 3, 4):
+        assert re.search(rf"{k} of 4 roles +0$", override.output, re.M), override.output
+    assert not re.search(r"1 of 4 roles +0$", override.output, re.M)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [('{"rules": [{"role": "champion"}]}', "rules.0.role"), ("[1, 2", "not a role policy")],
+)
+def test_cli_role_policy_bad_file_names_the_file_and_field(
+    small_folder: Path, tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "roles.json"
+    path.write_text(text)
+    result = run("validate", small_folder, "--role-policy", path, home=tmp_path)
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output and says in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_role_policy_on_spark_is_refused_before_spark_starts(
+    small_folder: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "roles.json"
+    path.write_text("{}")
+    result = run(
+        "validate", small_folder, "--role-policy", path, "--engine", "spark", home=tmp_path
+    )
+    assert result.exit_code == 2 and "--engine single only" in result.output

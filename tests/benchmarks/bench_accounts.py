@@ -16,7 +16,9 @@ Account model: the same folders' account rows (`features.account_rows`: one per 
 (60/20/20), scored by `fit_account_scorer`; beside it an account-level logistic regression on
 the same columns and an oracle from the truth (1 - prod(1 - p_win) over the contacts created
 before the horizon ends: it knows contacts the model cannot), and the test accounts the
-proposed policy puts in sales_now with their win rate.
+proposed policy puts in sales_now with their win rate. The model's AUC minus the
+logistic's on the same test rows carries the paired DeLong 95% interval
+(`training.verdict.auc_difference`, the one the promotion gates use).
 
 Timing: `account_features` beside `build_features` (the lead features) in the same run, on
 the plain random frames of `bench_features.make_frames` with each lead given one of
@@ -52,6 +54,7 @@ from models.account_scores import fit_account_scorer, score_accounts  # noqa: E4
 from models.policy import propose_policy, to_score  # noqa: E402
 from models.scorer import LeadScorer  # noqa: E402
 from training.prepare import TrainingData, prepare_training_data  # noqa: E402
+from training.verdict import auc_difference  # noqa: E402
 
 
 def _paired_interval(
@@ -121,7 +124,10 @@ def lift_row(n_leads: int, seed: int, effect: float, root: Path) -> None:
     )
 
 
-def _logistic_auc(X: pd.DataFrame, y: np.ndarray, train: slice, test: slice) -> float:
+def _logistic_probabilities(
+    X: pd.DataFrame, y: np.ndarray, train: slice, test: slice
+) -> np.ndarray:
+    """Test-row probabilities of an account-level logistic regression on the same columns."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -134,7 +140,7 @@ def _logistic_auc(X: pd.DataFrame, y: np.ndarray, train: slice, test: slice) -> 
         LogisticRegression(max_iter=2000),
     )
     model.fit(plain.iloc[train], y[train])
-    return float(roc_auc_score(y[test], model.predict_proba(plain.iloc[test])[:, 1]))
+    return np.asarray(model.predict_proba(plain.iloc[test])[:, 1])
 
 
 def account_model_row(n_leads: int, seed: int, effect: float, root: Path) -> None:
@@ -177,9 +183,12 @@ def account_model_row(n_leads: int, seed: int, effect: float, root: Path) -> Non
     )
     sales_now = (scored["quadrant"] == "sales_now").to_numpy()
     yt = y[test]
+    logistic = _logistic_probabilities(X, y, train, test)
+    diff = auc_difference(yt, scored["combined_probability"].to_numpy(), logistic)
     print(
         f"{effect:>6g} {seed:>4} {n:>7,} {test.stop - test.start:>6,} {int(yt.sum()):>5} "
-        f"{model_auc:>7.3f} {_logistic_auc(X, y, train, test):>8.3f} "
+        f"{model_auc:>7.3f} {roc_auc_score(yt, logistic):>8.3f} "
+        f"{diff.estimate:>+7.3f} [{diff.low:+.3f}, {diff.high:+.3f}] "
         f"{roc_auc_score(yt, oracle[test]):>7.3f} {sales_now.mean():>7.1%} "
         f"{yt[sales_now].mean() if sales_now.any() else float('nan'):>7.1%} "
         f"{yt[~sales_now].mean():>7.1%} {time.perf_counter() - started:>6.1f}s",
@@ -252,8 +261,8 @@ def main() -> None:
     if not args.skip_account_model:
         print(
             "\nAccount model test AUC (account rows every 90 days, 180-day horizon)\n"
-            "effect seed    rows   test  wins   model logistic  oracle sales_now  win(sn) "
-            "win(rest)   time"
+            "effect seed    rows   test  wins   model logistic    diff  [95% DeLong]     "
+            "oracle sales_now  win(sn) win(rest)   time"
         )
         with tempfile.TemporaryDirectory() as tmp:
             for effect in args.effects:

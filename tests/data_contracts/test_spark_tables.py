@@ -29,3 +29,22 @@ def test_validate_on_spark_reports_and_quarantines_as_one_machine_does(
         expected = pd.read_csv(path)[["_row", "_failures"]]
         got = pd.read_parquet(on_spark.quarantined[table])[["_row", "_failures"]]
         assert got.reset_index(drop=True).equals(expected), table
+
+
+def test_validate_on_spark_mapped_export_with_accounts_checks_the_three_tables(
+    spark, tmp_path: Path
+) -> None:
+    """A mapped export's accounts are checked on one machine only, as a folder's are: Spark
+    gives the single machine's counts for the tables it partitions by lead."""
+    from data_contracts.mapping import shipped_mapping
+    from data_contracts.spark_validate import validate_on_spark
+    from data_contracts.synthetic import generate_to_folder
+
+    folder = tmp_path / "sf"
+    generate_to_folder(300, 4, folder, shape="salesforce")
+    mapping = shipped_mapping("salesforce")
+    single = validate_folder(folder, mapping, quarantine_dir=tmp_path / "q-single")
+    on_spark = validate_on_spark(spark, folder, mapping, quarantine_dir=tmp_path / "q-spark")
+    assert single.ok and on_spark.ok
+    assert "accounts" in single.counts and "accounts" not in on_spark.counts
+    assert on_spark.counts == {k: v for k, v in single.counts.items() if k != "accounts"}

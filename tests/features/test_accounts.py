@@ -8,7 +8,8 @@ import pytest
 
 from features.account_sets import ACCOUNT_FIT_V1, ACCOUNT_INTEREST_V1
 from features.accounts import account_features
-from features.interest import interest_features
+from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
+from features.interest import interest_features, weights
 
 T0 = pd.Timestamp("2025-03-01", tz="UTC")
 
@@ -158,3 +159,70 @@ def test_account_features_without_accounts_table_score_leads_alone(leads, events
     f = account_features(leads, events, None, _day(30))
     assert (f["acct_known"] == 0).all()
     assert (f["acct_engaged_contacts"] == 0).all()
+
+
+def _brute_max_contact(leads, events, as_of) -> pd.Series:  # type: ignore[no-untyped-def]
+    """Per lead: the largest decayed engagement of any one contact of its account, every
+    contact and event looked at one by one (events strictly before the lead's as_of)."""
+    w = weights()
+    out = {}
+    for q in leads.itertuples():
+        best = 0.0
+        if isinstance(q.account_id, str):
+            for c in leads.loc[leads["account_id"] == q.account_id, "lead_id"]:
+                score = 0.0
+                for e in events.loc[events["lead_id"] == c].itertuples():
+                    age = (as_of[q.lead_id] - e.occurred_at) / pd.Timedelta(days=1)
+                    if age > 0 and w[e.type] > 0:
+                        score += w[e.type] * 2 ** (-age / DEFAULT_HALF_LIFE_DAYS)
+                best = max(best, score)
+        out[q.lead_id] = best
+    return pd.Series(out)
+
+
+def test_account_max_contact_engagement_matches_brute_force_with_strict_as_of() -> None:
+    rng = np.random.default_rng(3)
+    n = 24
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "account_id": [f"A{k}" if k < 4 else None for k in rng.integers(0, 5, n)],
+            "created_at": [_day(0)] * n,
+        }
+    )
+    types = ["web_visit", "pricing_page", "demo_request", "email_open", "unsubscribe"]
+    events = pd.DataFrame(
+        {
+            "lead_id": rng.choice(leads["lead_id"], 150),
+            "type": rng.choice(types, 150),
+            "occurred_at": [_day(int(d)) for d in rng.integers(0, 60, 150)],
+        }
+    )
+    as_of = pd.Series([_day(int(d)) for d in rng.integers(10, 60, n)], index=leads["lead_id"])
+    # The cut-off is exercised: some events sit exactly at an as_of of their account.
+    account_of = leads.set_index("lead_id")["account_id"]
+    same_time = events.assign(account=account_of.reindex(events["lead_id"]).to_numpy()).merge(
+        pd.DataFrame({"account": account_of.to_numpy(), "at": as_of.to_numpy()}), on="account"
+    )
+    assert (same_time["occurred_at"] == same_time["at"]).any()
+    f = account_features(leads, events, _plain_accounts(), as_of)
+    expected = _brute_max_contact(leads, events, as_of)
+    got = f["acct_engagement_max_contact"]
+    np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy(), rtol=1e-9)
+    assert (got > 0).any() and (got == 0).any()
+    # The best contact never beats the whole account.
+    assert (got <= f["acct_engagement_decayed"] * (1 + 1e-9)).all()
+
+
+def _plain_accounts() -> pd.DataFrame:
+    return pd.DataFrame({"account_id": [f"A{k}" for k in range(4)], "is_named_account": False})
+
+
+def test_account_max_contact_is_one_contact_not_the_sum(leads, events, accounts) -> None:  # type: ignore[no-untyped-def]
+    as_of = _day(130)
+    mine = interest_features(events, as_of, leads=leads)["engagement_decayed"]
+    f = _features(leads, events, accounts, as_of)
+    assert f.loc["vp", "acct_engagement_max_contact"] == pytest.approx(
+        mine[["vp", "fin", "eng"]].max(), rel=1e-6
+    )
+    assert f.loc["alone", "acct_engagement_max_contact"] == 0.0

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from features.roles import RolePolicy, RoleRule
+from features.roles import RolePolicy, RolePolicyError, RoleRule, load_role_policy
 
 
 def _leads() -> pd.DataFrame:
@@ -76,3 +76,28 @@ def test_policy_missing_persona_columns_read_as_unknown() -> None:
 def test_policy_rejects_unknown_names(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         RolePolicy.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"rules": [{"role": "champion"}]}', r"rules\.0\.role: .*unknown role \['champion'\]"),
+        ('{"rulez": []}', r"rulez: Extra inputs are not permitted"),
+        ("{not json", r"not a role policy"),
+    ],
+)
+def test_load_role_policy_bad_file_names_file_and_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "roles.json"
+    path.write_text(text)
+    with pytest.raises(RolePolicyError, match=message) as raised:
+        load_role_policy(path)
+    assert str(raised.value).startswith(str(path))
+
+
+def test_load_role_policy_reads_what_save_wrote(tmp_path: Path) -> None:
+    policy = RolePolicy(rules=[RoleRule(role="buyer", function=["finance"])])
+    assert load_role_policy(policy.save(tmp_path / "roles.json")) == policy
+    with pytest.raises(RolePolicyError, match="cannot read"):
+        load_role_policy(tmp_path / "missing.json")
