@@ -92,21 +92,38 @@ def _calibration_plot(bands: list[dict[str, Any]]) -> str:
     return _png(fig)
 
 
-def _drift_plot(drift: dict[str, Any], threshold: float) -> str:
+def _weekly_psi_plot(
+    weeks: list[dict[str, Any]], names: list[str], threshold: float, *, against: str, title: str
+) -> str:
+    """Weekly PSI of each of `names` (a week without one shows a gap), beside the threshold."""
     fig = Figure(figsize=(6.4, 3.2), dpi=96, layout="constrained")
     ax = fig.subplots()
-    weeks = drift["weeks"]
-    for score in weeks[0]["psi"] if weeks else []:
+    for name in names:
         ax.plot(
-            [w["week"] for w in weeks], [w["psi"][score] for w in weeks], marker="o", label=score
+            [w["week"] for w in weeks],
+            [w["psi"].get(name, float("nan")) for w in weeks],
+            marker="o",
+            label=name,
         )
     ax.axhline(threshold, color="tab:red", ls="--", label=f"retrain threshold {threshold:g}")
-    ax.set_ylabel("PSI vs the test window")
-    ax.set_title("Drift of served scores, per week")
+    ax.set_ylabel(f"PSI vs {against}")
+    ax.set_title(title)
     ax.tick_params(axis="x", rotation=45, labelsize=7)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def _drift_plot(drift: dict[str, Any], threshold: float) -> str:
+    weeks = drift["weeks"]
+    scores = list(weeks[0]["psi"]) if weeks else []
+    return _weekly_psi_plot(
+        weeks,
+        scores,
+        threshold,
+        against="the test window",
+        title="Drift of served scores, per week",
+    )
 
 
 def _version(v: dict[str, Any], threshold: float) -> str:
@@ -315,24 +332,13 @@ def _reading(value: float, threshold: float) -> str:
 
 def _feature_plot(fd: dict[str, Any], threshold: float, shown: int = 5) -> str:
     """Weekly PSI of the features that moved most overall."""
-    fig = Figure(figsize=(6.4, 3.2), dpi=96, layout="constrained")
-    ax = fig.subplots()
-    weeks = fd["weeks"]
-    for row in fd["overall"][:shown]:
-        name = row["feature"]
-        ax.plot(
-            [w["week"] for w in weeks],
-            [w["psi"].get(name, float("nan")) for w in weeks],
-            marker="o",
-            label=name,
-        )
-    ax.axhline(threshold, color="tab:red", ls="--", label=f"retrain threshold {threshold:g}")
-    ax.set_ylabel("PSI vs the training rows")
-    ax.set_title("Drift of served features, per week (worst overall)")
-    ax.tick_params(axis="x", rotation=45, labelsize=7)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return _png(fig)
+    return _weekly_psi_plot(
+        fd["weeks"],
+        [row["feature"] for row in fd["overall"][:shown]],
+        threshold,
+        against="the training rows",
+        title="Drift of served features, per week (worst overall)",
+    )
 
 
 def render(summary: dict[str, Any]) -> str:
