@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from data_contracts.vocab import QUADRANTS
-from serving.monitor.summary import VersionProfile, calibration_bands, summarise, wilson
+from models.calibration import wilson
+from serving.monitor.summary import VersionProfile, calibration_bands, summarise
 
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 DRIFT_FROM = pd.Timestamp("2026-02-09", tz="UTC")  # week 6
