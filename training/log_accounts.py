@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
+from data_contracts.vocab import QUADRANTS
 from models import mlflow_layout as layout
 from models.account_pyfunc import AccountModel, account_feature_sets
 from models.mlflow_setup import configure_mlflow
@@ -27,12 +28,17 @@ from training.account_data import AccountData
 from training.account_evaluate import AccountCandidate
 from training.champion_compare import champion_verdict
 from training.evaluate import flatten_metrics
-from training.log_run import code_version
+from training.fit_evaluate import EXAMPLES_PER_QUADRANT
+from training.log_run import PROFILE_ROWS, code_version
 from training.prepare import quarantine_record
 from training.register import register_candidate
 from training.sample_size import MIN_TRAINING_WINS, small_data_problem
 from training.summary import TrainResult
 
+ACCOUNT_CENSORING = (
+    "excluded from training and evaluation: an account row whose horizon has not elapsed by "
+    "the data's end and that has not won yet is neither a win nor a loss"
+)
 ROW_ID = "lead_id"  # the column name `training.champion_compare` reads test rows by
 
 
@@ -52,8 +58,10 @@ def account_summary(data: AccountData, candidate: AccountCandidate) -> dict[str,
         "horizon_days": data.horizon_days,
         "n_accounts": len(crm.accounts) if crm.accounts is not None else 0,
         "n_leads": data.validation.counts["leads"]["valid"],
+        "n_events": data.validation.counts["events"]["valid"],
         "n_labelled": len(data.rows),
         "n_censored": data.n_censored,
+        "censoring": ACCOUNT_CENSORING,
         "windows": data.split.windows(data.rows["as_of"]),
         "win_rate": {fold: float(data.fold(fold)[1].mean()) for fold in ("train", "val", "test")},
         "contract_checks": data.validation.counts,
@@ -93,6 +101,17 @@ def account_metrics(summary: dict[str, Any], candidate: AccountCandidate) -> dic
     return {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
 
 
+def _examples(scored: pd.DataFrame) -> list[dict[str, Any]]:
+    """A few test account rows per quadrant, with their reasons and buying group."""
+    picks = pd.concat(
+        [scored.loc[scored["quadrant"] == q].head(EXAMPLES_PER_QUADRANT) for q in QUADRANTS]
+    )
+    records: list[dict[str, Any]] = json.loads(
+        picks.reset_index(names=ROW_ID).to_json(orient="records", date_format="iso")
+    )
+    return records
+
+
 def _write_evaluation(folder: Path, data: AccountData, candidate: AccountCandidate) -> None:
     folder.mkdir()
     X_test, y_test = data.fold("test")
@@ -111,6 +130,12 @@ def _write_evaluation(folder: Path, data: AccountData, candidate: AccountCandida
     scores.reset_index(names=ROW_ID).to_parquet(folder / Path(layout.TEST_SCORES_FILE).name)
     X_test.assign(label=y_test).reset_index(names=ROW_ID).to_parquet(
         folder / Path(layout.TEST_FEATURES_FILE).name
+    )
+    X_train, _ = data.fold("train")
+    profile = X_train.sample(n=min(PROFILE_ROWS, len(X_train)), random_state=0)
+    profile.reset_index(names=ROW_ID).to_parquet(folder / Path(layout.TRAIN_PROFILE_FILE).name)
+    (folder / Path(layout.EXAMPLES_FILE).name).write_text(
+        json.dumps(_examples(candidate.scored), indent=2, default=str)
     )
     evaluation = {
         "test": candidate.test_metrics,
