@@ -19,6 +19,7 @@ import pandas as pd
 
 from features._time import from_epoch_us
 from features.account_rows import account_row_features
+from features.account_sets import GROUP_ROLES, engaged_role_column
 from features.feature_sets import FeatureSet
 from models.account_scores import ACCOUNT_SETS, score_accounts
 from models.pyfunc import HandoffModel, IncompatibleModel
@@ -58,7 +59,7 @@ class AccountModel(HandoffModel):
     ) -> pd.DataFrame:
         """One answer per row of `accounts` (index `account_id`), each as of its `as_of_us`:
         scores, quadrant, action, reasons, `group_text` and `missing_roles`, plus the
-        engaged contacts and roles covered the answer states."""
+        contacts, engaged contacts (in all and per role) and roles covered it states."""
         scorer, policy = self._ready()
         self.training_feature_sets()
         rows = pd.DataFrame(
@@ -72,6 +73,9 @@ class AccountModel(HandoffModel):
         out = score_accounts(scorer, X, policy, top_k=top_k)
         out["engaged_contacts"] = X["acct_engaged_contacts"].to_numpy(dtype=np.int64)
         out["roles_covered"] = X["acct_roles_covered"].to_numpy(dtype=np.int64)
+        out["contacts"] = X["acct_contacts"].to_numpy(dtype=np.int64)
+        for role in GROUP_ROLES:
+            out[engaged_role_column(role)] = X[engaged_role_column(role)].to_numpy(np.int64)
         return out.set_axis(pd.Index(rows["account_id"], name="account_id"))
 
     def score_columns(self, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class ScoreContext:
     score_log: ScoreLog
     metrics: Metrics
     shadow: Shadow | None = None  # the challenger, scored after the answer is sent
+    accounts: ChampionHolder | None = None  # the account champion's, for the account part
 
 
 async def get_score_context(request: Request) -> ScoreContext:
@@ -83,6 +84,7 @@ async def get_score_context(request: Request) -> ScoreContext:
         score_log=state.score_log,
         shadow=state.shadow,
         metrics=state.metrics,
+        accounts=getattr(state, "account_holder", None),
     )
 
 

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 
-from serving.champion import Champion
+from serving.account_scoring import check_lead_account, with_account_parts
+from serving.champion import Champion, ChampionHolder
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
 from serving.schemas import (
     BATCH_EXAMPLES,
@@ -83,14 +84,17 @@ def _score(
     items: list[ScoreIn],
     as_ofs: list[datetime],
     request_id: str,
+    accounts: ChampionHolder | None = None,
 ) -> list[dict[str, Any]]:
+    """The answers; with `accounts` (the account champion's holder), each with its account
+    part (the shadow's answers are never sent, so it scores no accounts)."""
     kinds = champion.extra_kinds
     extras = [i.extras for i in items]
     scored = score_items(
         champion.model, [i.lead for i in items], [i.events for i in items], as_ofs, extras, kinds
     )
     meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
-    return answers(
+    out = answers(
         scored,
         [i.lead.lead_id for i in items],
         as_ofs,
@@ -98,6 +102,9 @@ def _score(
         meta=meta,
         missing=[missing_inputs(e, kinds) for e in extras],
     )
+    if accounts is None:
+        return out
+    return with_account_parts(out, items, as_ofs, accounts.current, accounts.reason)
 
 
 @router.post("", response_model=ScoreOut, responses=_ERRORS)
@@ -124,7 +131,15 @@ def score_one(
     errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
     if errors:
         return _invalid(errors, ctx.request_id)
-    out = _score(ctx.champion, [body], [as_of], ctx.request_id)
+    errors += check_lead_account(
+        body,
+        as_of,
+        skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
+        max_events=ctx.settings.max_events_per_lead,
+    )
+    if errors:
+        return _invalid(errors, ctx.request_id)
+    out = _score(ctx.champion, [body], [as_of], ctx.request_id, ctx.accounts)
     ctx.score_log.record_blocking(rows_from_answers(out, now.isoformat()))  # before the answer
     ctx.metrics.observe_scores([out[0]["quadrant"]])
     return _json_response(out[0], _in_shadow(ctx, [body], [as_of], now.isoformat()))
@@ -200,6 +215,9 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
             loc=loc,
         )
         errors += check_extras(item.extras, kinds, version=champion.version, loc=loc)
+        errors += check_lead_account(
+            item, as_of, skew=skew, max_events=settings.max_events_per_lead, loc=loc
+        )
         first = seen.get(item.lead.lead_id)
         if first is not None:
             errors.append(
@@ -218,7 +236,9 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
     scored: dict[int, dict[str, Any]] = {}
     shadow = None
     if valid:
-        out = _score(champion, [v[1] for v in valid], [v[2] for v in valid], request_id)
+        out = _score(
+            champion, [v[1] for v in valid], [v[2] for v in valid], request_id, ctx.accounts
+        )
         scored = {v[0]: answer for v, answer in zip(valid, out, strict=True)}
         ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
         ctx.metrics.observe_scores([a["quadrant"] for a in out], failed_items=len(item_errors))
