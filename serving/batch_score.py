@@ -35,6 +35,7 @@ from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
 from models.scorer import SCORES
+from serving.batch_accounts import score_accounts_file
 from serving.scoring import ScoringFailed
 from serving.served_model import ServedModel
 from serving.settings import ServingSettings
@@ -351,6 +352,12 @@ def score_folder(
             chunks = _bucket_chunks(buckets, left)
             quadrants = _write_scored(chunks, champion, when, out, reasons)
         left_out = (left.leads, left.events)
+        account_line = (
+            "accounts: not scored (a folder read in lead-id buckets is scored lead by lead; "
+            "score its accounts from a folder of one chunk)"
+            if template.accounts is not None
+            else ""
+        )
     else:
         crm = read_crm(data_dir, Path(mapping) if mapping else None)
         warnings = training_differences(champion, crm)
@@ -358,6 +365,9 @@ def score_folder(
         leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
         quadrants = _write_scored(_chunks(leads, events, chunk_leads), champion, when, out, reasons)
         left_out = (dropped_leads, dropped_events)
+        account_line = score_accounts_file(
+            crm.accounts, leads, events, settings=settings, when=when, out=out
+        )
     return summary_text(
         champion,
         when,
@@ -366,7 +376,7 @@ def score_folder(
         quadrants=quadrants,
         left_out=left_out,
         warnings=warnings,
-    )
+    ) + (f"\n{account_line}" if account_line else "")
 
 
 def scoring_time(as_of: pd.Timestamp | None, data_end: pd.Timestamp) -> pd.Timestamp:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ class AccountApi:
     settings: ServingSettings
     account_version: str
     before: dict[str, Any]
+    data_dir: Path
 
     @property
     def url(self) -> str:
@@ -103,7 +105,7 @@ def account_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccountApi
             }
         promote_version(account.version, settings=accounts_settings, by="test", **LENIENT)
         _wait_for_accounts(server.url)
-        yield AccountApi(server, settings, account.version, before)
+        yield AccountApi(server, settings, account.version, before, data_dir)
     finally:
         server.stop()
 
@@ -262,3 +264,24 @@ def test_lead_model_refuses_to_load_an_account_model(account_api: AccountApi) ->
     holder.refresh()
     assert holder.current is None
     assert "AccountModel, not a HandoffModel" in holder.reason
+
+
+def test_batch_score_writes_accounts_file_beside_leads_file(
+    account_api: AccountApi, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from serving.batch_accounts import ACCOUNT_OUTPUT_COLUMNS, accounts_output
+    from serving.batch_score import score_folder
+
+    out = tmp_path / "scores.parquet"
+    summary = score_folder(account_api.data_dir, out=out, settings=account_api.settings)
+    written = pd.read_parquet(accounts_output(out))
+    accounts = pd.read_parquet(account_api.data_dir / "accounts.parquet")
+    assert accounts_output(out).name == "scores_accounts.parquet"
+    assert list(written.columns) == list(ACCOUNT_OUTPUT_COLUMNS)
+    assert sorted(written["account_id"]) == sorted(accounts["account_id"].astype(str))
+    assert set(written["model_version"]) == {account_api.account_version}
+    assert f"scored {len(accounts)} accounts" in summary
+    leads = pd.read_parquet(out)
+    assert len(leads) == len(pd.read_parquet(account_api.data_dir / "leads.parquet"))
