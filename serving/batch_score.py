@@ -376,7 +376,8 @@ def score_folder(
         quadrants=quadrants,
         left_out=left_out,
         warnings=warnings,
-    ) + (f"\n{account_line}" if account_line else "")
+        accounts=account_line,
+    )
 
 
 def scoring_time(as_of: pd.Timestamp | None, data_end: pd.Timestamp) -> pd.Timestamp:
@@ -395,12 +396,15 @@ def summary_text(
     quadrants: dict[str, int],
     left_out: tuple[int, int],
     warnings: Sequence[str] = (),
+    accounts: str = "",
 ) -> str:
-    """What a batch run says when it ends (both engines say it alike)."""
+    """What a batch run says when it ends (both engines say it alike); `accounts`: what
+    became of the folder's accounts (`serving.batch_accounts`), when there is anything to say."""
     parts = ", ".join(f"{q} {quadrants.get(q, 0)}" for q in QUADRANTS)
     return "".join(f"WARNING: {w}\n" for w in warnings) + (
         f"scored {sum(quadrants.values())} leads with model version {champion.version} as of "
         f"{when.isoformat()} in {seconds:.1f}s -> {out}\n"
         f"quadrants: {parts}\n"
-        f"left out by the contracts: {left_out[0]} leads, {left_out[1]} events"
+        + (f"{accounts}\n" if accounts else "")
+        + f"left out by the contracts: {left_out[0]} leads, {left_out[1]} events"
     )
