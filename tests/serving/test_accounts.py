@@ -285,3 +285,38 @@ def test_batch_score_writes_accounts_file_beside_leads_file(
     assert f"scored {len(accounts)} accounts" in summary
     leads = pd.read_parquet(out)
     assert len(leads) == len(pd.read_parquet(account_api.data_dir / "leads.parquet"))
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_fuzz_accounts_endpoint_never_5xx(account_api: AccountApi, mode: str) -> None:
+    import hypothesis
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.generation import GenerationMode
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+    schema = schemathesis.openapi.from_url(f"{account_api.url}/openapi.json")
+    operation = schema["/v1/accounts/score"]["POST"]
+
+    @hypothesis.settings(
+        max_examples=30,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=GenerationMode(mode)))
+    def run(case: schemathesis.Case) -> None:
+        case.call_and_validate(base_url=account_api.url, headers=HEADERS, checks=checks)
+
+    run()
