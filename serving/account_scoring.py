@@ -284,8 +284,8 @@ def check_lead_account(
     item: ScoreIn,
     as_of: datetime,
     *,
-    skew: timedelta = timedelta(0),
-    max_events: int | None = None,
+    skew: timedelta,
+    max_events: int,
     loc: tuple[str | int, ...] = ("body",),
 ) -> list[FieldError]:
     """A lead's `account` context must be about the lead's own account (and be a valid
@@ -295,7 +295,7 @@ def check_lead_account(
         return []
     where = (*loc, "account")
     account_id, errors = check_context(
-        given, as_of=as_of, skew=skew, max_events=max_events or 10**9, loc=where
+        given, as_of=as_of, skew=skew, max_events=max_events, loc=where
     )
     if item.lead.account_id is None:
         errors.append(
