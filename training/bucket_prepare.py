@@ -3,7 +3,7 @@ bucket at a time.
 
 Each bucket (`data_contracts.folder_buckets`) holds every row of its leads, in every table,
 so `bucket_validate.validated_buckets` finds on it what the contracts find on the whole
-folder, and `prepare.labelled_features` -- labels and point-in-time features, unchanged --
+folder, and `labelled.labelled_features` -- labels and point-in-time features, unchanged --
 needs nothing outside it: a lead's snapshot, horizon and features read only its own rows,
 and the data end comes from the folder (`folder_buckets.folder_template`). Only the small
 per-lead tables are kept (features, labels, the valid outcomes that the sales-feedback
@@ -27,6 +27,7 @@ from data_contracts.folder_buckets import scratch_dir, split_folder
 from data_contracts.partition import SOURCE_ROW
 from data_contracts.validate import ValidationResult
 from features.build import FeatureFrame, concat_features
+from training.labelled import accepted, labelled_features
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,6 @@ def labelled_in_buckets(
     """Contracts, labels and features, one bucket of about `bucket_leads` leads at a time
     (`template`, `paths`: `folder_buckets.bucketed_folder`'s); failing data is refused as
     `prepare.validated` refuses it (`TrainingRefused`), after the buckets are read."""
-    from training.prepare import accepted, labelled_features  # prepare calls this module
 
     features: list[FeatureFrame] = []
     labels: list[pd.DataFrame] = []

@@ -18,24 +18,16 @@ import pandas as pd
 from data_contracts.crm_data import TABLES, CrmData
 from data_contracts.folder_buckets import BUCKET_LEADS, bucketed_folder
 from data_contracts.validate import ValidationResult, validate_folder
-from features.build import Extras, FeatureFrame, build_features
+from features.build import FeatureFrame
 from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS
-from features.labels import make_labels
 from training.bucket_prepare import labelled_in_buckets
+from training.labelled import TrainingRefused, accepted, labelled_features
 from training.leakage import LeakageReport, UnknownKeep, guard_features
 from training.phases import PhaseClock
 from training.split import TimeSplit, time_ordered_split
 
 TRUTH_FILE = "truth.parquet"
 FOLDS: tuple[str, ...] = ("train", "val", "test")
-
-
-class TrainingRefused(Exception):
-    """The data failed its contracts (or is unusable); the message carries the report."""
-
-    def __init__(self, message: str, validation: ValidationResult | None = None) -> None:
-        super().__init__(message)
-        self.validation = validation
 
 
 @dataclass(frozen=True)
@@ -104,55 +96,12 @@ def validated(
     return accepted(validate_folder(data_dir, mapping=mapping), skip_invalid_rows)
 
 
-def accepted(result: ValidationResult, skip_invalid_rows: bool) -> ValidationResult:
-    """`result` if training may go on with it: it passed, or told to skip failing rows and
-    some leads passed; otherwise `TrainingRefused` with the report (either engine)."""
-    if result.ok:
-        return result
-    if not skip_invalid_rows:
-        raise TrainingRefused(
-            "the data fails its contracts; fix the quarantined rows and train again, or "
-            "train on the rows that passed (skip_invalid_rows):\n" + result.report_text(),
-            result,
-        )
-    if result.counts["leads"]["valid"] == 0:  # counted: a bucketed `valid` keeps no leads
-        raise TrainingRefused("no lead passed the contracts:\n" + result.report_text(), result)
-    return result
-
-
 def quarantine_record(validation: ValidationResult) -> dict[str, dict[str, Any]]:
     """How many rows of each table were held back, and the file they went to."""
     return {
         table: {"rows": validation.counts[table]["quarantined"], "file": str(path)}
         for table, path in validation.quarantined.items()
     }
-
-
-def labelled_features(
-    crm: CrmData,
-    horizon_days: int,
-    half_life_days: float,
-    *,
-    extras: tuple[Extras, Extras] | None = None,
-) -> tuple[FeatureFrame, pd.DataFrame]:
-    """Labels (snapshot, horizon, censoring) and the features as of each lead's snapshot.
-
-    `extras`: the mapped fit and interest columns with their kinds, when they were judged
-    on more leads than `crm` holds (Spark builds one partition at a time).
-    """
-    labels = make_labels(crm.leads, crm.outcomes, horizon_days=horizon_days, data_end=crm.data_end)
-    fit_extras, interest_extras = extras or (crm.fit_columns, crm.interest_columns)
-    features = build_features(
-        crm.leads,
-        crm.events,
-        labels["snapshot_at"],
-        fit_extras=fit_extras,
-        interest_extras=interest_extras,
-        half_life_days=half_life_days,
-        absent_fields=crm.absent_fields,
-        extra_words=crm.extra_words,
-    )
-    return features, labels
 
 
 def labelled_rows(
