@@ -59,6 +59,14 @@ ModelOpt = Annotated[
         "champions, gates and drift compare versions of this one name only.",
     ),
 ]
+AccountsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accounts",
+        help="Work on the account model (`handoff train-accounts`) registered beside the "
+        "lead model: its name is the lead model's with '-accounts'.",
+    ),
+]
 
 
 class Engine(StrEnum):
@@ -121,11 +129,18 @@ def _under_spark_submit() -> bool:
 SettingsT = TypeVar("SettingsT", bound="Settings")
 
 
-def _settings(model: str | None = None) -> Settings:
-    """The shared settings, as every command but `serve` reads them."""
+def _settings(model: str | None = None, accounts: bool = False) -> Settings:
+    """The shared settings, as every command but `serve` reads them; with `accounts`, naming
+    the account model beside the (given or configured) lead model."""
+    from models.mlflow_layout import account_model_name
     from models.settings import Settings
 
-    return _loaded(Settings, model)
+    settings = _loaded(Settings, model)
+    if accounts:
+        settings = settings.model_copy(
+            update={"model_name": account_model_name(settings.model_name)}
+        )
+    return settings
 
 
 def _loaded(kind: type[SettingsT], model: str | None = None) -> SettingsT:
@@ -416,6 +431,52 @@ def train(
     typer.echo(result.summary_text())
 
 
+@app.command("train-accounts")
+def train_accounts(
+    data_dir: DataDir,
+    mapping: MappingOpt = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 180,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            exists=True,
+            dir_okay=False,
+            help="Your own account policy (default: models/account_policy.json's actions, "
+            "thresholds proposed on validation).",
+        ),
+    ] = None,
+    skip_invalid_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid-rows",
+            help="Train on the rows that pass the contracts; the rest stay quarantined.",
+        ),
+    ] = False,
+    model: ModelOpt = None,
+) -> None:
+    """Train the account model (will this account win a deal within the horizon?) and
+    register a candidate version of it; sign off and promote it with `--accounts`."""
+    from training.train import TrainingRefused
+    from training.train_accounts import account_summary_text, run_account_training
+
+    given = ("--mapping", mapping) if mapping else ()
+    try:
+        with _data_errors("train-accounts", data_dir):
+            result = run_account_training(
+                data_dir,
+                mapping=mapping,
+                horizon_days=horizon_days,
+                policy_path=policy,
+                settings=_settings(model),
+                skip_invalid_rows=skip_invalid_rows,
+            )
+    except TrainingRefused as refused:
+        retry = _command("train-accounts", data_dir, *given, "--skip-invalid-rows")
+        _refused(refused, "account training", retry if not skip_invalid_rows else None)
+    typer.echo(account_summary_text(result))
+
+
 @app.command()
 def backtest(
     data_dir: DataDir,
@@ -482,13 +543,14 @@ def report(
     version: Annotated[str, typer.Argument(help="Model version number.")],
     out: Annotated[Path | None, typer.Option("--out", help="HTML file to write.")] = None,
     model: ModelOpt = None,
+    accounts: AccountsOpt = False,
 ) -> None:
     """Write the self-contained HTML review report for a version (and log it to its run)."""
     from training.report import write_report
     from training.versions import UnknownVersion
 
     try:
-        path = write_report(version, out=out, settings=_settings(model))
+        path = write_report(version, out=out, settings=_settings(model, accounts))
     except UnknownVersion as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from None
@@ -511,6 +573,7 @@ def signoff(
         ),
     ] = False,
     model: ModelOpt = None,
+    accounts: AccountsOpt = False,
 ) -> None:
     """Record marketing's or BDR's decision on a version."""
     from models.mlflow_layout import SMALL_DATA
@@ -525,7 +588,7 @@ def signoff(
             approve=not reject,
             comment=comment,
             acknowledge=[SMALL_DATA] if acknowledge_small_data else [],
-            settings=_settings(model),
+            settings=_settings(model, accounts),
         )
     except (SignoffError, UnknownVersion) as error:
         typer.echo(f"sign-off not recorded: {error}", err=True)
@@ -537,12 +600,13 @@ def signoff(
 def promote(
     version: Annotated[str, typer.Argument(help="Model version number.")],
     model: ModelOpt = None,
+    accounts: AccountsOpt = False,
 ) -> None:
     """Make a signed-off version the champion, if its sign-offs and gates hold."""
     from training.promote import PromotionRefused, configured_gates, promote_version
     from training.versions import UnknownVersion
 
-    settings = _settings(model)
+    settings = _settings(model, accounts)
     try:
         typer.echo(promote_version(version, settings=settings, **configured_gates(settings)))
     except (PromotionRefused, UnknownVersion) as refused:
@@ -559,6 +623,7 @@ def challenger(
         bool, typer.Option("--clear", help="Remove the challenger alias instead.")
     ] = False,
     model: ModelOpt = None,
+    accounts: AccountsOpt = False,
 ) -> None:
     """Score a version in the shadow as the challenger, if it passes promotion's gates
     (sign-offs not needed: the shadow's evidence is what they sign with)."""
@@ -568,7 +633,7 @@ def challenger(
     if clear == (version is not None):
         typer.echo("handoff challenger: give a VERSION, or --clear (not both)", err=True)
         raise typer.Exit(code=2)
-    settings = _settings(model)
+    settings = _settings(model, accounts)
     try:
         if version is None:
             typer.echo(clear_challenger(settings=settings))
@@ -591,23 +656,24 @@ def rollback(
         ),
     ] = None,
     model: ModelOpt = None,
+    accounts: AccountsOpt = False,
 ) -> None:
     """Make the previous champion (or, with --to, an earlier one) the champion again."""
     from training.promote import PromotionRefused, rollback_champion
 
     try:
-        typer.echo(rollback_champion(settings=_settings(model), to=to))
+        typer.echo(rollback_champion(settings=_settings(model, accounts), to=to))
     except PromotionRefused as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
 
 
 @app.command()
-def models(model: ModelOpt = None) -> None:
+def models(model: ModelOpt = None, accounts: AccountsOpt = False) -> None:
     """List model versions with status, verdict, sign-offs and headline metrics."""
     from training.versions import versions_table
 
-    typer.echo(versions_table(settings=_settings(model)))
+    typer.echo(versions_table(settings=_settings(model, accounts)))
 
 
 @app.command()

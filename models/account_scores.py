@@ -10,6 +10,8 @@ and reasons.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -21,11 +23,24 @@ from features.account_sets import (
     GROUP_ROLES,
     engaged_role_column,
 )
+from models.mlflow_layout import ACCOUNT_POLICY_FILE
 from models.policy import QuadrantPolicy
 from models.scorer import LeadScorer
 from models.wording import count
 
 ACCOUNT_SETS = (ACCOUNT_FIT_V1, ACCOUNT_INTEREST_V1)
+SHIPPED_ACCOUNT_POLICY = Path(__file__).resolve().parent / ACCOUNT_POLICY_FILE
+
+
+def shipped_account_policy() -> QuadrantPolicy:
+    """The account policy Handoff ships: what each quadrant of *accounts* asks of marketing
+    and the account owner (a lead's "call within minutes" is not an account's play)."""
+    return QuadrantPolicy.load(SHIPPED_ACCOUNT_POLICY)
+
+
+def with_account_actions(proposed: QuadrantPolicy, actions_from: QuadrantPolicy) -> QuadrantPolicy:
+    """The thresholds training proposed, with the actions of the shipped (or given) policy."""
+    return proposed.model_copy(update={"actions": dict(actions_from.actions)})
 
 
 def fit_account_scorer(

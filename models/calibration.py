@@ -9,6 +9,7 @@ favour isotonic).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -115,3 +116,17 @@ def choose_calibration(
         eces[m] = expected_calibration_error(y, out)
     best: Method = min(methods, key=lambda m: eces[m])
     return Calibrator.fit(raw, y, best), oof[best], eces
+
+
+WILSON_Z = 1.96  # 95% intervals
+
+
+def wilson(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The Wilson score interval of a win rate: honest at small n and at rates near 0 or 1.
+    Here because the monitor (serving) and the account report (training) both state one."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))

@@ -25,6 +25,17 @@ CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER = "challenger"  # scored in the shadow (never answered): `shadow_problems`
 
+# The account model (`handoff train-accounts`) is registered under its own name, derived from
+# the lead model's: the same aliases, tags, sign-offs and gates then apply to it unchanged, and
+# `--accounts` on the governance commands names it.
+ACCOUNT_MODEL_SUFFIX = "-accounts"
+
+
+def account_model_name(lead_model_name: str) -> str:
+    """The registered account model beside a registered lead model."""
+    return f"{lead_model_name}{ACCOUNT_MODEL_SUFFIX}"
+
+
 # The two teams whose approval a version needs, in the order they are shown.
 TEAMS: tuple[str, ...] = ("marketing", "bdr")
 
@@ -69,6 +80,10 @@ RUN_MODEL_VERSION_TAG = "handoff.model_version"  # the version registered from t
 # downloads were named this way still match).
 POLICY_FILE = "policy.json"
 MODEL_FOLDER = "artifacts"
+# The shipped default account policy (its actions; thresholds are proposed on validation
+# unless an override file is given), in `models/`; an account run logs its policy as
+# `POLICY_FILE` like a lead run, so the binding and sign-off rules read it unchanged.
+ACCOUNT_POLICY_FILE = "account_policy.json"
 
 # The other run artifacts the report, the gates and serving read.
 MODEL_ARTIFACT = "model"
@@ -90,6 +105,9 @@ VERDICT_FILE = f"{EVALUATION_DIR}/verdict.json"  # `training.verdict.Verdict.to_
 LEAKAGE_FILE = f"{EVALUATION_DIR}/leakage.json"  # `training.leakage.LeakageReport.to_dict()`
 # `training.feedback_eval.feedback_ranking`: AE decisions and meeting ratings per score band.
 FEEDBACK_FILE = f"{EVALUATION_DIR}/feedback.json"
+# An account run's accounts section (quadrants of accounts with Wilson intervals, win rate
+# by roles covered): `training.account_report`.
+ACCOUNTS_FILE = f"{EVALUATION_DIR}/accounts.json"
 
 
 def live_comparison_file(version: str) -> str:

@@ -279,8 +279,12 @@ def log_handoff_model(
     artifact_path: str = "model",
     registered_model_name: str | None = None,
     extra_pip_requirements: Sequence[str] | None = None,
+    python_model: HandoffModel | None = None,
 ) -> Any:
     """Log the pyfunc (in the active run, if any) and return its `ModelInfo`.
+
+    `python_model`: the class that loads the files (an empty instance), a `HandoffModel`
+    unless told otherwise (the account model's is `models.account_pyfunc.AccountModel`).
 
     Requirements are pinned to the installed versions (no slow inference subprocess); the
     `models`, `features` and `data_contracts` sources ride along as `code_paths`.
@@ -315,7 +319,7 @@ def log_handoff_model(
         }
         return mlflow.pyfunc.log_model(
             name=artifact_path,
-            python_model=HandoffModel(),
+            python_model=python_model if python_model is not None else HandoffModel(),
             artifacts=artifacts,
             code_paths=[str(roots[p]) for p in _PACKAGES],
             pip_requirements=_requirements(extra_pip_requirements),

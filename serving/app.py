@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.mlflow_setup import disable_telemetry
 from models.settings import load_settings
 from serving.access_log import log_config
+from serving.account_scoring import account_holder
 from serving.champion import ChampionHolder
 from serving.docs import add_offline_docs
 from serving.feature_counts import FEATURE_COUNTS, FeatureCounter
@@ -29,7 +30,7 @@ from serving.metrics import MULTIPROCESS_ENV, Metrics
 from serving.middleware import ServingMiddleware
 from serving.monitor.store import MONITOR_SUMMARIES
 from serving.openapi import live_openapi
-from serving.routers import feedback, model, monitor, ops, score
+from serving.routers import accounts, feedback, model, monitor, ops, score
 from serving.score_log import SCORE_LOG, ScoreLog, rename_win_columns
 from serving.security import API_KEY_HEADER, DEV_API_KEY, KeyChecker, ServingConfigError
 from serving.settings import ServingSettings
@@ -158,6 +159,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
             *([board.publish] if board else []),
         ),
     )
+    accounts_holder = account_holder(settings)  # optional: leads are served without one
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -166,6 +168,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         store.start()
         feature_counts.start()
         holder.start()
+        accounts_holder.start()
         if shadow is not None:
             shadow.start()
         try:
@@ -173,6 +176,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         finally:
             if shadow is not None:
                 shadow.stop()
+            accounts_holder.stop()
             holder.stop()
             feature_counts.stop()  # the last counts, before the store closes
             store.close()
@@ -192,6 +196,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = keys
     app.state.holder = holder
+    app.state.account_holder = accounts_holder
     app.state.board = board
     app.state.store = store
     app.state.score_log = score_log
@@ -203,6 +208,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _not_recorded)
     app.include_router(score.router)
+    app.include_router(accounts.router)
     app.include_router(model.router)
     app.include_router(feedback.router)
     app.include_router(monitor.router)

@@ -33,6 +33,7 @@ from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
 from models.scorer import SCORES
+from serving.batch_accounts import score_accounts_file
 from serving.scoring import ScoringFailed
 from serving.served_model import ServedModel
 from serving.settings import ServingSettings
@@ -336,6 +337,12 @@ def score_folder(
             chunks = _bucket_chunks(buckets, left)
             quadrants = _write_scored(chunks, champion, when, out, reasons)
         left_out = (left.leads, left.events)
+        account_line = (
+            "accounts: not scored (a folder read in lead-id buckets is scored lead by lead; "
+            "score its accounts from a folder of one chunk)"
+            if template.accounts is not None
+            else ""
+        )
     else:
         crm = read_crm(data_dir, Path(mapping) if mapping else None)
         warnings = training_differences(champion, crm)
@@ -343,6 +350,9 @@ def score_folder(
         leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
         quadrants = _write_scored(_chunks(leads, events, chunk_leads), champion, when, out, reasons)
         left_out = (dropped_leads, dropped_events)
+        account_line = score_accounts_file(
+            crm.accounts, leads, events, settings=settings, when=when, out=out
+        )
     return summary_text(
         champion,
         when,
@@ -351,6 +361,7 @@ def score_folder(
         quadrants=quadrants,
         left_out=left_out,
         warnings=warnings,
+        accounts=account_line,
     )
 
 
@@ -370,12 +381,15 @@ def summary_text(
     quadrants: dict[str, int],
     left_out: tuple[int, int],
     warnings: Sequence[str] = (),
+    accounts: str = "",
 ) -> str:
-    """What a batch run says when it ends (both engines say it alike)."""
+    """What a batch run says when it ends (both engines say it alike); `accounts`: what
+    became of the folder's accounts (`serving.batch_accounts`), when there is anything to say."""
     parts = ", ".join(f"{q} {quadrants.get(q, 0)}" for q in QUADRANTS)
     return "".join(f"WARNING: {w}\n" for w in warnings) + (
         f"scored {sum(quadrants.values())} leads with model version {champion.version} as of "
         f"{when.isoformat()} in {seconds:.1f}s -> {out}\n"
         f"quadrants: {parts}\n"
-        f"left out by the contracts: {left_out[0]} leads, {left_out[1]} events"
+        + (f"{accounts}\n" if accounts else "")
+        + f"left out by the contracts: {left_out[0]} leads, {left_out[1]} events"
     )

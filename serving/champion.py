@@ -118,14 +118,22 @@ class ChampionHolder:
         *,
         alias: str = CHAMPION,
         problems: Callable[[Any], list[str]] = version_problems,
+        model_type: type[HandoffModel] = HandoffModel,
+        warm: Callable[[Any], None] = warm_up,
+        no_champion: str = NO_CHAMPION,
     ) -> None:
         self.settings = settings
+        # What the registered model must hold (a lead model is never an account model, and
+        # the other way round), how to warm one up, and what to say while none serves.
+        self.model_type = model_type
+        self.warm = warm
+        self.no_champion = no_champion
         self.listeners = listeners
         self.alias = alias  # `challenger` for the shadow holder (`serving.shadow`)
         self.problems = problems
         self._heard: tuple[str | None, str] | None = None
         self._current: Champion | None = None
-        self._reason = NO_CHAMPION
+        self._reason = no_champion
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed_version: str | None = None
@@ -179,7 +187,7 @@ class ChampionHolder:
                 raise  # a store hiccup must not take a healthy champion out of service
             if self._current is not None:
                 logger.warning("%s alias removed; no longer serving it", self.alias)
-            self._current, self._reason = None, NO_CHAMPION
+            self._current, self._reason = None, self.no_champion
             return False
         version = str(mv.version)
         if self._current is not None and self._current.version == version:
@@ -221,9 +229,9 @@ class ChampionHolder:
 
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
         loaded = pyfunc.unwrap_python_model()
-        if not isinstance(loaded, HandoffModel):
+        if type(loaded) is not self.model_type:
             raise IncompatibleModel(
-                f"version {version} is a {type(loaded).__name__}, not Handoff's"
+                f"version {version} is a {type(loaded).__name__}, not a {self.model_type.__name__}"
             )
         model: ServedModel = loaded
         policy: dict[str, Any] = {}
@@ -254,7 +262,7 @@ class ChampionHolder:
         binding = tags.get(BINDING_TAG, "")
         decided = signoffs_from_tags(tags)
         signoffs = {team: _signoff_view(decided.get(team), binding) for team in TEAMS}
-        warm_up(model)
+        self.warm(model)
         return Champion(
             name=name,
             version=version,

@@ -68,6 +68,7 @@ class ScoreContext:
     metrics: Metrics
     shadow: Shadow | None = None  # the challenger, scored after the answer is sent
     feature_counts: FeatureCounter | None = None  # served features, for the drift monitor
+    accounts: ChampionHolder | None = None  # the account champion's, for the account part
 
 
 async def get_score_context(request: Request) -> ScoreContext:
@@ -86,6 +87,7 @@ async def get_score_context(request: Request) -> ScoreContext:
         shadow=state.shadow,
         metrics=state.metrics,
         feature_counts=state.feature_counts,
+        accounts=getattr(state, "account_holder", None),
     )
 
 

@@ -49,6 +49,7 @@ KNOWN_PATHS: frozenset[str] = frozenset(
     {
         "/v1/score",
         "/v1/score/batch",
+        "/v1/accounts/score",
         "/v1/model",
         "/v1/feedback",
         "/v1/monitor/summary",

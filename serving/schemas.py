@@ -276,6 +276,12 @@ class AccountContextIn(BaseModel):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=MAX_ACCOUNT_CONTACTS)
 
 
+class AccountScoreIn(AccountContextIn):
+    """An account (or its contacts only) to score as of a moment (default: now)."""
+
+    as_of: Timestamp | None = None
+
+
 class ScoreIn(BaseModel):
     """One lead, its recent engagement, and the moment to score it at (default: now)."""
 
@@ -428,6 +434,44 @@ class FeatureSetOut(BaseModel):
     label: str
 
 
+class LeadAccountOut(BaseModel):
+    """The account part of a lead's answer: how its account scores, and whom to reach next."""
+
+    account_id: str
+    quadrant: Quadrant
+    action: str
+    score: int = Field(ge=0, le=SCORE_MAX, description="The account's combined score.")
+    probability: float = Field(ge=0, le=1)
+    missing_roles: list[str] = Field(description="Buying roles with no engaged contact yet.")
+    group_text: str = Field(
+        description='The buying group in words: "3 engaged contacts, no decision maker yet".'
+    )
+    model_version: str = Field(description="The account model version that scored it.")
+
+
+class AccountScoreOut(BaseModel):
+    """The answer for one account: its scores, quadrant and action, and its buying group."""
+
+    request_id: str
+    account_id: str
+    as_of: datetime
+    fit: PartOut
+    interest: PartOut
+    combined: CombinedOut
+    quadrant: Quadrant
+    action: str
+    tier: int = Field(ge=min(TIERS), le=max(TIERS))
+    engaged_contacts: int = Field(ge=0)
+    contacts: int = Field(ge=0, description="Contacts known at `as_of` (created before it).")
+    roles_covered: list[str] = Field(description="Buying roles with an engaged contact.")
+    missing_roles: list[str] = Field(description="Buying roles with no engaged contact yet.")
+    group_text: str
+    model_version: str
+    feature_sets: list[FeatureSetOut]
+    contract_version: str
+    api_contract_version: str
+
+
 class ScoreOut(BaseModel):
     """The routing answer for one lead."""
 
@@ -450,6 +494,14 @@ class ScoreOut(BaseModel):
     feature_sets: list[FeatureSetOut]
     contract_version: str
     api_contract_version: str
+    account: LeadAccountOut | None = Field(
+        default=None,
+        description="The lead's account scored by the account champion; null when the lead "
+        "has no account_id or no account model serves (`account_note` says which).",
+    )
+    account_note: str | None = Field(
+        default=None, description="Why `account` is null; null when it is not."
+    )
 
 
 class FieldErrorOut(BaseModel):

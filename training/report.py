@@ -516,6 +516,8 @@ def build_context(version: str, settings: Settings, workdir: Path) -> dict[str, 
         "leakage": _leakage(s),
         "unseen": s.get("unseen_categories"),
         "feedback": _optional_json(run_id, layout.FEEDBACK_FILE, workdir / "feedback"),
+        # An account version's accounts section (`training.account_report`); None for leads.
+        "accounts": _optional_json(run_id, layout.ACCOUNTS_FILE, workdir / "accounts"),
         # Written by `handoff monitor` while this version was the challenger (serving side).
         "live": _optional_json(run_id, layout.live_comparison_file(version), workdir / "live"),
         "kept_warning": info.leakage_kept,

@@ -22,11 +22,10 @@ import pandas as pd
 
 from data_contracts.feedback import AE_ACCEPTED_STAGE, REJECTED_STAGE, TOUCH_STAGE
 from data_contracts.vocab import QUADRANTS, TIERS
-from models.calibration import equal_count_bands
+from models.calibration import equal_count_bands, wilson
 from models.drift import PSI_MAJOR, FeatureProfile, psi
 from models.scorer import SCORES
 
-WILSON_Z = 1.96  # 95% intervals
 # Realised AUC and calibration need both classes in numbers; fewer say nothing.
 MIN_OUTCOMES_PER_CLASS = 20
 # A drift window (one week of hand-offs) needs this many leads for a PSI worth reading.
@@ -54,16 +53,6 @@ class VersionProfile:
     reference_scores: pd.DataFrame = field(default_factory=pd.DataFrame)  # test-window scores
     # The training rows' feature bins (None: its run predates them, `FEATURE_PROFILE_FILE`).
     feature_profile: FeatureProfile | None = None
-
-
-def wilson(successes: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """The Wilson score interval: honest at small n and at rates near 0 or 1."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def handoffs(served: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 
 from models.pyfunc import FEATURES_KEY
-from serving.champion import Champion
+from serving.account_scoring import check_lead_account, with_account_parts
+from serving.champion import Champion, ChampionHolder
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
 from serving.schemas import (
     BATCH_EXAMPLES,
@@ -84,8 +85,11 @@ def _score(
     items: list[ScoreIn],
     as_ofs: list[datetime],
     request_id: str,
+    accounts: ChampionHolder | None = None,
 ) -> list[dict[str, Any]]:
-    return _scored(champion, items, as_ofs, request_id, keep_features=False)[0]
+    """The answers; with `accounts` (the account champion's holder), each with its account
+    part (the shadow's answers are never sent, so it scores no accounts)."""
+    return _scored(champion, items, as_ofs, request_id, accounts, keep_features=False)[0]
 
 
 def _scored(
@@ -93,10 +97,12 @@ def _scored(
     items: list[ScoreIn],
     as_ofs: list[datetime],
     request_id: str,
+    accounts: ChampionHolder | None,
     *,
     keep_features: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The answers, and the feature columns they were scored from (empty unless kept)."""
+    """The answers (with account parts when `accounts` is given), and the feature columns
+    they were scored from (empty unless kept)."""
     kinds = champion.extra_kinds
     extras = [i.extras for i in items]
     scored = score_items(
@@ -117,7 +123,10 @@ def _scored(
         meta=meta,
         missing=[missing_inputs(e, kinds) for e in extras],
     )
-    return out, scored.get(FEATURES_KEY, {})
+    features = scored.get(FEATURES_KEY, {})
+    if accounts is None:
+        return out, features
+    return with_account_parts(out, items, as_ofs, accounts.current, accounts.reason), features
 
 
 def _champion_scored(
@@ -127,7 +136,9 @@ def _champion_scored(
     leads' features into its drift profile's bins."""
     counter, profile = ctx.feature_counts, ctx.champion.feature_profile
     counting = counter is not None and profile is not None
-    out, features = _scored(ctx.champion, items, as_ofs, ctx.request_id, keep_features=counting)
+    out, features = _scored(
+        ctx.champion, items, as_ofs, ctx.request_id, ctx.accounts, keep_features=counting
+    )
     ctx.score_log.record_blocking(rows_from_answers(out, now.astimezone(UTC).isoformat()))
     if counter is not None:  # only what was recorded is counted
         counter.add(ctx.champion.version, profile, features, len(out), now)
@@ -156,6 +167,14 @@ def score_one(
         max_events=ctx.settings.max_events_per_lead,
     )
     errors += check_extras(body.extras, ctx.champion.extra_kinds, version=ctx.champion.version)
+    if errors:
+        return _invalid(errors, ctx.request_id)
+    errors += check_lead_account(
+        body,
+        as_of,
+        skew=timedelta(seconds=ctx.settings.clock_skew_seconds),
+        max_events=ctx.settings.max_events_per_lead,
+    )
     if errors:
         return _invalid(errors, ctx.request_id)
     out = _champion_scored(ctx, [body], [as_of], now)
@@ -233,6 +252,9 @@ def _score_batch(body: BatchScoreIn, ctx: ScoreContext) -> Response:
             loc=loc,
         )
         errors += check_extras(item.extras, kinds, version=champion.version, loc=loc)
+        errors += check_lead_account(
+            item, as_of, skew=skew, max_events=settings.max_events_per_lead, loc=loc
+        )
         first = seen.get(item.lead.lead_id)
         if first is not None:
             errors.append(

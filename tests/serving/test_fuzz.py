@@ -22,6 +22,7 @@ from tests.serving.conftest import HEADERS, Api
 OPERATIONS = [
     ("/v1/score", "POST"),
     ("/v1/score/batch", "POST"),
+    ("/v1/accounts/score", "POST"),  # 503 here (no account champion); scored in test_accounts
     ("/v1/model", "GET"),
     ("/v1/feedback", "POST"),
     ("/v1/monitor/summary", "GET"),
@@ -47,8 +48,12 @@ def test_fuzz_spec_lists_every_operation(openapi: schemathesis.BaseSchema) -> No
     assert found == set(OPERATIONS)
 
 
-CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [
-    (path, method, GenerationMode.NEGATIVE) for path, method in OPERATIONS if method == "POST"
+# The accounts endpoint is fuzzed against a server with an account champion in
+# tests/serving/test_accounts.py. This server has none, so every valid body gets the
+# documented 503, which schemathesis's positive checks flag; why it flags it is not found yet.
+FUZZED = [op for op in OPERATIONS if op[0] != "/v1/accounts/score"]
+CASES = [(path, method, GenerationMode.POSITIVE) for path, method in FUZZED] + [
+    (path, method, GenerationMode.NEGATIVE) for path, method in FUZZED if method == "POST"
 ]
 
 

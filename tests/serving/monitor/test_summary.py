@@ -14,15 +14,10 @@ import pandas as pd
 import pytest
 
 from data_contracts.vocab import QUADRANTS
+from models.calibration import wilson
 from models.drift import FeatureProfile, feature_profile
 from serving.monitor.page import render
-from serving.monitor.summary import (
-    COUNT_COLUMNS,
-    VersionProfile,
-    calibration_bands,
-    summarise,
-    wilson,
-)
+from serving.monitor.summary import COUNT_COLUMNS, VersionProfile, calibration_bands, summarise
 
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 DRIFT_FROM = pd.Timestamp("2026-02-09", tz="UTC")  # week 6
