@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.responses import JSONResponse
@@ -17,18 +17,17 @@ from serving.account_scoring import (
 )
 from serving.champion import Champion, ChampionHolder
 from serving.deps import ApiKey
-from serving.schemas import AccountScoreIn, AccountScoreOut, ErrorOut
+from serving.routers.errors import body_errors
+from serving.schemas import AccountScoreIn, AccountScoreOut
 from serving.scoring import FieldError, utc_now
 from serving.settings import ServingSettings
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], dependencies=[ApiKey])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Missing or invalid API key."},
-    413: {"model": ErrorOut, "description": "Request body too large."},
-    422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},
-    503: {"model": ErrorOut, "description": "No signed-off account champion is serving."},
-}
+_ERRORS = body_errors(
+    invalid="Invalid input; `loc` names the field.",
+    unavailable="No signed-off account champion is serving.",
+)
 
 
 def _account_champion(request: Request) -> Champion:

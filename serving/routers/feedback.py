@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from data_contracts.feedback import FeedbackItem
 from serving.deps import ApiKey
 from serving.feedback import FeedbackLog, Status
-from serving.schemas import ErrorOut
+from serving.routers.errors import body_errors
 from serving.scoring import FieldError, utc_now
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"], dependencies=[ApiKey])
@@ -82,13 +82,10 @@ def _errors(raw: Any, max_items: int) -> tuple[list[FeedbackItem], list[FieldErr
 @router.post(
     "",
     response_model=FeedbackOut,
-    responses={
-        400: {"model": ErrorOut, "description": "Unreadable body (e.g. not UTF-8 JSON)."},
-        401: {"model": ErrorOut, "description": "Missing or invalid API key."},
-        413: {"model": ErrorOut, "description": "Request body too large."},
-        422: {"model": ErrorOut, "description": "Invalid items; `loc` names item and field."},
-        503: {"model": ErrorOut, "description": "Not committed: nothing acknowledged; retry."},
-    },
+    responses=body_errors(
+        invalid="Invalid items; `loc` names item and field.",
+        unavailable="Not committed: nothing acknowledged; retry.",
+    ),
 )
 async def post_feedback(
     request: Request,

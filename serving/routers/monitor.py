@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from serving.deps import ApiKey
 from serving.monitor.store import latest_summary
+from serving.routers.errors import UNAUTHORISED
 from serving.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/monitor", tags=["monitor"], dependencies=[ApiKey])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/v1/monitor", tags=["monitor"], dependencies=[ApiKey]
 @router.get(
     "/summary",
     responses={
-        401: {"model": ErrorOut, "description": "Missing or invalid API key."},
+        401: UNAUTHORISED,
         404: {"model": ErrorOut, "description": "No summary yet: run `handoff monitor`."},
     },
 )

@@ -15,12 +15,12 @@ from models.pyfunc import FEATURES_KEY
 from serving.account_scoring import check_lead_account, with_account_parts
 from serving.champion import Champion, ChampionHolder
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
+from serving.routers.errors import body_errors
 from serving.schemas import (
     BATCH_EXAMPLES,
     SCORE_EXAMPLES,
     BatchScoreIn,
     BatchScoreOut,
-    ErrorOut,
     ScoreIn,
     ScoreOut,
 )
@@ -41,17 +41,11 @@ router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKey])
 
 _ITEM = TypeAdapter(ScoreIn)
 _ITEMS = TypeAdapter(list[ScoreIn])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "Unreadable body (e.g. not UTF-8 JSON)."},
-    401: {"model": ErrorOut, "description": "Missing or invalid API key."},
-    413: {"model": ErrorOut, "description": "Request body too large."},
-    422: {"model": ErrorOut, "description": "Invalid input; `loc` names the field."},
-    503: {
-        "model": ErrorOut,
-        "description": "No signed-off champion is serving, or the score log could not record "
-        "the scores (nothing is answered that is not recorded).",
-    },
-}
+_ERRORS = body_errors(
+    invalid="Invalid input; `loc` names the field.",
+    unavailable="No signed-off champion is serving, or the score log could not record the "
+    "scores (nothing is answered that is not recorded).",
+)
 
 
 def _json_response(payload: Any, background: BackgroundTask | None = None) -> Response:
