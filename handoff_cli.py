@@ -387,16 +387,32 @@ def train(
             "(off by default; recorded in the run; single-machine engine only).",
         ),
     ] = False,
+    no_account_features: Annotated[
+        bool,
+        typer.Option(
+            "--no-account-features",
+            help="Train the lead models on the lead's own features only, even where the data "
+            "has an accounts table (recorded in the run).",
+        ),
+    ] = False,
+    role_policy: RolePolicyOpt = None,
 ) -> None:
     """Validate, build features, train, evaluate and register a new candidate version.
 
     A plain Parquet folder of more leads than one bucket holds (`BUCKET_LEADS`) is
-    validated and turned into features a lead-id bucket at a time: the same training data."""
+    validated and turned into features a lead-id bucket at a time: the same training data.
+    With an accounts table (read whole), the lead models also read the account features,
+    buying-group roles by `--role-policy`; the model records both."""
     from training.train import TrainingRefused, run_training
 
-    if rejection_as_negative and engine is Engine.spark:
-        typer.echo("handoff train: --rejection-as-negative runs on --engine single only", err=True)
-        raise typer.Exit(code=2)
+    for given_flag, name in (
+        (rejection_as_negative, "--rejection-as-negative"),
+        (role_policy is not None, "--role-policy"),
+    ):
+        if given_flag and engine is Engine.spark:
+            typer.echo(f"handoff train: {name} runs on --engine single only", err=True)
+            raise typer.Exit(code=2)
+    roles = _role_policy(role_policy)
     given = ("--mapping", mapping) if mapping else ()
     settings = _settings(model)
     try:
@@ -423,6 +439,8 @@ def train(
                     settings=settings,
                     skip_invalid_rows=skip_invalid_rows,
                     rejection_as_negative=rejection_as_negative,
+                    account_features=not no_account_features,
+                    roles=roles,
                 )
     except TrainingRefused as refused:
         engine_words = ("--engine", "spark") if engine is Engine.spark else ()
@@ -755,7 +773,12 @@ def score(
     ] = None,
 ) -> None:
     """Batch-score a CRM folder with the champion (nightly runs)."""
-    from serving.batch_score import NoChampion, UnsupportedOutput, score_folder
+    from serving.batch_score import (
+        AccountsOutOfReach,
+        NoChampion,
+        UnsupportedOutput,
+        score_folder,
+    )
     from serving.settings import ServingSettings
 
     settings = _loaded(ServingSettings, model)
@@ -776,7 +799,7 @@ def score(
                     )
             else:
                 summary = score_folder(data_dir, out=out, mapping=mapping, settings=settings)
-    except (NoChampion, UnsupportedOutput) as refused:
+    except (NoChampion, UnsupportedOutput, AccountsOutOfReach) as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(summary)

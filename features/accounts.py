@@ -220,15 +220,21 @@ def account_interest_arrays(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     type_weights: Mapping[str, float] | None = None,
     roles: RolePolicy | None = None,
+    query_code: I64 | None = None,
 ) -> Columns:
     """The `ACCOUNT_INTEREST_V1` columns, one row per lead of `leads` (rows of accounts
-    `code`), each seen as of its own `as_of_us`; the contacts are the rows of `leads`."""
-    q = np.flatnonzero(code >= 0)
+    `code`), each seen as of its own `as_of_us`; the contacts are the rows of `leads`.
+
+    `query_code`: the account row of each answer when the answers are not the contacts
+    (the API's leads, each seen with the colleagues its request sent), one per `as_of_us`.
+    """
+    query = code if query_code is None else query_code
+    q = np.flatnonzero(query >= 0)
     found = account_interest_at(
         leads,
         events,
         code,
-        code[q],
+        query[q],
         as_of_us[q],
         half_life_days=half_life_days,
         type_weights=type_weights,
@@ -237,7 +243,7 @@ def account_interest_arrays(
     cols: Columns = {}
     for spec in ACCOUNT_INTEREST_V1.features:
         fill = np.nan if spec.display == "days" else 0  # no account: nothing engaged
-        full = np.full(len(leads), fill, dtype=spec.dtype)
+        full = np.full(len(query), fill, dtype=spec.dtype)
         full[q] = found[spec.name]
         cols[spec.name] = full
     return cols

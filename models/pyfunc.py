@@ -33,6 +33,7 @@ from features._table import lead_index, make_frame
 from features.build import feature_columns, feature_sets
 from features.feature_sets import ROLES, FeatureSet
 from features.interest import as_of_array
+from features.lead_accounts import AccountInputs, account_columns, account_sets, is_account_set
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.reasons import Phrasebook
@@ -65,11 +66,23 @@ def as_feature_sets(raw: Sequence[FeatureSet | Mapping[str, Any]] | None) -> lis
 
 
 def by_role(feature_sets: Sequence[FeatureSet]) -> dict[str, FeatureSet]:
-    """{"fit": set, "interest": set}; a model has exactly one set per role."""
-    found: dict[str, FeatureSet] = {fs.role: fs for fs in feature_sets}
-    if sorted(found) != sorted(ROLES) or len(feature_sets) != len(ROLES):
+    """{"fit": set, "interest": set} of the lead's own sets; a model has exactly one per
+    role (the account sets a model may read beside them are `account_sets_of`'s)."""
+    own = [fs for fs in feature_sets if not is_account_set(fs)]
+    found: dict[str, FeatureSet] = {fs.role: fs for fs in own}
+    if sorted(found) != sorted(ROLES) or len(own) != len(ROLES):
         raise IncompatibleModel(
-            f"expected one fit and one interest feature set, found {[fs.label for fs in feature_sets]}"
+            f"expected one fit and one interest feature set, found {[fs.label for fs in own]}"
+        )
+    return found
+
+
+def account_sets_of(feature_sets: Sequence[FeatureSet]) -> dict[str, FeatureSet]:
+    """The account sets a lead model reads, by role: both or none."""
+    found: dict[str, FeatureSet] = {fs.role: fs for fs in feature_sets if is_account_set(fs)}
+    if found and sorted(found) != sorted(ROLES):
+        raise IncompatibleModel(
+            f"expected both account feature sets or none, found {[s.label for s in found.values()]}"
         )
     return found
 
@@ -174,6 +187,9 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
             absent_fields=sets["fit"].absent_fields,
         )
         built = {*fit_set.columns, *interest_set.columns}
+        if self.reads_accounts:
+            self._account_interest_set()  # raises where the account code changed under it
+            built |= {c for fs in account_sets_of(self.feature_sets).values() for c in fs.columns}
         lost = [c for c in scorer.columns_ if c not in built]
         if lost:
             trained = ", ".join(fs.label for fs in self.feature_sets)
@@ -185,6 +201,40 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         self.__dict__["_training_sets"] = (fit_set, interest_set)
         return fit_set, interest_set
 
+    @property
+    def reads_accounts(self) -> bool:
+        """Whether the lead models read account features (trained with an accounts table)."""
+        return bool(account_sets_of(self.feature_sets))
+
+    def _account_interest_set(self) -> FeatureSet:
+        """The account interest set as trained, checked against the installed code."""
+        trained = account_sets_of(self.feature_sets)
+        interest = trained["interest"]
+        fit_now, interest_now = account_sets()
+        built = {*fit_now.columns, *interest_now.columns}
+        lost = [c for fs in trained.values() for c in fs.columns if c not in built]
+        if lost:
+            raise IncompatibleModel(
+                f"this model reads account features {[fs.label for fs in trained.values()]}; "
+                f"the installed features code ({fit_now.label}, {interest_now.label}) no "
+                f"longer builds {lost[:5]}"
+            )
+        return interest
+
+    def _with_account_columns(
+        self,
+        cols: dict[str, Any],
+        leads: Any,
+        as_of_us: npt.NDArray[np.int64],
+        accounts: AccountInputs | None,
+    ) -> dict[str, Any]:
+        """`cols` plus the account columns, for a model that reads them."""
+        if not self.reads_accounts:
+            return cols
+        given = accounts if accounts is not None else AccountInputs.alone(pd.DataFrame(leads))
+        cols.update(account_columns(given, as_of_us, self._account_interest_set()))
+        return cols
+
     def score_raw(
         self,
         leads: pd.DataFrame,
@@ -193,13 +243,19 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         *,
         reasons: bool = True,
         top_k: int = 3,
+        accounts: AccountInputs | None = None,
     ) -> pd.DataFrame:
-        """Build features exactly as training did, then score; as_of defaults to now (UTC)."""
+        """Build features exactly as training did, then score; as_of defaults to now (UTC).
+
+        `accounts`: the leads' accounts and the contacts they are seen with, for a model
+        that `reads_accounts` (without them each lead scores as alone in its account)."""
 
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()
         ids = lead_index(leads)
-        cols = feature_columns(leads, events, ids, as_of_array(as_of, ids), fit_set, interest_set)
+        as_of_us = as_of_array(as_of, ids)
+        cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
+        cols = self._with_account_columns(cols, leads, as_of_us, accounts)
         return scorer.score_leads(make_frame(cols, ids), policy, reasons=reasons, top_k=top_k)
 
     def score_columns(
@@ -211,18 +267,21 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         reasons: bool = True,
         top_k: int = 3,
         keep_features: bool = False,
+        accounts: AccountInputs | None = None,
     ) -> dict[str, Any]:
         """`score_raw` on plain columns (name -> numpy array; times as int64 µs since epoch),
         answered as columns in the order of `leads`: the API's path, with no DataFrame.
 
         Same feature code, same encoder semantics and same models as `score_raw`.
         `keep_features` adds the feature columns scored (`FEATURES_KEY`), so serving can
-        count them into the drift profile's bins without building them twice.
+        count them into the drift profile's bins without building them twice. `accounts`:
+        as `score_raw`'s.
         """
         scorer, policy = self._ready()
         fit_set, interest_set = self.training_feature_sets()
         ids = list(leads["lead_id"])
         cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
+        cols = self._with_account_columns(cols, leads, as_of_us, accounts)
         out = scorer.score_columns(cols, len(ids), policy, reasons=reasons, top_k=top_k)
         if keep_features:
             out[FEATURES_KEY] = cols

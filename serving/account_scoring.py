@@ -22,6 +22,7 @@ from data_contracts import CONTRACT_VERSION
 from data_contracts.vocab import BUYING_ROLE_WORDS
 from features._time import from_epoch_us
 from features.account_sets import GROUP_ROLES, engaged_role_column
+from features.lead_accounts import AccountInputs
 from models.account_pyfunc import AccountModel
 from models.mlflow_layout import account_model_name
 from serving.champion import Champion, ChampionHolder
@@ -156,6 +157,22 @@ def context_frames(contexts: Sequence[Context]) -> tuple[pd.DataFrame, pd.DataFr
     accounts = pd.DataFrame(rows, columns=list(_ACCOUNT_FIELDS))
     accounts["is_named_account"] = accounts["is_named_account"].fillna(False).astype(bool)
     return lead_frame, event_frame, accounts
+
+
+def lead_account_inputs(
+    items: Sequence[ScoreIn], as_ofs: Sequence[datetime]
+) -> AccountInputs | None:
+    """What a lead champion that reads account features sees each lead with: its request's
+    account context (`lead_context`: the lead among its colleagues), each context its own
+    account row; None when no lead has an account (each scores as a lead alone)."""
+    contexts = [lead_context(item, as_of) for item, as_of in zip(items, as_ofs, strict=True)]
+    present = [c for c in contexts if c is not None]
+    if not present:
+        return None
+    rows = np.full(len(items), -1, dtype=np.int64)
+    rows[[i for i, c in enumerate(contexts) if c is not None]] = np.arange(len(present))
+    contacts, events, accounts = context_frames(present)
+    return AccountInputs(contacts, events, accounts, rows)
 
 
 def account_model(champion: Champion) -> AccountModel:

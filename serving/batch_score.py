@@ -32,6 +32,7 @@ from data_contracts.folder_buckets import (
 from data_contracts.mapping import read_crm
 from data_contracts.schemas import REQUIRED_COLUMNS, ScoredLead
 from data_contracts.vocab import QUADRANTS
+from features.lead_accounts import AccountInputs
 from models.scorer import SCORES
 from serving.batch_accounts import score_accounts_file
 from serving.scoring import ScoringFailed
@@ -53,6 +54,20 @@ class NoChampion(RuntimeError):
 
 class UnsupportedOutput(ValueError):
     """The output file names a format batch scoring does not write."""
+
+
+class AccountsOutOfReach(RuntimeError):
+    """The champion reads account features, which need every contact of an account at
+    once, and this engine reads the leads in pieces that split accounts."""
+
+
+def accounts_out_of_reach(champion: Champion, where: str) -> AccountsOutOfReach:
+    """The refusal to score with a champion that reads account features `where`."""
+    return AccountsOutOfReach(
+        f"champion {champion.version} reads account features, which need every contact of "
+        f"an account at once, and {where}: score with --engine single, or promote a version "
+        "trained with `handoff train --no-account-features`"
+    )
 
 
 def check_output(out: Path) -> Path:
@@ -146,9 +161,10 @@ def score_frame(
     as_of: pd.Timestamp | pd.Series,
     *,
     reasons: bool = True,
+    accounts: AccountInputs | None = None,
 ) -> pd.DataFrame:
     """`score_raw`, with rows keyed and ordered by the leads frame's `lead_id`."""
-    scored = model.score_raw(leads, events, as_of, reasons=reasons)
+    scored = model.score_raw(leads, events, as_of, reasons=reasons, accounts=accounts)
     if "lead_id" in scored.columns:
         scored = scored.set_index("lead_id")
     ids = leads["lead_id"].tolist()
@@ -189,8 +205,9 @@ def training_differences(champion: Champion, crm: CrmData) -> list[str]:
     return out
 
 
-def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
-    """Contract-valid leads and events (outcomes play no part in scoring, so are not checked)."""
+def _valid_for_scoring(crm: CrmData) -> tuple[CrmData, int, int]:
+    """The contract-valid data (outcomes play no part in scoring, so are not checked; the
+    accounts come back typed as their contract says), and the leads and events left out."""
     from data_contracts.validate import validate_crm
 
     n_leads, n_events = len(crm.leads), len(crm.events)
@@ -207,12 +224,22 @@ def _valid_leads_and_events(crm: CrmData) -> tuple[pd.DataFrame, pd.DataFrame, i
         origin={k: v for k, v in crm.origin.items() if k != "outcomes"},
     )
     valid = validate_crm(checked).valid
-    return (
-        valid.leads,
-        valid.events,
-        n_leads - len(valid.leads),
-        n_events - len(valid.events),
-    )
+    return valid, n_leads - len(valid.leads), n_events - len(valid.events)
+
+
+Chunk = tuple[pd.DataFrame, pd.DataFrame, AccountInputs | None]
+
+
+def _with_accounts(
+    chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]],
+    champion: Champion,
+    folder: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
+) -> Iterator[Chunk]:
+    """Each chunk with what its leads' account features are seen from (the whole folder's
+    contacts of their accounts) when the champion reads them."""
+    reads = champion.model.reads_accounts
+    for leads, events in chunks:
+        yield leads, events, AccountInputs.of_folder(leads, *folder) if reads else None
 
 
 def _chunks(
@@ -239,19 +266,18 @@ class _LeftOut:
     events: int = 0
 
 
-def _bucket_chunks(
-    buckets: FolderBuckets, left: _LeftOut
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+def _bucket_chunks(buckets: FolderBuckets, left: _LeftOut) -> Iterator[Chunk]:
     """Each bucket's valid leads and events, validated one bucket at a time and scored as
-    one chunk (buckets hold about `chunk_leads` leads; one a few percent over is not split)."""
+    one chunk (buckets hold about `chunk_leads` leads; one a few percent over is not split).
+    A bucketed folder has no accounts table (`parquet_tables`), so no account inputs."""
     for checked in iter_buckets(buckets):
         left.leads += checked.counts["leads"]["rows"] - checked.counts["leads"]["valid"]
         left.events += checked.counts["events"]["rows"] - checked.counts["events"]["valid"]
-        yield checked.valid.leads, checked.valid.events
+        yield checked.valid.leads, checked.valid.events, None
 
 
 def _write_scored(
-    chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]],
+    chunks: Iterator[Chunk],
     champion: Champion,
     when: pd.Timestamp,
     out: Path,
@@ -266,10 +292,12 @@ def _write_scored(
     quadrants: dict[str, int] = {}
     n_scored = 0
     try:
-        for chunk, chunk_events in chunks:
+        for chunk, chunk_events, accounts in chunks:
             if not len(chunk):
                 continue
-            scored = score_frame(champion.model, chunk, chunk_events, when, reasons=reasons)
+            scored = score_frame(
+                champion.model, chunk, chunk_events, when, reasons=reasons, accounts=accounts
+            )
             flat = checked_output(flatten(scored, champion, when, run_id))
             for q, c in flat["quadrant"].value_counts().items():
                 quadrants[str(q)] = quadrants.get(str(q), 0) + int(c)
@@ -347,11 +375,15 @@ def score_folder(
         crm = read_crm(data_dir, Path(mapping) if mapping else None)
         warnings = training_differences(champion, crm)
         when = scoring_time(as_of, crm.data_end)
-        leads, events, dropped_leads, dropped_events = _valid_leads_and_events(crm)
-        quadrants = _write_scored(_chunks(leads, events, chunk_leads), champion, when, out, reasons)
+        valid, dropped_leads, dropped_events = _valid_for_scoring(crm)
+        leads, events = valid.leads, valid.events
+        chunks = _with_accounts(
+            _chunks(leads, events, chunk_leads), champion, (leads, events, valid.accounts)
+        )
+        quadrants = _write_scored(chunks, champion, when, out, reasons)
         left_out = (dropped_leads, dropped_events)
         account_line = score_accounts_file(
-            crm.accounts, leads, events, settings=settings, when=when, out=out
+            valid.accounts, leads, events, settings=settings, when=when, out=out
         )
     return summary_text(
         champion,

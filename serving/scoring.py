@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_contracts import CONTRACT_VERSION
 from data_contracts.schemas import Lead, string_columns
+from features.lead_accounts import AccountInputs
 from models.scorer import SCORES
 from serving.schemas import EventIn, LeadIn, ScoreIn
 from serving.served_model import ServedModel
@@ -336,12 +337,19 @@ def score_items(
     kinds: Mapping[str, str] | None = None,
     *,
     keep_features: bool = False,
+    accounts: AccountInputs | None = None,
 ) -> dict[str, Any]:
     """Scores, quadrants and reasons for validated leads, as columns in their order (and
-    the feature columns under `FEATURES_KEY` with `keep_features`)."""
+    the feature columns under `FEATURES_KEY` with `keep_features`); `accounts`: what a
+    champion that reads account features sees the leads with."""
     lead_cols, event_cols = build_columns(leads, events, extras, kinds)
     scored: dict[str, Any] = model.score_columns(
-        lead_cols, event_cols, aware_us(as_of), reasons=True, keep_features=keep_features
+        lead_cols,
+        event_cols,
+        aware_us(as_of),
+        reasons=True,
+        keep_features=keep_features,
+        accounts=accounts,
     )
     return scored
 

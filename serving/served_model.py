@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.feature_sets import FeatureSet
+from features.lead_accounts import AccountInputs
 from models.policy import QuadrantPolicy
 
 
@@ -25,6 +26,9 @@ class ServedModel(Protocol):
     feature_sets: list[FeatureSet]
     contract_version: str
 
+    @property
+    def reads_accounts(self) -> bool: ...
+
     def score_columns(
         self,
         leads: Mapping[str, Any],
@@ -34,6 +38,7 @@ class ServedModel(Protocol):
         reasons: bool = True,
         top_k: int = 3,
         keep_features: bool = False,
+        accounts: AccountInputs | None = None,
     ) -> dict[str, Any]: ...
 
     def score_raw(
@@ -44,4 +49,5 @@ class ServedModel(Protocol):
         *,
         reasons: bool = True,
         top_k: int = 3,
+        accounts: AccountInputs | None = None,
     ) -> pd.DataFrame: ...

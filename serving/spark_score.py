@@ -41,6 +41,7 @@ from data_contracts.spark_validate import (
 from serving.batch_score import (
     OUTPUT_COLUMNS,
     UnsupportedOutput,
+    accounts_out_of_reach,
     checked_output,
     flatten,
     load_champion,
@@ -110,6 +111,8 @@ def score_on_spark(
     out = check_spark_output(Path(out))
     settings = settings or ServingSettings()
     champion = load_champion(settings)
+    if champion.model.reads_accounts:
+        raise accounts_out_of_reach(champion, "Spark scores leads a partition at a time")
     crm = with_data_end(read_spark_crm(spark, Path(data_dir), Path(mapping) if mapping else None))
     try:
         when = scoring_time(as_of, crm.template.data_end)

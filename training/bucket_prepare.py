@@ -67,7 +67,9 @@ def labelled_in_buckets(
             outcomes.append(valid.outcomes)
             if not len(valid.leads):
                 continue
-            built, labelled = labelled_features(valid, horizon_days, half_life_days)
+            built, labelled = labelled_features(
+                valid, horizon_days, half_life_days, with_accounts=False
+            )
             features.append(built)
             labels.append(labelled)
             source_rows.append(checked.lead_sources[SOURCE_ROW].to_numpy(dtype=np.int64))

@@ -12,6 +12,21 @@ from data_contracts.crm_data import CrmData
 from data_contracts.validate import ValidationResult
 from features.build import Extras, FeatureFrame, build_features
 from features.labels import make_labels
+from features.lead_accounts import with_account_features
+from features.roles import RolePolicy
+
+# What a run says of the account features its lead models read (`account_features_use`).
+ACCOUNT_FEATURES_USED = "used (the data has an accounts table)"
+ACCOUNT_FEATURES_OFF = "off (--no-account-features)"
+NO_ACCOUNTS_TABLE = "none (the data has no accounts table)"
+NOT_ON_SPARK = "none (the Spark engine builds lead features only)"
+
+
+def account_features_use(crm: CrmData, with_accounts: bool) -> str:
+    """What `labelled_features(crm, with_accounts=...)` did with account features."""
+    if crm.accounts is None:
+        return NO_ACCOUNTS_TABLE
+    return ACCOUNT_FEATURES_USED if with_accounts else ACCOUNT_FEATURES_OFF
 
 
 class TrainingRefused(Exception):
@@ -44,11 +59,15 @@ def labelled_features(
     half_life_days: float,
     *,
     extras: tuple[Extras, Extras] | None = None,
+    with_accounts: bool = True,
+    roles: RolePolicy | None = None,
 ) -> tuple[FeatureFrame, pd.DataFrame]:
     """Labels (snapshot, horizon, censoring) and the features as of each lead's snapshot.
 
     `extras`: the mapped fit and interest columns with their kinds, when they were judged
-    on more leads than `crm` holds (Spark builds one partition at a time).
+    on more leads than `crm` holds (Spark builds one partition at a time). With an accounts
+    table and `with_accounts`, the account features (under `roles`) join the lead's own:
+    only where `crm` holds every contact of each account (a lead-id bucket does not).
     """
     labels = make_labels(crm.leads, crm.outcomes, horizon_days=horizon_days, data_end=crm.data_end)
     fit_extras, interest_extras = extras or (crm.fit_columns, crm.interest_columns)
@@ -62,4 +81,14 @@ def labelled_features(
         absent_fields=crm.absent_fields,
         extra_words=crm.extra_words,
     )
+    if with_accounts and crm.accounts is not None:
+        features = with_account_features(
+            features,
+            crm.leads,
+            crm.events,
+            crm.accounts,
+            labels["snapshot_at"],
+            half_life_days=half_life_days,
+            roles=roles,
+        )
     return features, labels

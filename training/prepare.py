@@ -20,8 +20,15 @@ from data_contracts.folder_buckets import BUCKET_LEADS, bucketed_folder
 from data_contracts.validate import ValidationResult, validate_folder
 from features.build import FeatureFrame
 from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS
+from features.roles import RolePolicy
 from training.bucket_prepare import labelled_in_buckets
-from training.labelled import TrainingRefused, accepted, labelled_features
+from training.labelled import (
+    NO_ACCOUNTS_TABLE,
+    TrainingRefused,
+    accepted,
+    account_features_use,
+    labelled_features,
+)
 from training.leakage import LeakageReport, UnknownKeep, guard_features
 from training.phases import PhaseClock
 from training.split import TimeSplit, time_ordered_split
@@ -195,6 +202,8 @@ def prepare_training_data(
     currency: str = DEFAULT_CURRENCY,
     rejection_as_negative: bool = False,
     bucket_leads: int = BUCKET_LEADS,
+    account_features: bool = True,
+    roles: RolePolicy | None = None,
 ) -> TrainingData:
     """Validate, label, build features, split by time and run the leakage guard on the
     training window; refuse data a model cannot learn from (failing contracts, or a fold
@@ -205,7 +214,9 @@ def prepare_training_data(
     the events); anything else is read whole.
 
     `currency` is what the leads' revenue is in: the feature sets record it, so the model's
-    reasons say money in it. `rejection_as_negative`: see `TrainingData`."""
+    reasons say money in it. `rejection_as_negative`: see `TrainingData`. With an accounts
+    table, the lead models also read account features (under `roles`) unless
+    `account_features` is off; the run records which (`engine["account_features"]`)."""
     clock = clock or PhaseClock()
     data_dir = Path(data_dir)
     engine: dict[str, Any] = {"name": "single-machine"}
@@ -216,7 +227,14 @@ def prepare_training_data(
         with clock.phase("read+validate"):
             validation = validated(data_dir, mapping, skip_invalid_rows)
         with clock.phase("features"):
-            features, labels = labelled_features(validation.valid, horizon_days, half_life_days)
+            features, labels = labelled_features(
+                validation.valid,
+                horizon_days,
+                half_life_days,
+                with_accounts=account_features,
+                roles=roles,
+            )
+        engine["account_features"] = account_features_use(validation.valid, account_features)
     else:
         with clock.phase("buckets: contracts+labels+features"):
             table = labelled_in_buckets(
@@ -229,6 +247,7 @@ def prepare_training_data(
             )
         validation, features, labels = table.validation, table.features, table.labels
         engine["buckets"] = table.n_buckets
+        engine["account_features"] = NO_ACCOUNTS_TABLE  # `parquet_tables`: none in buckets
     features.feature_sets = [fs.with_currency(currency) for fs in features.feature_sets]
     X, y, snapshot = labelled_rows(features, labels)
     split, features, X, leakage = split_and_guarded(

@@ -47,6 +47,7 @@ from features.build import FeatureFrame, feature_sets
 from features.feature_sets import DEFAULT_CURRENCY, DEFAULT_HALF_LIFE_DAYS, FeatureSet
 from features.spark_features import as_rows, feature_ddl, restore_features
 from models.settings import Settings
+from training.labelled import NOT_ON_SPARK
 from training.phases import PhaseClock
 from training.prepare import (
     TrainingData,
@@ -92,7 +93,9 @@ def _features_udf(
         checked = validate_bucket(left, right, template, table_rows)
         valid = checked.valid
         if len(valid.leads):
-            built, labels = labelled_features(valid, horizon_days, half_life_days, extras=extras)
+            built, labels = labelled_features(
+                valid, horizon_days, half_life_days, extras=extras, with_accounts=False
+            )
             rows = as_rows(built.frame, built.categorical_columns).reset_index(names="lead_id")
             rows[SOURCE_FILE] = checked.lead_sources[SOURCE_FILE].to_numpy(dtype=object)
             rows[SOURCE_ROW] = checked.lead_sources[SOURCE_ROW].to_numpy(dtype=np.int64)
@@ -237,7 +240,13 @@ def prepare_on_spark(
         skip_invalid_rows=skip_invalid_rows,
         oracle=_oracle(data_dir, X.index[split.test]),
         leakage=leakage,
-        engine={"name": "spark", "master": master, "buckets": buckets, **note},
+        engine={
+            "name": "spark",
+            "master": master,
+            "buckets": buckets,
+            "account_features": NOT_ON_SPARK,
+            **note,
+        },
     )
 
 

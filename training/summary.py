@@ -84,12 +84,19 @@ def _quarantine_lines(quarantined: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _engine_lines(engine: dict[str, Any]) -> list[str]:
-    """Say where the feature table was built and what was trained on, when not here."""
+    """Say where the feature table was built and what was trained on, when not here, and
+    whether the lead models read account features."""
+    lines = (
+        [f"account features: {engine['account_features']}"]
+        if engine.get("account_features")
+        else []
+    )
     if engine.get("name") != "spark":
-        return []
+        return lines
     return [
         f"feature table built on Spark ({engine.get('master')}, {engine.get('buckets')} "
-        f"buckets); trained on {engine.get('trained_on')}"
+        f"buckets); trained on {engine.get('trained_on')}",
+        *lines,
     ]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from data_contracts.folder_buckets import BUCKET_LEADS
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS
+from features.roles import RolePolicy
 from models.policy import QuadrantPolicy
 from models.settings import Settings
 from training.fit_evaluate import fit_and_evaluate
@@ -34,6 +35,8 @@ def run_training(
     skip_invalid_rows: bool = False,
     rejection_as_negative: bool = False,
     bucket_leads: int = BUCKET_LEADS,
+    account_features: bool = True,
+    roles: RolePolicy | None = None,
 ) -> TrainResult:
     """Train fit, interest and combined models on a CRM folder and register a candidate.
 
@@ -41,7 +44,9 @@ def run_training(
     from the rows that passed, and the run records what was quarantined, and where.
     `rejection_as_negative` (off by default) counts each AE-rejected training lead twice
     as a loss (`training.feedback_eval.with_rejections_as_negative`). A plain Parquet
-    folder of more than `bucket_leads` leads is prepared a lead-id bucket at a time.
+    folder of more than `bucket_leads` leads is prepared a lead-id bucket at a time. With
+    an accounts table the models also read account features (buying-group roles by
+    `roles`), unless `account_features` is off.
     """
     settings = settings or Settings()
     clock = PhaseClock()
@@ -55,6 +60,8 @@ def run_training(
         currency=settings.currency,
         rejection_as_negative=rejection_as_negative,
         bucket_leads=bucket_leads,
+        account_features=account_features,
+        roles=roles,
     )
     return train_prepared(data, policy_path=policy_path, settings=settings, clock=clock)
 

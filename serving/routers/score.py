@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTask
 
 from models.pyfunc import FEATURES_KEY
-from serving.account_scoring import check_lead_account, with_account_parts
+from serving.account_scoring import check_lead_account, lead_account_inputs, with_account_parts
 from serving.champion import Champion, ChampionHolder
 from serving.deps import ApiKey, ScoreContext, ScoreContextDep
 from serving.routers.errors import body_errors
@@ -107,6 +107,7 @@ def _scored(
         extras,
         kinds,
         keep_features=keep_features,
+        accounts=lead_account_inputs(items, as_ofs) if champion.model.reads_accounts else None,
     )
     meta = score_meta(champion.version, champion.feature_sets, champion.contract_version)
     out = answers(

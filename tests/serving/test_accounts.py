@@ -15,7 +15,7 @@ import pytest
 
 from models.mlflow_layout import account_model_name
 from serving.account_scoring import NO_ACCOUNT_CHAMPION, NO_ACCOUNT_ID
-from serving.schemas import AccountScoreOut, ScoreOut
+from serving.schemas import AccountScoreOut, LeadIn, ScoreOut
 from serving.settings import ServingSettings
 from tests.conftest import ACKNOWLEDGED
 from tests.serving.conftest import HEADERS, LENIENT, LiveServer, lead_payload, serving_settings
@@ -320,3 +320,111 @@ def test_fuzz_accounts_endpoint_never_5xx(account_api: AccountApi, mode: str) ->
         case.call_and_validate(base_url=account_api.url, headers=HEADERS, checks=checks)
 
     run()
+
+
+def _json_value(value: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value  # numpy scalars
+
+
+def _folder_contact(lead: Any, events: Any) -> dict[str, Any]:
+    """A folder's lead and its events as the API's contact payload."""
+    fields = [f for f in LeadIn.model_fields if f in lead.index]
+    body = {f: _json_value(lead[f]) for f in fields}
+    if isinstance(body.get("employees"), float):
+        body["employees"] = int(body["employees"])
+    sent = [
+        {"occurred_at": e.occurred_at.isoformat(), "type": e.type}
+        | {k: getattr(e, k) for k in ("channel", "campaign") if isinstance(getattr(e, k), str)}
+        for e in events.itertuples()
+    ]
+    return {"lead": {k: v for k, v in body.items() if v is not None}, "events": sent}
+
+
+def test_lead_champion_reads_account_features(client: httpx.Client) -> None:
+    names = [fs["name"] for fs in client.get("/v1/model").json()["feature_sets"]]
+    assert {"account_fit_v1", "account_interest_v1"} <= set(names)
+
+
+def test_lead_scored_with_its_colleagues_matches_batch_scoring(
+    client: httpx.Client, account_api: AccountApi, tmp_path: Path
+) -> None:
+    """The API builds the same account features from a request's context as batch scoring
+    builds from the folder: same scores for a lead sent with every colleague the folder
+    holds, as of the moment the batch scored at."""
+    import pandas as pd
+
+    from serving.batch_score import score_folder
+
+    folder = account_api.data_dir
+    leads = pd.read_parquet(folder / "leads.parquet")
+    events = pd.read_parquet(folder / "events.parquet")
+    accounts = pd.read_parquet(folder / "accounts.parquet").set_index("account_id")
+    out = tmp_path / "scores.parquet"
+    score_folder(folder, out=out, settings=account_api.settings)
+    batch = pd.read_parquet(out).set_index("lead_id")
+    as_of = batch["as_of"].iloc[0]
+    per_lead = events.groupby("lead_id").size()
+    sizes = leads.assign(n=leads["lead_id"].map(per_lead).fillna(0)).groupby("account_id")
+    fits = sizes.agg(contacts=("lead_id", "size"), most=("n", "max"))
+    chosen = fits[(fits["contacts"].between(3, 8)) & (fits["most"] <= 40)].index[:3]
+    assert len(chosen) == 3
+    moved = []
+    for account_id in chosen:
+        theirs = leads[leads["account_id"] == account_id]
+        contacts = [
+            _folder_contact(row, events[(events["lead_id"] == row.lead_id)])
+            for row in (r for _, r in theirs.iterrows())
+        ]
+        row = accounts.loc[account_id]
+        account = {"account_id": account_id} | {
+            f: _json_value(row[f])
+            for f in ("employees", "annual_revenue", "is_named_account", "abm_tier")
+        }
+        if isinstance(account.get("employees"), float):
+            account["employees"] = int(account["employees"])
+        first, *others = contacts
+        item = first | {
+            "as_of": as_of.isoformat(),
+            "account": {"account": account, "contacts": others},
+        }
+        response = client.post("/v1/score", json=item)
+        assert response.status_code == 200, response.text
+        answer, expected = response.json(), batch.loc[first["lead"]["lead_id"]]
+        for part in ("fit", "interest", "combined"):
+            assert answer[part]["probability"] == pytest.approx(
+                expected[f"{part}_probability"], abs=1e-9
+            ), (account_id, part)
+        alone = client.post("/v1/score", json=first | {"as_of": as_of.isoformat()}).json()
+        moved.append(alone["combined"]["probability"] != answer["combined"]["probability"])
+    assert any(moved), "the colleagues sent never changed a score"
+
+
+def test_batch_chunks_see_their_accounts_whole_folder(
+    account_api: AccountApi, tmp_path: Path
+) -> None:
+    """A folder read whole but scored in chunks (CSV tables) gives each lead the account
+    features of every colleague in the folder, not only those in its chunk."""
+    import pandas as pd
+
+    from serving.batch_score import score_folder
+
+    folder = account_api.data_dir
+    csv = tmp_path / "csv"
+    csv.mkdir()
+    for name in ("leads", "events", "outcomes", "accounts"):
+        pd.read_parquet(folder / f"{name}.parquet").to_csv(csv / f"{name}.csv", index=False)
+    whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
+    score_folder(csv, out=whole, settings=account_api.settings)  # one chunk
+    score_folder(csv, out=chunked, settings=account_api.settings, chunk_leads=700)
+    a = pd.read_parquet(whole).set_index("lead_id").sort_index()
+    b = pd.read_parquet(chunked).set_index("lead_id").sort_index()
+    assert a.index.equals(b.index)
+    for part in ("fit", "interest", "combined"):
+        col = f"{part}_probability"
+        assert (a[col] - b[col]).abs().max() < 1e-9, part

@@ -162,7 +162,7 @@ def test_score_folder_reads_an_export_through_its_mapping(api: Api, tmp_path: Pa
 
 def test_valid_leads_keep_a_mappings_absent_fields_absent() -> None:
     from data_contracts.crm_data import CrmData
-    from serving.batch_score import _valid_leads_and_events
+    from serving.batch_score import _valid_for_scoring
 
     leads = pd.DataFrame(
         {
@@ -182,5 +182,5 @@ def test_valid_leads_keep_a_mappings_absent_fields_absent() -> None:
             for c in ("lead_id", "occurred_at", "type", "channel", "campaign")
         }
     )
-    valid, _, dropped, _ = _valid_leads_and_events(crm)
-    assert dropped == 0 and list(valid["lead_id"]) == ["a", "b"]
+    valid, dropped, _ = _valid_for_scoring(crm)
+    assert dropped == 0 and list(valid.leads["lead_id"]) == ["a", "b"]

@@ -12,7 +12,7 @@ import pytest
 from data_contracts.crm_data import MANIFEST
 from serving.batch_score import OUTPUT_COLUMNS, score_folder
 from tests.conftest import OneRunStore
-from tests.serving.conftest import LENIENT
+from tests.serving.conftest import LENIENT, Api
 
 pytestmark = pytest.mark.spark
 
@@ -64,3 +64,17 @@ def test_spark_scores_every_lead_as_one_machine_does(
         single.loc[single["lead_id"] == lead], before.loc[before["lead_id"] == lead]
     )
     assert f"scored {len(single)} leads with model version {version}" in summary
+
+
+def test_spark_refuses_a_champion_that_reads_account_features(
+    spark, api: Api, tmp_path: Path
+) -> None:
+    """Spark scores a partition of leads at a time, which splits accounts: a champion that
+    reads account features is refused, saying what to do, and nothing is written."""
+    from serving.batch_score import AccountsOutOfReach
+    from serving.spark_score import score_on_spark
+
+    registry = api.registry
+    with pytest.raises(AccountsOutOfReach, match="--no-account-features"):
+        score_on_spark(spark, registry.data_dir, out=tmp_path / "spark", settings=registry.settings)
+    assert not (tmp_path / "spark").exists()

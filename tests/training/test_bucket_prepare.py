@@ -12,6 +12,7 @@ from data_contracts.synthetic import generate_to_folder
 from models.settings import Settings
 from tests.conftest import backend_overrides
 from training.feedback_eval import sales_feedback
+from training.labelled import NO_ACCOUNTS_TABLE
 from training.prepare import TrainingData, TrainingRefused, prepare_training_data
 from training.train import run_training
 
@@ -56,8 +57,9 @@ def broken_folder(out: Path) -> Path:
 
 
 def assert_same_training_data(whole: TrainingData, split: TrainingData) -> None:
-    assert split.engine == {"name": "single-machine", "buckets": 4}
-    assert whole.engine == {"name": "single-machine"}
+    none = {"account_features": NO_ACCOUNTS_TABLE}  # a bucketed folder has no accounts
+    assert split.engine == {"name": "single-machine", "buckets": 4, **none}
+    assert whole.engine == {"name": "single-machine", **none}
     pd.testing.assert_frame_equal(split.features.frame, whole.features.frame)
     pd.testing.assert_frame_equal(split.X, whole.X)
     pd.testing.assert_frame_equal(split.labels, whole.labels)
