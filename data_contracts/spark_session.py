@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import pyspark.sql
 
 DEFAULT_MASTER = "local[2]"
+# What a local driver may collect from its executors (the gathered training table).
+DRIVER_MAX_RESULT = "3g"
 # pyspark 4 warns on every conversion that it "does not yet fully support pandas >= 3";
 # Handoff uses only Arrow-based pandas UDFs (never pandas-on-Spark), whose conversions the
 # parity tests check under pandas 3, so these exact messages are silenced, nothing else.
@@ -96,6 +98,10 @@ def spark_session(
                     "spark.ui.showConsoleProgress": "false",
                     "spark.sql.shuffle.partitions": "8",
                     "spark.driver.memory": "4g",
+                    # `train --engine spark` gathers the labelled feature table (up to
+                    # `training.spark_train.MAX_TRAIN_ROWS` rows) on the driver, more than
+                    # Spark's 1g default at millions of leads.
+                    "spark.driver.maxResultSize": DRIVER_MAX_RESULT,
                 }
             )
     settings.update(conf or {})

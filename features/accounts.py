@@ -50,6 +50,8 @@ _R = len(BUYING_ROLES)
 _IS_ENGAGEMENT = np.isin(np.array(EVENT_TYPES), ENGAGEMENT_TYPES)
 _IS_HIGH = np.isin(np.array(EVENT_TYPES), HIGH_INTENT_EVENT_TYPES)
 _TYPE_INDEX = pd.Index(EVENT_TYPES)
+_TIER_DTYPE = pd.CategoricalDtype([*ABM_TIERS, NO_TIER])
+_NO_TIER_CODE = len(ABM_TIERS)
 # How far (in natural-log units) each account's running sum sits above the one before.
 _LIFT_MARGIN = 800.0
 
@@ -181,33 +183,53 @@ def account_codes(leads: pd.DataFrame, accounts: pd.DataFrame | None) -> I64:
     return np.asarray(index.get_indexer(leads["account_id"].astype(object)), dtype=np.int64)
 
 
+def _per_account(accounts: pd.DataFrame, name: str) -> npt.NDArray[Any] | None:
+    """One column of the accounts table as an object array (None when it has no such column)."""
+    return accounts[name].to_numpy(dtype=object) if name in accounts.columns else None
+
+
 def account_fit_arrays(code: I64, accounts: pd.DataFrame | None) -> Columns:
-    """The `ACCOUNT_FIT_V1` columns for leads whose accounts are rows `code` of `accounts`."""
+    """The `ACCOUNT_FIT_V1` columns for leads whose accounts are rows `code` of `accounts`.
+
+    Each value is worked out once per account, then taken per lead: an API request pays for
+    its one account, a batch for its accounts, not its leads, and a request whose leads have
+    no account pays for constants only.
+    """
     n = len(code)
     known = code >= 0
-    at = np.where(known, code, 0)
-
-    def column(name: str, fill: Any) -> npt.NDArray[Any]:
-        if accounts is None or not len(accounts) or name not in accounts.columns:
-            return np.full(n, fill)
-        values = accounts[name].to_numpy(dtype=object)[at]
-        return np.where(known, values, fill)
-
-    emp = pd.to_numeric(pd.Series(column("employees", np.nan)), errors="coerce").to_numpy(float)
-    rev = pd.to_numeric(pd.Series(column("annual_revenue", np.nan)), errors="coerce")
-    tier = pd.Series(column("abm_tier", None), dtype=object)
-    tier = tier.where(tier.notna() | ~known, NO_TIER)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_emp = np.where(emp > 0, np.log10(emp), np.nan)
     cols: Columns = {
         "acct_known": known.astype(np.int8),
-        "acct_log_employees": log_emp,
-        "acct_log_revenue": np.log10(1.0 + rev.to_numpy(float).clip(min=0)),
-        "acct_is_named": (column("is_named_account", False) == True).astype(np.int8),  # noqa: E712
-        "acct_abm_tier": pd.Categorical(tier, categories=[*ABM_TIERS, NO_TIER]),
-        "acct_is_business_unit": pd.Series(column("parent_account_id", None)).notna().to_numpy(),
+        "acct_log_employees": np.full(n, np.nan),
+        "acct_log_revenue": np.full(n, np.nan),
+        "acct_is_named": np.zeros(n, dtype=np.int8),
+        "acct_is_business_unit": np.zeros(n, dtype=np.int8),
     }
-    cols["acct_is_business_unit"] = cols["acct_is_business_unit"].astype(np.int8)
+    tier_code = np.full(n, -1, dtype=np.int64)
+    if accounts is not None and len(accounts) and known.any():
+        at = code[known]
+        emp = pd.to_numeric(pd.Series(_per_account(accounts, "employees")), errors="coerce")
+        rev = pd.to_numeric(pd.Series(_per_account(accounts, "annual_revenue")), errors="coerce")
+        emp_v = emp.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_emp = np.where(emp_v > 0, np.log10(emp_v), np.nan)
+        log_rev = np.log10(1.0 + rev.to_numpy(dtype=float, na_value=np.nan).clip(min=0))
+        cols["acct_log_employees"][known] = log_emp[at] if len(emp) else np.nan
+        cols["acct_log_revenue"][known] = log_rev[at] if len(rev) else np.nan
+        named = _per_account(accounts, "is_named_account")
+        if named is not None:
+            cols["acct_is_named"][known] = (named == True)[at]  # noqa: E712
+        parent = _per_account(accounts, "parent_account_id")
+        if parent is not None:
+            cols["acct_is_business_unit"][known] = pd.notna(parent)[at]
+        tiers = _per_account(accounts, "abm_tier")
+        if tiers is None:
+            tier_code[known] = _NO_TIER_CODE
+        else:
+            found = _TIER_DTYPE.categories.get_indexer(pd.Index(tiers))
+            by_account = np.asarray(found, dtype=np.int64)
+            by_account[pd.isna(tiers)] = _NO_TIER_CODE
+            tier_code[known] = by_account[at]
+    cols["acct_abm_tier"] = pd.Categorical.from_codes(tier_code, dtype=_TIER_DTYPE)
     return {name: cols[name] for name in ACCOUNT_FIT_V1.columns}
 
 
@@ -230,21 +252,26 @@ def account_interest_arrays(
     """
     query = code if query_code is None else query_code
     q = np.flatnonzero(query >= 0)
-    found = account_interest_at(
-        leads,
-        events,
-        code,
-        query[q],
-        as_of_us[q],
-        half_life_days=half_life_days,
-        type_weights=type_weights,
-        roles=roles,
+    found = (
+        account_interest_at(
+            leads,
+            events,
+            code,
+            query[q],
+            as_of_us[q],
+            half_life_days=half_life_days,
+            type_weights=type_weights,
+            roles=roles,
+        )
+        if len(q)
+        else {}  # no lead has an account (the API's lone leads): nothing to sort
     )
     cols: Columns = {}
     for spec in ACCOUNT_INTEREST_V1.features:
         fill = np.nan if spec.display == "days" else 0  # no account: nothing engaged
         full = np.full(len(query), fill, dtype=spec.dtype)
-        full[q] = found[spec.name]
+        if len(q):
+            full[q] = found[spec.name]
         cols[spec.name] = full
     return cols
 
@@ -293,13 +320,13 @@ def account_interest_at(
     eng = _IS_ENGAGEMENT[etype]
     run_lead, start, end = _engaged_runs(lead[eng], t[eng])
     run_seg = code[run_lead] * _R + role[run_lead]
-    by_role = np.zeros((len(seg_q), _R), dtype=np.int64)
     signs = np.r_[np.ones(len(start), np.int64), -np.ones(len(end), np.int64)]
-    for r in range(_R):
-        m = _Merged(
-            seg_q * _R + r, t_q, np.r_[run_seg, run_seg], np.r_[start, end].astype(np.int64)
-        )
-        by_role[:, r] = m.count_before(signs)
+    # One query per (snapshot, role), all in one merged sort: segment account * R + role.
+    seg_qr = (seg_q[:, None] * _R + np.arange(_R)[None, :]).ravel()
+    m = _Merged(
+        seg_qr, np.repeat(t_q, _R), np.r_[run_seg, run_seg], np.r_[start, end].astype(np.int64)
+    )
+    by_role = m.count_before(signs).reshape(len(seg_q), _R)
     out["acct_engaged_contacts"] = by_role.sum(axis=1)
     for r_name in GROUP_ROLES:
         out[engaged_role_column(r_name)] = by_role[:, BUYING_ROLES.index(r_name)]

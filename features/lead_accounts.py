@@ -34,6 +34,7 @@ from features.roles import RolePolicy
 I64 = npt.NDArray[np.int64]
 ACCOUNT_SET_NAMES = (ACCOUNT_FIT_V1.name, ACCOUNT_INTEREST_V1.name)
 ROLE_POLICY_PARAM = "role_policy"
+_NO_CONTACTS = pd.DataFrame({"lead_id": pd.Series(dtype=object)})
 
 
 def is_account_set(fs: FeatureSet) -> bool:
@@ -91,16 +92,20 @@ class AccountInputs:
         return cls(theirs, events[events["lead_id"].isin(theirs["lead_id"])], accounts, rows)
 
     @classmethod
-    def alone(cls, leads: pd.DataFrame) -> AccountInputs:
-        """Leads with no account context: each scored as a lead alone."""
-        return cls(leads.iloc[:0], pd.DataFrame(), None, np.full(len(leads), -1, np.int64))
+    def alone(cls, n_leads: int) -> AccountInputs:
+        """`n_leads` leads with no account context: each scored as a lead alone."""
+        return cls(_NO_CONTACTS, pd.DataFrame(), None, np.full(n_leads, -1, np.int64))
 
 
 def account_columns(
-    inputs: AccountInputs, as_of_us: I64, interest_set: FeatureSet
+    inputs: AccountInputs,
+    as_of_us: I64,
+    interest_set: FeatureSet,
+    roles: RolePolicy | None = None,
 ) -> dict[str, Any]:
     """The account fit and interest columns of the leads `inputs.lead_rows` point at, each
-    as of its `as_of_us`, built with `interest_set`'s recorded parameters."""
+    as of its `as_of_us`, built with `interest_set`'s recorded parameters (`roles`: its role
+    policy already read, as a model keeps it)."""
     params = interest_set.params
     cols = account_fit_arrays(inputs.lead_rows, inputs.accounts)
     cols.update(
@@ -111,7 +116,7 @@ def account_columns(
             as_of_us,
             half_life_days=float(params.get("half_life_days", DEFAULT_HALF_LIFE_DAYS)),
             type_weights=params.get("type_weights"),
-            roles=role_policy_of(interest_set),
+            roles=roles if roles is not None else role_policy_of(interest_set),
             query_code=inputs.lead_rows,
         )
     )

@@ -33,7 +33,13 @@ from features._table import lead_index, make_frame
 from features.build import feature_columns, feature_sets
 from features.feature_sets import ROLES, FeatureSet
 from features.interest import as_of_array
-from features.lead_accounts import AccountInputs, account_columns, account_sets, is_account_set
+from features.lead_accounts import (
+    AccountInputs,
+    account_columns,
+    account_sets,
+    is_account_set,
+    role_policy_of,
+)
 from models.mlflow_setup import disable_telemetry
 from models.policy import QuadrantPolicy
 from models.reasons import Phrasebook
@@ -207,7 +213,10 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         return bool(account_sets_of(self.feature_sets))
 
     def _account_interest_set(self) -> FeatureSet:
-        """The account interest set as trained, checked against the installed code."""
+        """The account interest set as trained, checked against the installed code (once)."""
+        cached = self.__dict__.get("_account_interest")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         trained = account_sets_of(self.feature_sets)
         interest = trained["interest"]
         fit_now, interest_now = account_sets()
@@ -219,6 +228,8 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
                 f"the installed features code ({fit_now.label}, {interest_now.label}) no "
                 f"longer builds {lost[:5]}"
             )
+        self.__dict__["_account_interest"] = interest
+        self.__dict__["_account_roles"] = role_policy_of(interest)
         return interest
 
     def _with_account_columns(
@@ -231,8 +242,9 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         """`cols` plus the account columns, for a model that reads them."""
         if not self.reads_accounts:
             return cols
-        given = accounts if accounts is not None else AccountInputs.alone(pd.DataFrame(leads))
-        cols.update(account_columns(given, as_of_us, self._account_interest_set()))
+        given = accounts if accounts is not None else AccountInputs.alone(len(as_of_us))
+        interest = self._account_interest_set()
+        cols.update(account_columns(given, as_of_us, interest, self.__dict__["_account_roles"]))
         return cols
 
     def score_raw(

@@ -6,9 +6,9 @@
 
 Lift: generated folders whose wins do or do not depend on the buying group
 (`generate_to_folder(buying_group_effect=...)`), the training pipeline up to the split
-(`prepare_training_data`), then `LeadScorer` trained twice on the same time-ordered folds,
-with and without `account_fit_v1` / `account_interest_v1` (each lead seen as of its own
-snapshot). Per row: test AUC of the combined score with and without, the paired difference
+(`prepare_training_data`, with and without `account_features`: what `handoff train` and
+`handoff train --no-account-features` prepare), then `LeadScorer` trained on each's
+time-ordered folds (the same leads). Per row: test AUC of the combined score with and without, the paired difference
 with a bootstrap 95% interval, and the oracle's AUC (the generator's true p_win).
 
 Account model: the same folders' account rows (`features.account_rows`: one per account and
@@ -47,7 +47,7 @@ from bench_features import make_frames  # noqa: E402
 
 from data_contracts.synthetic import generate_to_folder  # noqa: E402
 from features.account_rows import account_row_features, account_rows  # noqa: E402
-from features.account_sets import ACCOUNT_FIT_V1, ACCOUNT_INTEREST_V1  # noqa: E402
+from features.account_sets import ACCOUNT_FIT_V1  # noqa: E402
 from features.accounts import account_features  # noqa: E402
 from features.build import build_features  # noqa: E402
 from models.account_scores import fit_account_scorer, score_accounts  # noqa: E402
@@ -72,53 +72,49 @@ def _paired_interval(
     return roc_auc_score(y, b) - roc_auc_score(y, a), float(low), float(high)
 
 
-def _fit_score(data: TrainingData, X: pd.DataFrame, with_accounts: bool) -> np.ndarray:
-    """Test-fold combined probabilities of a scorer trained on the train/val folds of X."""
-    f = data.features
-    fit_cols, int_cols, cats = (
-        list(f.fit_columns),
-        list(f.interest_columns),
-        list(f.categorical_columns),
-    )
-    if with_accounts:
-        fit_cols += ACCOUNT_FIT_V1.columns
-        int_cols += ACCOUNT_INTEREST_V1.columns
-        cats += ACCOUNT_FIT_V1.categorical_columns
-    cols = fit_cols + int_cols
-    split = data.split
+def _fit_score(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+    """Test-fold combined probabilities of a scorer trained on the train/val folds, on the
+    columns training prepared (with or without the account features), and which test leads
+    the policy proposed on validation (as training proposes it) puts in sales_now."""
+    f, split = data.features, data.split
+    X_val, y_val = data.fold("val")
     scorer = LeadScorer().fit(
-        X.iloc[split.train][cols],
+        data.X.iloc[split.train],
         data.y[split.train],
-        X_cal=X.iloc[split.val][cols],
-        y_cal=data.y[split.val],
-        fit_columns=fit_cols,
-        interest_columns=int_cols,
-        categorical_columns=cats,
+        X_cal=X_val,
+        y_cal=y_val,
+        fit_columns=f.fit_columns,
+        interest_columns=f.interest_columns,
+        categorical_columns=f.categorical_columns,
     )
-    parts = scorer.predict_parts(X.iloc[split.test][cols])
-    return parts["combined_probability"].to_numpy()
+    val = scorer.predict_parts(X_val)
+    policy = propose_policy(
+        to_score(val["fit_probability"]), to_score(val["interest_probability"]), y_val
+    )
+    scored = scorer.score_leads(data.X.iloc[split.test], policy, reasons=False)
+    sales_now = (scored["quadrant"] == "sales_now").to_numpy()
+    return scored["combined_probability"].to_numpy(), sales_now
 
 
 def lift_row(n_leads: int, seed: int, effect: float, root: Path) -> None:
     folder = root / f"crm_{seed}_{effect:g}"
     generate_to_folder(n_leads, seed, folder, buying_group_effect=effect)
     started = time.perf_counter()
-    data = prepare_training_data(folder)
-    crm = data.crm
-    snapshot = data.labels["snapshot_at"].reindex(crm.leads["lead_id"])
-    acct = account_features(crm.leads, crm.events, crm.accounts, snapshot)
-    X = data.X.join(acct.loc[data.X.index])
-    test = data.split.test
-    y = data.y[test]
-    alone = _fit_score(data, X, with_accounts=False)
-    with_acct = _fit_score(data, X, with_accounts=True)
+    with_data = prepare_training_data(folder)  # what `handoff train` prepares
+    alone_data = prepare_training_data(folder, account_features=False)
+    test = with_data.split.test
+    assert with_data.X.index[test].equals(alone_data.X.index[alone_data.split.test])
+    y = with_data.y[test]
+    (alone, sn_alone), (with_acct, sn_with) = _fit_score(alone_data), _fit_score(with_data)
     truth = pd.read_parquet(folder / "truth.parquet").set_index("lead_id")["p_win"]
-    oracle = truth.reindex(X.index[test]).to_numpy()
+    oracle = truth.reindex(with_data.X.index[test]).to_numpy()
     diff, low, high = _paired_interval(y, alone, with_acct)
     print(
         f"{effect:>6g} {seed:>4} {len(test):>6,} {int(y.sum()):>5} "
         f"{roc_auc_score(y, alone):>8.3f} {roc_auc_score(y, with_acct):>8.3f} "
         f"{diff:>+8.3f} [{low:+.3f}, {high:+.3f}] {roc_auc_score(y, oracle):>7.3f} "
+        f"{sn_alone.mean():>6.1%} {y[sn_alone].mean():>6.1%} "
+        f"{sn_with.mean():>6.1%} {y[sn_with].mean():>6.1%} "
         f"{time.perf_counter() - started:>6.1f}s",
         flush=True,
     )
@@ -252,7 +248,8 @@ def main() -> None:
     if not args.skip_lift:
         print(
             f"\nLead model test AUC, {args.leads:,} leads per folder (combined score)\n"
-            "effect seed   test  wins    alone  +accts     diff  [95% interval]    oracle   time"
+            "effect seed   test  wins    alone  +accts     diff  [95% interval]    oracle "
+            "sn(alone) win  sn(+accts) win   time"
         )
         with tempfile.TemporaryDirectory() as tmp:
             for effect in args.effects:
