@@ -51,18 +51,19 @@ def timed(fn: Callable[[], Any], repeats: int) -> float:
 
 def encoded_rows(model: Any, items: list[dict[str, Any]]) -> np.ndarray:
     """The scorer's input matrix for `items`, built as the API builds it."""
-    from features.build import feature_columns
     from models.encoding import encode_columns
+    from models.pyfunc import FEATURES_KEY
+    from serving.account_scoring import lead_account_inputs
     from serving.schemas import ScoreIn
     from serving.scoring import aware_us, build_columns
 
     reqs = [ScoreIn.model_validate(i) for i in items]
     leads, events = build_columns([r.lead for r in reqs], [r.events for r in reqs])
-    fit_set, interest_set = model.training_feature_sets()
-    as_of = aware_us([r.as_of for r in reqs if r.as_of is not None])
-    cols = feature_columns(
-        leads, events, [r.lead.lead_id for r in reqs], as_of, fit_set, interest_set
-    )
+    as_ofs = [r.as_of for r in reqs if r.as_of is not None]
+    accounts = lead_account_inputs(reqs, as_ofs) if model.reads_accounts else None
+    cols = model.score_columns(
+        leads, events, aware_us(as_ofs), reasons=False, keep_features=True, accounts=accounts
+    )[FEATURES_KEY]  # the columns the model builds, account features included
     scorer = model.scorer
     M, _ = encode_columns(cols, len(reqs), scorer.columns_, scorer.categories_)
     return np.asarray(M, dtype=np.float64)

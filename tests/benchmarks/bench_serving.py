@@ -172,9 +172,10 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     """A champion booster and one encoded feature row in MLflow's dataframe_split."""
     import mlflow
 
-    from features.build import feature_columns
     from models.encoding import encode_columns
     from models.mlflow_setup import configure_mlflow
+    from models.pyfunc import FEATURES_KEY
+    from serving.account_scoring import lead_account_inputs
     from serving.schemas import ScoreIn
     from serving.scoring import aware_us, build_columns
 
@@ -186,10 +187,10 @@ def raw_booster_row(settings: Any, item: dict[str, Any]) -> tuple[Any, dict[str,
     req = ScoreIn.model_validate(item)
     assert req.as_of is not None
     leads, events = build_columns([req.lead], [req.events])
-    fit_set, interest_set = model.training_feature_sets()
-    cols = feature_columns(
-        leads, events, [req.lead.lead_id], aware_us([req.as_of]), fit_set, interest_set
-    )
+    accounts = lead_account_inputs([req], [req.as_of]) if model.reads_accounts else None
+    cols = model.score_columns(
+        leads, events, aware_us([req.as_of]), reasons=False, keep_features=True, accounts=accounts
+    )[FEATURES_KEY]  # the columns the model builds, account features included
     M, _ = encode_columns(cols, 1, scorer.columns_, scorer.categories_)
     booster, columns = champion_booster(scorer)
     row = M[:, columns][0]

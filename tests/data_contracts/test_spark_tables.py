@@ -48,3 +48,11 @@ def test_validate_on_spark_mapped_export_with_accounts_checks_the_three_tables(
     assert single.ok and on_spark.ok
     assert "accounts" in single.counts and "accounts" not in on_spark.counts
     assert on_spark.counts == {k: v for k, v in single.counts.items() if k != "accounts"}
+
+
+def test_local_session_lets_the_driver_gather_a_large_training_table(spark) -> None:
+    """`train --engine spark` collects the labelled feature table on the driver, more than
+    Spark's 1g default at millions of leads, so a local session raises the bound."""
+    from data_contracts.spark_session import DRIVER_MAX_RESULT
+
+    assert spark.conf.get("spark.driver.maxResultSize") == DRIVER_MAX_RESULT
