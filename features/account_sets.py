@@ -84,7 +84,7 @@ ACCOUNT_FIT_V1 = FeatureSet(
 
 ACCOUNT_INTEREST_V1 = FeatureSet(
     name="account_interest_v1",
-    version="1.1.0",  # 1.1.0: acct_engagement_max_contact
+    version="1.2.0",  # 1.1.0: acct_engagement_max_contact; 1.2.0: touches count once known
     role="interest",
     features=(
         number_spec(

@@ -3,10 +3,11 @@
 Account fit reads the accounts table (firmographics, named list, ABM tier, hierarchy).
 Account interest reads every contact of the account (the leads sharing its `account_id`,
 the lead itself included, as a company engagement score sums all its contacts) and only
-what was known at the lead's own `as_of`: contacts created before it, events strictly
-before it, with the weights and half-life of `features.interest`.
+what was known at the lead's own `as_of`: contacts created before it, touches known strictly
+before it (a touch is known from its own time or, logged before its contact existed, from
+the contact's creation), with the weights and half-life of `features.interest`.
 
-Why merged sorts and no groupby or pairwise join: each per-lead answer is "over the items of
+Why merged sorts and no pairwise join: each per-lead answer is "over the items of
 my account (or account and role) that happened before my snapshot". Putting the items and
 the snapshots in one array sorted by (account, time), with snapshots first on ties, turns
 each into a running sum read at the snapshot's position, so the cost is one sort however
@@ -102,10 +103,18 @@ class _Merged:
 
 
 def _decayed_before(
-    seg_q: I64, t_q: I64, seg_x: I64, lead_x: I64, t_x: I64, w_x: F64, half_life_days: float
+    seg_q: I64,
+    t_q: I64,
+    seg_x: I64,
+    lead_x: I64,
+    t_x: I64,
+    w_x: F64,
+    half_life_days: float,
+    seen_x: I64,
 ) -> tuple[F64, F64]:
-    """Per snapshot, over its segment's items before it: the sum of
-    `w * 2**-(age / half-life)`, and the largest such sum of any one contact (`lead_x`).
+    """Per snapshot, over its segment's items known before it (`seen_x`): the sum of
+    `w * 2**-(age / half-life)` (age from the item's own time `t_x`), and the largest such
+    sum of any one contact (`lead_x`).
 
     Why the largest needs no contacts x contacts: at one moment every contact's sum is its
     sum of `w * 2**(t / h)` times the same `2**(-T / h)`, so the most engaged contact is the
@@ -117,20 +126,20 @@ def _decayed_before(
     keep = w_x > 0
     if not keep.any() or not len(seg_q):
         return total, best
-    seg_x, lead_x, t_x, w_x = seg_x[keep], lead_x[keep], t_x[keep], w_x[keep]
+    seg_x, lead_x, t_x, w_x, seen_x = seg_x[keep], lead_x[keep], t_x[keep], w_x[keep], seen_x[keep]
     rate = np.log(2.0) / (half_life_days * US_PER_DAY)
     t0 = min(int(t_x.min()), int(t_q.min()))
     span = (max(int(t_x.max()), int(t_q.max())) - t0) * rate
     log_w = np.log(w_x)
     lift = span + _LIFT_MARGIN + float(log_w.max() - log_w.min())
     x = (t_x - t0) * rate + log_w
-    m = _Merged(seg_q, t_q, seg_x, t_x)
+    m = _Merged(seg_q, t_q, seg_x, seen_x)  # in the order they became known
     decay = (t_q - t0) * rate
     level = np.logaddexp.accumulate(m.item_values(x + seg_x * lift, -np.inf))[m.where_q]
     level -= seg_q * lift
     seen = level > float(log_w.min()) - _LIFT_MARGIN / 2
     total[seen] = np.exp(level[seen] - decay[seen])
-    own = _contact_sums(x, lead_x, t_x, lift)
+    own = _contact_sums(x, lead_x, seen_x, lift)
     # A contact's sum lies within [min x, max x + log n]: lifting by more keeps accounts apart.
     gap = float(own.max() - x.min()) + _LIFT_MARGIN
     top = np.maximum.accumulate(m.item_values(own + seg_x * gap, -np.inf))[m.where_q]
@@ -141,8 +150,8 @@ def _decayed_before(
 
 
 def _contact_sums(x: F64, lead_x: I64, t_x: I64, lift: float) -> F64:
-    """Per item: log of its contact's sum of `exp(x)` over its items up to this one (in time
-    order), a running `logaddexp` with each contact lifted above the one before."""
+    """Per item: log of its contact's sum of `exp(x)` over its items up to this one (in the
+    order of `t_x`), a running `logaddexp` with each contact lifted above the one before."""
     order = _order(lead_x, t_x, 0)
     own = np.empty(len(x))
     lifted = lead_x[order] * lift
@@ -150,15 +159,16 @@ def _contact_sums(x: F64, lead_x: I64, t_x: I64, lift: float) -> F64:
     return own
 
 
-def _last_before(seg_q: I64, t_q: I64, seg_x: I64, t_x: I64) -> F64:
-    """Per snapshot: days since its segment's latest item before it (NaN when none)."""
-    m = _Merged(seg_q, t_q, seg_x, t_x)
-    is_item = m.order >= m.n_q
-    last = np.maximum.accumulate(np.where(is_item, np.arange(len(m.order)), -1))
-    at = last[m.where_q]
+def _last_before(seg_q: I64, t_q: I64, seg_x: I64, t_x: I64, seen_x: I64) -> F64:
+    """Per snapshot: days since the latest item (by its time `t_x`) of its segment known
+    before it (`seen_x`); NaN when none. A running maximum within each segment, as an item
+    known late may be older than one known before it."""
+    m = _Merged(seg_q, t_q, seg_x, seen_x)
+    times = m.item_values(t_x, NAT)
+    latest = pd.Series(times).groupby(m.seg).cummax().to_numpy()[m.where_q]
     out = np.full(len(seg_q), np.nan)
-    ok = (at >= 0) & (at >= m.first[m.where_q])
-    out[ok] = (t_q[ok] - m.t[at[ok]]) / US_PER_DAY
+    ok = latest != NAT
+    out[ok] = (t_q[ok] - latest[ok]) / US_PER_DAY
     return out
 
 
@@ -310,15 +320,23 @@ def account_interest_at(
     else:
         lead = etype = t = np.zeros(0, dtype=np.int64)
     seg_e = code[lead]
+    # A colleague's touches logged before it was created (web visits matched to it on sign-up)
+    # are known from its creation: a snapshot before that must not see them.
+    born = created[lead] if created is not None else np.full(len(lead), NAT, dtype=np.int64)
+    seen = np.maximum(t, born)
 
     w = np.fromiter(weights(type_weights).values(), dtype=np.float64, count=len(EVENT_TYPES))
     out["acct_engagement_decayed"], out["acct_engagement_max_contact"] = _decayed_before(
-        seg_q, t_q, seg_e, lead, t, w[etype], half_life_days
+        seg_q, t_q, seg_e, lead, t, w[etype], half_life_days, seen
     )
 
     role = (roles or RolePolicy()).codes(leads)
     eng = _IS_ENGAGEMENT[etype]
     run_lead, start, end = _engaged_runs(lead[eng], t[eng])
+    if created is not None:  # engaged from when the run was known, until it lapses
+        start = np.maximum(start, created[run_lead])
+        shown = start < end
+        run_lead, start, end = run_lead[shown], start[shown], end[shown]
     run_seg = code[run_lead] * _R + role[run_lead]
     signs = np.r_[np.ones(len(start), np.int64), -np.ones(len(end), np.int64)]
     # One query per (snapshot, role), all in one merged sort: segment account * R + role.
@@ -334,7 +352,9 @@ def account_interest_at(
     out["acct_roles_covered"] = (by_role[:, group] > 0).sum(axis=1)
 
     high = _IS_HIGH[etype]
-    out["acct_days_since_last_high_intent"] = _last_before(seg_q, t_q, seg_e[high], t[high])
+    out["acct_days_since_last_high_intent"] = _last_before(
+        seg_q, t_q, seg_e[high], t[high], seen[high]
+    )
     return {
         spec.name: np.asarray(out[spec.name], dtype=spec.dtype)
         for spec in ACCOUNT_INTEREST_V1.features

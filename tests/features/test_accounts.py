@@ -226,3 +226,90 @@ def test_account_max_contact_is_one_contact_not_the_sum(leads, events, accounts)
         mine[["vp", "fin", "eng"]].max(), rel=1e-6
     )
     assert f.loc["alone", "acct_engagement_max_contact"] == 0.0
+
+
+def _brute_interest(leads, events, as_of) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Every account interest column per lead, contact by contact and touch by touch: a
+    contact counts once created before the lead's as_of, and a touch once known before it,
+    from max(its time, its contact's creation) (a touch logged before its contact existed
+    is back-filled: nobody knew of it until then)."""
+    from data_contracts.vocab import BUYING_ROLES, ENGAGED_DAYS, HIGH_INTENT_EVENT_TYPES
+    from features.account_sets import GROUP_ROLES, engaged_role_column
+    from features.feature_sets import ENGAGEMENT_TYPES
+    from features.roles import RolePolicy
+
+    w = weights()
+    role = RolePolicy().assign(leads)
+    created = leads.set_index("lead_id")["created_at"]
+    rows = {}
+    for q in leads.itertuples():
+        t_q = as_of[q.lead_id]
+        row = dict.fromkeys([c for c in ACCOUNT_INTEREST_V1.columns], 0.0)
+        row["acct_days_since_last_high_intent"] = np.nan
+        if not isinstance(q.account_id, str):
+            rows[q.lead_id] = row
+            continue
+        mates = leads.loc[leads["account_id"] == q.account_id, "lead_id"]
+        latest = None
+        engaged = dict.fromkeys(BUYING_ROLES, 0)
+        for c in mates:
+            row["acct_contacts"] += created[c] < t_q
+            score, is_engaged = 0.0, False
+            for e in events.loc[events["lead_id"] == c].itertuples():
+                if max(e.occurred_at, created[c]) >= t_q:
+                    continue  # not known at the snapshot
+                age = (t_q - e.occurred_at) / pd.Timedelta(days=1)
+                score += w[e.type] * 2 ** (-age / DEFAULT_HALF_LIFE_DAYS)
+                is_engaged |= e.type in ENGAGEMENT_TYPES and age <= ENGAGED_DAYS
+                if e.type in HIGH_INTENT_EVENT_TYPES:
+                    latest = e.occurred_at if latest is None else max(latest, e.occurred_at)
+            row["acct_engagement_decayed"] += score
+            row["acct_engagement_max_contact"] = max(row["acct_engagement_max_contact"], score)
+            engaged[role[c]] += is_engaged
+        row["acct_engaged_contacts"] = sum(engaged.values())
+        for r in GROUP_ROLES:
+            row[engaged_role_column(r)] = engaged[r]
+        row["acct_roles_covered"] = sum(engaged[r] > 0 for r in GROUP_ROLES)
+        if latest is not None:
+            row["acct_days_since_last_high_intent"] = (t_q - latest) / pd.Timedelta(days=1)
+        rows[q.lead_id] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def test_account_interest_sees_backfilled_touches_only_once_their_contact_exists() -> None:
+    """Colleagues created at different times, with touches before and after their creation,
+    snapshots between: every interest column matches the touch-by-touch reference."""
+    from data_contracts.vocab import FUNCTIONS, SENIORITIES
+
+    rng = np.random.default_rng(8)
+    n = 30
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "account_id": [f"A{k}" if k < 4 else None for k in rng.integers(0, 5, n)],
+            "created_at": [_day(int(d)) for d in rng.integers(0, 120, n)],
+            "seniority": rng.choice(SENIORITIES, n),
+            "function": rng.choice(FUNCTIONS, n),
+        }
+    )
+    types = ["web_visit", "pricing_page", "demo_request", "email_open", "unsubscribe"]
+    events = pd.DataFrame(
+        {
+            "lead_id": rng.choice(leads["lead_id"], 300),
+            "type": rng.choice(types, 300),
+            "occurred_at": [_day(int(d)) for d in rng.integers(0, 150, 300)],
+        }
+    )
+    born = leads.set_index("lead_id")["created_at"].reindex(events["lead_id"]).to_numpy()
+    assert (events["occurred_at"].to_numpy() < born).sum() > 50  # many back-filled touches
+    as_of = pd.Series([_day(int(d)) for d in rng.integers(30, 160, n)], index=leads["lead_id"])
+    got = account_features(leads, events, _plain_accounts(), as_of)
+    expected = _brute_interest(leads, events, as_of).reindex(got.index)
+    for col in ACCOUNT_INTEREST_V1.columns:
+        np.testing.assert_allclose(
+            got[col].to_numpy(dtype=float),
+            expected[col].to_numpy(dtype=float),
+            rtol=1e-9,
+            err_msg=col,
+        )
+    assert (got["acct_engaged_contacts"] > 0).any()
