@@ -233,11 +233,7 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         return interest
 
     def _with_account_columns(
-        self,
-        cols: dict[str, Any],
-        leads: Any,
-        as_of_us: npt.NDArray[np.int64],
-        accounts: AccountInputs | None,
+        self, cols: dict[str, Any], as_of_us: npt.NDArray[np.int64], accounts: AccountInputs | None
     ) -> dict[str, Any]:
         """`cols` plus the account columns, for a model that reads them."""
         if not self.reads_accounts:
@@ -267,7 +263,7 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         ids = lead_index(leads)
         as_of_us = as_of_array(as_of, ids)
         cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
-        cols = self._with_account_columns(cols, leads, as_of_us, accounts)
+        cols = self._with_account_columns(cols, as_of_us, accounts)
         return scorer.score_leads(make_frame(cols, ids), policy, reasons=reasons, top_k=top_k)
 
     def score_columns(
@@ -293,7 +289,7 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
         fit_set, interest_set = self.training_feature_sets()
         ids = list(leads["lead_id"])
         cols = feature_columns(leads, events, ids, as_of_us, fit_set, interest_set)
-        cols = self._with_account_columns(cols, leads, as_of_us, accounts)
+        cols = self._with_account_columns(cols, as_of_us, accounts)
         out = scorer.score_columns(cols, len(ids), policy, reasons=reasons, top_k=top_k)
         if keep_features:
             out[FEATURES_KEY] = cols
@@ -302,7 +298,9 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
     # model_input is deliberately unannotated: MLflow reads that hint as an input schema.
     def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]
         """Score leads given as a DataFrame (optional `events` column of event-dict lists), or
-        a dict `{"leads": df, "events": df}` / `{"features": df}`; lead_id comes back a column.
+        a dict `{"leads": df, "events": df}` (and `"accounts": df`: each lead then seen with
+        the contacts of its account among these leads) / `{"features": df}`; lead_id comes
+        back a column.
 
         params: `as_of` (ISO timestamp), `reasons` (bool), `top_k` (int).
         """
@@ -315,6 +313,7 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
                 pd.DataFrame(model_input["features"]), reasons=reasons, top_k=top_k
             )
         else:
+            accounts = None
             if isinstance(model_input, Mapping):
                 leads = pd.DataFrame(model_input["leads"])
                 events = model_input.get("events")
@@ -323,11 +322,16 @@ class HandoffModel(PythonModel):  # type: ignore[misc]
                     if events is not None
                     else events_from_column(leads.assign(events=None))
                 )
+                table = model_input.get("accounts")
+                if table is not None:
+                    accounts = AccountInputs.of_folder(leads, leads, events, pd.DataFrame(table))
             else:
                 leads = pd.DataFrame(model_input)
                 events = events_from_column(leads.assign(events=leads.get("events")))
                 leads = leads.drop(columns=["events"], errors="ignore")
-            scored = self.score_raw(leads, events, as_of, reasons=reasons, top_k=top_k)
+            scored = self.score_raw(
+                leads, events, as_of, reasons=reasons, top_k=top_k, accounts=accounts
+            )
         return scored.rename_axis("lead_id").reset_index()
 
 

@@ -105,6 +105,17 @@ def test_trained_model_rebuilds_its_account_features_when_scoring(
         assert np.allclose(raw[col].to_numpy(), built.loc[raw.index, col].to_numpy(), atol=1e-9)
     alone = model.score_raw(leads, crm.events, snapshot, reasons=False)
     assert not np.allclose(alone["interest_probability"], raw["interest_probability"])
+    # MLflow's predict reads an accounts table beside the leads the same way.
+    as_of = str(snapshot.max())
+    whole = {"leads": crm.leads, "events": crm.events, "accounts": crm.accounts}
+    predicted = model.predict(None, whole, params={"as_of": as_of, "reasons": False})
+    inputs = AccountInputs.of_folder(crm.leads, crm.leads, crm.events, crm.accounts)
+    direct = model.score_raw(crm.leads, crm.events, pd.Timestamp(as_of), accounts=inputs)
+    np.testing.assert_allclose(
+        predicted["combined_probability"].to_numpy(), direct["combined_probability"].to_numpy()
+    )
+    without = model.predict(None, whole | {"accounts": None}, params={"as_of": as_of})
+    assert not np.allclose(without["combined_probability"], predicted["combined_probability"])
 
 
 def test_train_cli_says_whether_account_features_were_used(crm_dir: Path, tmp_path: Path) -> None:
