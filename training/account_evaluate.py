@@ -105,7 +105,9 @@ def fit_and_evaluate_accounts(
     with clock.phase("verdict"):
         family = scorer.choices_["combined"].chosen
         judged = gate_baselines({k: probs[k] for k in ACCOUNT_BASELINES}, family)
-        verdict = verdict_for(y_test, probs["combined"], judged)
+        verdict = verdict_for(
+            y_test, probs["combined"], judged, unit="account rows", ranks="accounts"
+        )
     return AccountCandidate(
         scorer=scorer,
         policy=policy,

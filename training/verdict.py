@@ -59,8 +59,8 @@ BASELINE_LABELS: dict[str, str] = {
 # Every sentence a verdict says, in one place.
 WORDS: dict[str, str] = {
     NO_SIGNAL: (
-        "no better than chance: test AUC {auc} includes 0.5, so its ranking of leads cannot "
-        "be told from a coin toss; do not route leads by it"
+        "no better than chance: test AUC {auc} includes 0.5, so its ranking of {ranks} cannot "
+        "be told from a coin toss; do not route {ranks} by it"
     ),
     "signal": "better than chance: test AUC {auc}",
     f"baseline_{BETTER}": "better than the best baseline, {label}: AUC {diff}",
@@ -141,6 +141,10 @@ class Verdict:
         f"DeLong {CONFIDENCE:.0%} intervals for AUC (differences paired on the same leads); "
         f"{RESAMPLES} bootstrap resamples for lift@10 and ECE"
     )
+    # What the test rows are and what the model ranks: the account model's verdict says
+    # "account rows" and "accounts" where the lead model's says "leads".
+    unit: str = "leads"
+    ranks: str = "leads"
 
     @property
     def no_signal(self) -> bool:
@@ -156,14 +160,14 @@ class Verdict:
 
     def headline(self) -> str:
         if self.no_signal:
-            return WORDS[NO_SIGNAL].format(auc=self.auc.text())
+            return WORDS[NO_SIGNAL].format(auc=self.auc.text(), ranks=self.ranks)
         if self.baseline is not None:
             return self.baseline.sentence()
         return WORDS["signal"].format(auc=self.auc.text())
 
     def lines(self) -> list[str]:
         """The verdict as the CLI prints it and the report's first box shows it."""
-        out = [f"verdict on {self.rows:,} test leads ({self.wins:,} wins): {self.headline()}"]
+        out = [f"verdict on {self.rows:,} test {self.unit} ({self.wins:,} wins): {self.headline()}"]
         if not self.no_signal:
             out.append("  " + WORDS["signal"].format(auc=self.auc.text()))
         if self.baseline is not None and self.no_signal:
@@ -212,6 +216,8 @@ class Verdict:
             "baseline": None if self.baseline is None else self.baseline.to_dict(),
             "champion": None if self.champion is None else self.champion.to_dict(),
             "method": self.method,
+            "unit": self.unit,
+            "ranks": self.ranks,
         }
 
     @classmethod
@@ -230,6 +236,8 @@ class Verdict:
             if data.get("champion") is None
             else Comparison.from_dict(data["champion"]),
             method=str(data.get("method", cls.method)),
+            unit=str(data.get("unit", cls.unit)),
+            ranks=str(data.get("ranks", cls.ranks)),
         )
 
 
@@ -412,8 +420,11 @@ def verdict_for(
     baselines: Mapping[str, npt.ArrayLike] | None = None,
     *,
     resamples: int = RESAMPLES,
+    unit: str = Verdict.unit,
+    ranks: str = Verdict.ranks,
 ) -> Verdict:
-    """The combined model's verdict on one window, against chance and the best baseline."""
+    """The combined model's verdict on one window, against chance and the best baseline;
+    `unit` and `ranks` name the test rows and what is ranked (`Verdict`)."""
     y_arr = np.asarray(y, dtype=int)
     p_arr = np.asarray(p, dtype=float)
     lift, ece = bootstrap_lift_and_ece(y_arr, p_arr, resamples)
@@ -428,4 +439,7 @@ def verdict_for(
         baseline=None
         if best is None
         else against_baseline(y_arr, p_arr, best, np.asarray((baselines or {})[best])),
+        method=Verdict.method.replace("same leads", f"same {unit}"),
+        unit=unit,
+        ranks=ranks,
     )

@@ -62,6 +62,19 @@ def test_verdict_random_scores_are_no_better_than_chance() -> None:
     assert verdict.auc.includes(0.5)
 
 
+def test_account_verdict_names_account_rows_and_routes_accounts() -> None:
+    """The account model's verdict counts account rows and says what not to route."""
+    rng = np.random.default_rng(2)
+    y = (rng.random(2_000) < 0.1).astype(int)
+    said = verdict_for(y, rng.random(2_000), unit="account rows", ranks="accounts")
+    assert said.lines()[0].startswith("verdict on 2,000 test account rows (")
+    assert "do not route accounts by it" in said.headline() and "leads" not in said.headline()
+    assert "paired on the same account rows" in said.method
+    assert Verdict.from_dict(said.to_dict()) == said
+    older = {k: v for k, v in said.to_dict().items() if k not in ("unit", "ranks")}
+    assert Verdict.from_dict(older).unit == "leads"  # a record from before the field
+
+
 def test_verdict_a_baseline_as_good_is_a_tie_said_in_words() -> None:
     y, p = _scores(2_000, 3)
     _, q = _scores(2_000, 3, noise=0.05)  # nearly the same ranking
