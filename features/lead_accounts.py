@@ -19,16 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features._table import lead_index, make_frame
 from features.account_sets import ACCOUNT_FIT_V1, ACCOUNT_INTEREST_V1
-from features.accounts import (
-    account_codes,
-    account_features,
-    account_fit_arrays,
-    account_interest_arrays,
-)
+from features.accounts import account_codes, account_fit_arrays, account_interest_arrays
 from features.build import FeatureFrame
 from features.feature_sets import DEFAULT_HALF_LIFE_DAYS, FeatureSet
-from features.interest import weights
+from features.interest import as_of_array, weights
 from features.roles import RolePolicy
 
 I64 = npt.NDArray[np.int64]
@@ -137,13 +133,14 @@ def with_account_features(
     beside them: account fit in the fit model's inputs, account interest in the interest
     model's, and the two sets recorded so scoring rebuilds the same."""
     fit_set, interest_set = account_sets(half_life_days=half_life_days, roles=roles)
-    acct = account_features(
-        leads, events, accounts, as_of, half_life_days=half_life_days, roles=roles
-    )
-    if not acct.index.equals(features.frame.index):
+    ids = lead_index(leads)
+    if not ids.equals(features.frame.index):
         raise ValueError("account features must be built on the same leads, in the same order")
+    # The code scoring runs, on the recorded set: every lead seen with the whole folder.
+    inputs = AccountInputs(leads, events, accounts, account_codes(leads, accounts))
+    acct = account_columns(inputs, as_of_array(as_of, ids), interest_set, roles)
     return FeatureFrame(
-        frame=pd.concat([features.frame, acct], axis=1),
+        frame=pd.concat([features.frame, make_frame(acct, ids)], axis=1),
         fit_columns=[*features.fit_columns, *fit_set.columns],
         interest_columns=[*features.interest_columns, *interest_set.columns],
         categorical_columns=[
