@@ -150,7 +150,13 @@ def context_frames(contexts: Sequence[Context]) -> tuple[pd.DataFrame, pd.DataFr
     lead_frame["created_at"] = _utc(lead_cols["created_at"])
     event_frame = pd.DataFrame({**event_cols, "lead_id": np.repeat(lead_ids, counts)})
     event_frame["occurred_at"] = _utc(event_cols["occurred_at"])
-    return lead_frame, event_frame, _account_frame(contexts)
+    rows = []
+    for k, ctx in enumerate(contexts):
+        given = ctx.account.model_dump() if ctx.account is not None else {}
+        rows.append({f: given.get(f) for f in _ACCOUNT_FIELDS} | {"account_id": str(k)})
+    accounts = pd.DataFrame(rows, columns=list(_ACCOUNT_FIELDS))
+    accounts["is_named_account"] = accounts["is_named_account"].fillna(False).astype(bool)
+    return lead_frame, event_frame, accounts
 
 
 def lead_account_inputs(
@@ -165,69 +171,7 @@ def lead_account_inputs(
         return None
     rows = np.full(len(items), -1, dtype=np.int64)
     rows[[i for i, c in enumerate(contexts) if c is not None]] = np.arange(len(present))
-    contacts, events = _group_frames(present)
-    return AccountInputs(contacts, events, _account_frame(present), rows)
-
-
-def _objects(values: list[Any]) -> pd.Series:
-    """Text as plain objects: pandas' string inference costs more than a request's features."""
-    return pd.Series(values, dtype=object)
-
-
-def _group_frames(contexts: Sequence[Context]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The contacts and events of many contexts with only the columns account features read
-    (`RolePolicy` reads seniority and function), each context under its own key."""
-    lead_ids: list[str] = []
-    keys: list[str] = []
-    created: list[datetime] = []
-    seniority: list[str] = []
-    function: list[str] = []
-    ev_lead: list[str] = []
-    ev_time: list[datetime] = []
-    ev_type: list[str] = []
-    for k, ctx in enumerate(contexts):
-        key = str(k)
-        for c in ctx.contacts:
-            lead = c.lead
-            lid = f"{key}:{lead.lead_id}"
-            lead_ids.append(lid)
-            keys.append(key)
-            created.append(lead.created_at)
-            seniority.append(lead.seniority)
-            function.append(lead.function)
-            for e in c.events:
-                ev_lead.append(lid)
-                ev_time.append(e["occurred_at"])
-                ev_type.append(e["type"])
-    contacts = pd.DataFrame(
-        {
-            "lead_id": _objects(lead_ids),
-            "account_id": _objects(keys),
-            "created_at": _utc(aware_us(created)),
-            "seniority": _objects(seniority),
-            "function": _objects(function),
-        }
-    )
-    events = pd.DataFrame(
-        {
-            "lead_id": _objects(ev_lead),
-            "occurred_at": _utc(aware_us(ev_time)),
-            "type": _objects(ev_type),
-        }
-    )
-    return contacts, events
-
-
-def _account_frame(contexts: Sequence[Context]) -> pd.DataFrame:
-    """One account row per context (its key as `account_id`; fields unknown when the
-    context sent contacts only), as `context_frames` builds it."""
-    rows = []
-    for k, ctx in enumerate(contexts):
-        given = ctx.account.model_dump() if ctx.account is not None else {}
-        rows.append({f: given.get(f) for f in _ACCOUNT_FIELDS} | {"account_id": str(k)})
-    accounts = pd.DataFrame(rows, columns=list(_ACCOUNT_FIELDS))
-    accounts["is_named_account"] = accounts["is_named_account"].fillna(False).astype(bool)
-    return accounts
+    return AccountInputs(*context_frames(present), rows)
 
 
 def account_model(champion: Champion) -> AccountModel:
